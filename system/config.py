@@ -1,0 +1,83 @@
+"""Typed settings, read once from the environment (or `.env`) with defaults for the native stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PG_PORT = 54329
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_KAFKA_CONTROLLER_PORT = 19093
+DEFAULT_ES_PORT = 19200
+DEFAULT_PROMETHEUS_PORT = 19090
+DEFAULT_PUSHGATEWAY_PORT = 19091
+DEFAULT_GRAFANA_PORT = 13000
+DEFAULT_API_PORT = 18000
+DEFAULT_RELAY_METRICS_PORT = 18001
+DEFAULT_PROJECTOR_METRICS_PORT = 18002
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the services are and how the system under test behaves."""
+
+    pg_dsn: str = f"postgresql://cqrs:cqrs@127.0.0.1:{DEFAULT_PG_PORT}/cqrs"
+    kafka_bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
+    es_url: str = f"http://127.0.0.1:{DEFAULT_ES_PORT}"
+    prometheus_url: str = f"http://127.0.0.1:{DEFAULT_PROMETHEUS_PORT}"
+    pushgateway_url: str = f"http://127.0.0.1:{DEFAULT_PUSHGATEWAY_PORT}"
+    grafana_url: str = f"http://127.0.0.1:{DEFAULT_GRAFANA_PORT}"
+    api_url: str = f"http://127.0.0.1:{DEFAULT_API_PORT}"
+    stack_dir: Path = field(default_factory=lambda: Path(".stack").resolve())
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "cqrs-bench")
+    snapshot_every: int | None = 100
+    kafka_partitions: int = 3
+    es_index_prefix: str = "cqrs"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: `.env` overlaid by the process environment)."""
+        if env is None:
+            env = {**_read_dotenv(Path(".env")), **os.environ}
+        defaults = cls()
+        snapshot = env.get("CQRS_SNAPSHOT_EVERY")
+        return cls(
+            pg_dsn=env.get("CQRS_PG_DSN", defaults.pg_dsn),
+            kafka_bootstrap=env.get("CQRS_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
+            es_url=env.get("CQRS_ES_URL", defaults.es_url),
+            prometheus_url=env.get("CQRS_PROMETHEUS_URL", defaults.prometheus_url),
+            pushgateway_url=env.get("CQRS_PUSHGATEWAY_URL", defaults.pushgateway_url),
+            grafana_url=env.get("CQRS_GRAFANA_URL", defaults.grafana_url),
+            api_url=env.get("CQRS_API_URL", defaults.api_url),
+            stack_dir=Path(env.get("CQRS_STACK_DIR", str(defaults.stack_dir))).resolve(),
+            cache_dir=Path(env.get("CQRS_CACHE_DIR", str(defaults.cache_dir))),
+            snapshot_every=_parse_snapshot_every(snapshot, defaults.snapshot_every),
+            kafka_partitions=int(env.get("CQRS_KAFKA_PARTITIONS", defaults.kafka_partitions)),
+            es_index_prefix=env.get("CQRS_ES_INDEX_PREFIX", defaults.es_index_prefix),
+        )
+
+
+def _parse_snapshot_every(raw: str | None, default: int | None) -> int | None:
+    if raw is None:
+        return default
+    if raw.strip().lower() in {"", "off", "0", "none"}:
+        return None
+    value = int(raw)
+    if value < 1:
+        raise ValueError(f"CQRS_SNAPSHOT_EVERY must be a positive integer or 'off', got {raw!r}")
+    return value
