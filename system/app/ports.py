@@ -1,0 +1,75 @@
+"""Ports the application needs; adapters (eventstore, readstore, bus) implement them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+from system.domain.events import Event
+from system.domain.recorded import Metadata, RecordedEvent
+
+
+class StreamAppend(msgspec.Struct, frozen=True, kw_only=True):
+    """New events for one stream, valid only if the stream is still at `expected_version`."""
+
+    aggregate_id: str
+    aggregate_type: str
+    expected_version: int
+    events: Sequence[Event]
+
+
+class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the appended events landed: each stream's new version and the last global position."""
+
+    versions: dict[str, int]
+    position: int
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """An aggregate's state at `version`, encoded; trusted only at the current schema version."""
+
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    schema_version: int
+    state: bytes
+
+
+class EventStore(Protocol):
+    """The write model's storage: append with optimistic concurrency, load, follow, snapshot."""
+
+    async def append(
+        self, streams: Sequence[StreamAppend], metadata: Metadata | None = None
+    ) -> AppendResult:
+        """Append atomically to one or more streams; raise ConcurrencyError on a stale version."""
+
+    async def load(
+        self,
+        aggregate_id: str,
+        *,
+        after_version: int = 0,
+        until_version: int | None = None,
+        until_time: datetime | None = None,
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order, optionally bounded by version or record time."""
+
+    async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
+        """One event of a stream by version."""
+
+    async def read_all(self, after_position: int, limit: int) -> list[RecordedEvent]:
+        """Events after a global position, never skipping one whose transaction commits late."""
+
+    def follow(self, after_position: int, batch: int = 1000) -> AsyncIterator[list[RecordedEvent]]:
+        """Batches of `read_all` until the current head is reached."""
+
+    async def head_position(self) -> int:
+        """The highest global position that `read_all` may return now."""
+
+    async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
+        """The latest snapshot of a stream, if any."""
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Store a snapshot (newer versions replace older ones)."""

@@ -1,0 +1,43 @@
+"""Explicit, fast serialisation of events and aggregate state (msgspec JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from system.domain.events import EVENT_TYPES, Event
+
+_encoder = msgspec.json.Encoder()
+_decoders: dict[str, msgspec.json.Decoder[Any]] = {
+    name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()
+}
+
+
+class UnknownEventType(ValueError):
+    """A stored event names a type this code does not know."""
+
+
+def encode_event(event: Event) -> bytes:
+    """The event's payload as compact JSON (no type tag: the type travels beside it)."""
+    return _encoder.encode(event)
+
+
+def decode_event(event_type: str, data: bytes | str) -> Event:
+    """Rebuild a typed event from its type name and JSON payload."""
+    try:
+        decoder = _decoders[event_type]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {event_type!r}") from None
+    event: Event = decoder.decode(data)
+    return event
+
+
+def encode_state(state: msgspec.Struct) -> bytes:
+    """An aggregate state as JSON, for snapshots."""
+    return _encoder.encode(state)
+
+
+def decode_state(state_type: type[msgspec.Struct], data: bytes | str) -> Any:
+    """Rebuild an aggregate state from a snapshot."""
+    return msgspec.json.decode(data, type=state_type)
