@@ -1,0 +1,162 @@
+"""PostgreSQL 15 from Debian's `postgresql-15`: a private cluster under `<stack_dir>/postgres`.
+
+initdb runs once (as the `postgres` OS user, since initdb refuses root) with superuser `cqrs`
+(password from the DSN); settings live in `cqrs-bench.conf`, rewritten at every start:
+loopback only, our port, fsync and synchronous_commit explicitly on, 200 connections.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from bench.stack.process import (
+    StackError,
+    chown_tree,
+    ensure_port_free,
+    run,
+    start_detached,
+    wait_until,
+)
+from bench.stack.registry import Service, is_local_default, register_service, service_paths
+from system.config import DEFAULT_PG_PORT, Settings
+
+PG_BIN = Path(os.environ.get("CQRS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+OS_USER = "postgres"
+
+CONFIG = """\
+# written by cqrs-bench at every start; edits are overwritten
+listen_addresses = '127.0.0.1'
+port = {port}
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 128MB
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+log_min_duration_statement = -1
+log_line_prefix = '%m [%p] '
+"""
+
+
+def _dsn_parts(dsn: str) -> tuple[str, str, str]:
+    parts = urlsplit(dsn)
+    return parts.username or "cqrs", parts.password or "cqrs", parts.path.lstrip("/") or "cqrs"
+
+
+async def _connect(dsn: str) -> asyncpg.Connection:
+    return await asyncpg.connect(dsn, timeout=3)
+
+
+async def health(settings: Settings) -> bool:
+    try:
+        conn = await _connect(settings.pg_dsn)
+    except Exception:
+        return False
+    try:
+        return bool(await conn.fetchval("SELECT 1") == 1)
+    finally:
+        await conn.close()
+
+
+async def version(settings: Settings) -> str | None:
+    try:
+        conn = await _connect(settings.pg_dsn)
+    except Exception:
+        return None
+    try:
+        value = await conn.fetchval("SHOW server_version")
+        return str(value).split()[0]
+    finally:
+        await conn.close()
+
+
+def _initdb(data: Path, user: str, password: str) -> None:
+    if not (PG_BIN / "initdb").exists():
+        raise StackError(
+            f"PostgreSQL 15 binaries not found in {PG_BIN}; install them with "
+            "`apt-get install -y postgresql-15` (or set CQRS_PG_BIN)."
+        )
+    root = data.parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / "data.initdb"
+    if tmp.exists():
+        run(["rm", "-rf", str(tmp)], what="removing an unfinished initdb")
+    tmp.mkdir(mode=0o700)
+    with tempfile.NamedTemporaryFile("w", dir=root, delete=False) as pw:
+        pw.write(password + "\n")
+    pwfile = Path(pw.name)
+    chown_tree(root, OS_USER)
+    try:
+        run(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(tmp),
+                "-U",
+                user,
+                f"--pwfile={pwfile}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            what="initdb",
+            user=OS_USER if os.geteuid() == 0 else None,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    with (tmp / "postgresql.conf").open("a") as conf:
+        conf.write("\ninclude_if_exists = 'cqrs-bench.conf'\n")
+    tmp.rename(data)
+
+
+async def start(settings: Settings) -> int:
+    paths = service_paths(settings, "postgres")
+    data = paths.root / "data"
+    user, password, db = _dsn_parts(settings.pg_dsn)
+    if not (data / "PG_VERSION").exists():
+        _initdb(data, user, password)
+    (data / "cqrs-bench.conf").write_text(CONFIG.format(port=DEFAULT_PG_PORT))
+    (data / "postmaster.pid").unlink(missing_ok=True)  # stale after a kill; we own the PID file
+    paths.root.mkdir(parents=True, exist_ok=True)
+    chown_tree(paths.root, OS_USER)
+    ensure_port_free("127.0.0.1", DEFAULT_PG_PORT, "postgres")
+    as_user = OS_USER if os.geteuid() == 0 else None
+    pid = start_detached([str(PG_BIN / "postgres"), "-D", str(data)], paths, user=as_user)
+    admin_dsn = f"postgresql://{user}:{password}@127.0.0.1:{DEFAULT_PG_PORT}/postgres"
+
+    async def accepting() -> bool:
+        conn = await _connect(admin_dsn)
+        await conn.close()
+        return True
+
+    if await wait_until(accepting, timeout=60):
+        conn = await _connect(admin_dsn)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+                await conn.execute(f'CREATE DATABASE "{db}"')
+        finally:
+            await conn.close()
+    return pid
+
+
+register_service(
+    Service(
+        name="postgres",
+        url=lambda s: s.pg_dsn,
+        health=health,
+        version=version,
+        start=start,
+        managed=lambda s: is_local_default(s.pg_dsn, DEFAULT_PG_PORT),
+        ports=lambda _s: [DEFAULT_PG_PORT],
+        start_timeout=60.0,
+        stop_signal=signal.SIGINT,  # "fast" shutdown: do not wait for clients to disconnect
+    )
+)
