@@ -85,6 +85,14 @@ class StockReleased(Event, frozen=True, kw_only=True):
     quantity: int
 
 
+class StockSold(Event, frozen=True, kw_only=True):
+    """Reserved stock that left with a delivered order."""
+
+    aggregate_type: ClassVar[str] = "Product"
+    order_id: str
+    quantity: int
+
+
 # Order
 
 
@@ -140,6 +148,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StockReceived,
         StockReserved,
         StockReleased,
+        StockSold,
         OrderPlaced,
         OrderConfirmed,
         OrderShipped,

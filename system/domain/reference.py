@@ -13,6 +13,7 @@ from system.domain.events import (
     StockReceived,
     StockReleased,
     StockReserved,
+    StockSold,
 )
 
 MAX_STOCK = 10**9
@@ -55,6 +56,7 @@ class ProductState(msgspec.Struct, kw_only=True):
     price: int = 0
     stock: int = 0
     """Units on hand and not reserved by an open order."""
+    sold: int = 0
     reservations: dict[str, int] = msgspec.field(default_factory=dict)
 
 
@@ -76,6 +78,9 @@ class Product(Aggregate[ProductState]):
             case StockReleased(order_id=order_id, quantity=quantity):
                 s.stock += quantity
                 s.reservations.pop(order_id, None)
+            case StockSold(order_id=order_id, quantity=quantity):
+                s.reservations.pop(order_id, None)
+                s.sold += quantity
             case StockReceived(quantity=quantity):
                 s.stock += quantity
             case ProductAdded(name=name, price=price, stock=stock):
@@ -108,6 +113,13 @@ class Product(Aggregate[ProductState]):
                 "items",
             )
         return [StockReserved(order_id=order_id, quantity=quantity)]
+
+    def sell(self, order_id: str) -> list[Event]:
+        """Turn the order's reservation into a sale (on delivery)."""
+        quantity = self.state.reservations.get(order_id)
+        if quantity is None:
+            return []
+        return [StockSold(order_id=order_id, quantity=quantity)]
 
     def release(self, order_id: str) -> list[Event]:
         quantity = self.state.reservations.get(order_id)
