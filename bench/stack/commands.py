@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ console = Console(stderr=True)
 #: Modules whose import registers services; later issues append theirs (api, relay, projector).
 NATIVE_SERVICE_MODULES = [
     "bench.stack.postgres",
+    "bench.stack.kafka",
 ]
 
 
@@ -75,11 +77,13 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
         if service.start is None:
             raise StackError(f"{service.name}: cannot be started natively.")
         say("starting")
-        pid = await service.start(settings)
+        start = service.start
+        # Starting may block (downloads, initdb, mvn): keep this loop free for the others.
+        pid = await asyncio.to_thread(asyncio.run, start(settings))
     else:
         say(f"waiting for pid {pid}")
     say(f"waiting for health (pid {pid})")
-    proc_pid = pid
+    proc_pid: int = pid
     ok = await wait_until(
         lambda: service.health(settings),
         timeout=service.start_timeout,
@@ -87,8 +91,10 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
         alive=lambda: pid_alive(proc_pid),
     )
     if not ok:
-        reason = "exited" if not pid_alive(pid) else f"not healthy after {service.start_timeout}s"
-        stop_pid(pid, sig=service.stop_signal, timeout=service.stop_timeout)
+        reason = (
+            "exited" if not pid_alive(proc_pid) else f"not healthy after {service.start_timeout}s"
+        )
+        stop_pid(proc_pid, sig=service.stop_signal, timeout=service.stop_timeout)
         raise StackError(
             f"{service.name}: {reason}. Last lines of {paths.log}:\n{tail(paths.log, 25)}\n"
             f"Fix the cause, then `cqrs-bench up {service.name}` "
@@ -159,6 +165,9 @@ def bring_down(settings: Settings, names: list[str] | None = None) -> list[str]:
 
 
 def _settings() -> Settings:
+    # Health probes fail by design while a service starts; keep client libraries quiet.
+    for noisy in ("aiokafka", "asyncio", "elastic_transport", "elasticsearch", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     return Settings.from_env()
 
 

@@ -109,46 +109,47 @@ def _reap(pid: int) -> None:
 
 
 def stop_pid(pid: int, *, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
-    """Signal the process group of `pid` with `sig`, then SIGKILL after `timeout` seconds.
+    """Send `sig` to `pid` and its process group; SIGKILL it and every descendant after `timeout`.
 
-    Returns True if the process had to be killed.
+    Returns True if anything had to be killed. Descendants are tracked by parent PID as well,
+    since some servers (PostgreSQL) put their children in sessions of their own.
     """
-    try:
-        pgid = os.getpgid(pid)
-    except ProcessLookupError:
-        return False
+    family = {pid, *descendants(pid)}
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(os.getpgid(pid), sig)
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
+        os.kill(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(pid)
-        if not pid_alive(pid) and not _group_alive(pgid):
+        if not any(pid_alive(p) for p in family):
             return False
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+    for p in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
     for _ in range(50):
         _reap(pid)
-        if not pid_alive(pid) and not _group_alive(pgid):
+        if not any(pid_alive(p) for p in family):
             break
         time.sleep(0.1)
     return True
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Only zombies left in the group count as gone.
+def descendants(pid: int) -> list[int]:
+    """All live descendants of `pid` (by parent PID)."""
+    children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = stat.read_text().rsplit(")", 1)[-1].split()
-            if int(fields[2]) == pgid and fields[0] not in {"Z", "X"}:
-                return True
-    return False
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -196,19 +197,12 @@ def ensure_port_free(host: str, port: int, service: str) -> None:
 
 def rss_bytes(pid: int) -> int:
     """Resident memory of `pid` and all its descendants, in bytes."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for p in (pid, *descendants(pid)):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[-1].split()
-            p = int(stat.parent.name)
-            children.setdefault(int(fields[1]), []).append(p)
-            rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[-1].split()
+            total += int(fields[21]) * page
     return total
 
 

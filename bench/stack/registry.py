@@ -29,8 +29,9 @@ remote cluster) is only health-checked and reported, never started or stopped.
 from __future__ import annotations
 
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -95,7 +96,7 @@ class Service:
     url: Callable[[Settings], str]
     health: Callable[[Settings], Awaitable[bool]]
     version: Callable[[Settings], Awaitable[str | None]]
-    start: Callable[[Settings], Awaitable[int]] | None = None
+    start: Callable[[Settings], Coroutine[Any, Any, int]] | None = None
     managed: Callable[[Settings], bool] = _always
     ports: Callable[[Settings], list[int]] = field(default=lambda _s: [])
     depends_on: tuple[str, ...] = ()
