@@ -28,6 +28,7 @@ console = Console(stderr=True)
 NATIVE_SERVICE_MODULES = [
     "bench.stack.postgres",
     "bench.stack.kafka",
+    "bench.stack.elasticsearch",
 ]
 
 

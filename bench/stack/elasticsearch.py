@@ -1,0 +1,151 @@
+"""Elasticsearch 8.19 from Maven Central's integ-test-zip, as the non-root user `cqrsbench`.
+
+The zip is cached in `<cache_dir>`; it is extracted into `<stack_dir>/elasticsearch/home-<ver>`
+(the cache lives under /root, which the service user cannot read). Config, data, logs and tmp
+live beside it, owned by `cqrsbench`. Single node, loopback only, security off, 512 MB heap,
+disk watermarks off. The integ-test-zip carries only the modules transport-netty4, apm,
+x-pack-core and x-pack-security: no painless scripts, no _reindex/_update_by_query, no
+analysis-common (the standard and keyword analyzers, terms/sum/... aggregations, index
+templates, aliases and external versioning are all in the server core and work).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+
+from bench.stack.downloads import MAVEN_CENTRAL, fetch, unzip_once
+from bench.stack.java import java_home
+from bench.stack.process import chown_tree, ensure_port_free, ensure_user, start_detached
+from bench.stack.registry import (
+    Service,
+    host_port,
+    http_get_json,
+    is_local_default,
+    register_service,
+    service_paths,
+)
+from system.config import DEFAULT_ES_PORT, Settings
+
+ES_VERSION = "8.19.21"
+OS_USER = "cqrsbench"
+TRANSPORT_PORT = DEFAULT_ES_PORT + 100  # 19300
+HEAP = "-Xms512m -Xmx512m"
+ZIP_URL = (
+    f"{MAVEN_CENTRAL}/org/elasticsearch/distribution/integ-test-zip/elasticsearch/"
+    f"{ES_VERSION}/elasticsearch-{ES_VERSION}.zip"
+)
+
+CONFIG = """\
+# written by cqrs-bench at every start; edits are overwritten
+cluster.name: cqrs-bench
+node.name: cqrs-bench-1
+path.data: {data}
+path.logs: {logs}
+network.host: 127.0.0.1
+http.port: {http_port}
+transport.port: {transport_port}
+discovery.type: single-node
+xpack.security.enabled: false
+cluster.routing.allocation.disk.threshold_enabled: false
+action.destructive_requires_name: false
+"""
+
+
+async def health(settings: Settings) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(
+                f"{settings.es_url}/_cluster/health",
+                params={"wait_for_status": "yellow", "timeout": "1s"},
+            )
+            return response.status_code == 200 and response.json().get("status") in {
+                "green",
+                "yellow",
+            }
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+async def version(settings: Settings) -> str | None:
+    """The node's version: from `GET /` when served, else from `GET /_nodes/_local`.
+
+    The integ-test-zip has no `rest-root` module unless we add ours , so
+    `GET /` may answer 405 on a bare install; `_nodes` is always there.
+    """
+    try:
+        root = await http_get_json(settings.es_url)
+        if isinstance(root, dict) and isinstance(root.get("version"), dict):
+            return str(root["version"]["number"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        pass
+    try:
+        nodes = await http_get_json(f"{settings.es_url}/_nodes/_local?filter_path=nodes.*.version")
+    except (httpx.HTTPError, ValueError):
+        return None
+    if isinstance(nodes, dict):
+        for node in nodes.get("nodes", {}).values():
+            return str(node["version"])
+    return None
+
+
+def ensure_install(settings: Settings) -> Path:
+    """ES home readable by the service user: cached zip, extracted under the stack dir."""
+    archive = fetch(ZIP_URL, settings.cache_dir / f"elasticsearch-{ES_VERSION}.zip")
+    home = service_paths(settings, "elasticsearch").root / f"home-{ES_VERSION}"
+    return unzip_once(archive, home)
+
+
+async def start(settings: Settings) -> int:
+    paths = service_paths(settings, "elasticsearch")
+    jdk = java_home()
+    ensure_user(OS_USER)
+    home = ensure_install(settings)
+    config, data, logs, tmp = (paths.root / d for d in ("config", "data", "logs", "tmp"))
+    for d in (config, data, logs, tmp):
+        d.mkdir(parents=True, exist_ok=True)
+    for name in ("jvm.options", "log4j2.properties"):
+        shutil.copyfile(home / "config" / name, config / name)
+    (config / "jvm.options.d").mkdir(exist_ok=True)
+    (config / "elasticsearch.yml").write_text(
+        CONFIG.format(
+            data=data, logs=logs, http_port=DEFAULT_ES_PORT, transport_port=TRANSPORT_PORT
+        )
+    )
+    for d in (paths.root, home):
+        d.chmod(0o755)
+    for d in (config, data, logs, tmp):
+        chown_tree(d, OS_USER)
+    host, port = host_port(settings.es_url, DEFAULT_ES_PORT)
+    ensure_port_free(host, port, "elasticsearch")
+    ensure_port_free("127.0.0.1", TRANSPORT_PORT, "elasticsearch (transport)")
+    env = {
+        **os.environ,
+        "ES_JAVA_HOME": str(jdk),
+        "ES_PATH_CONF": str(config),
+        "ES_JAVA_OPTS": HEAP,
+        "ES_TMPDIR": str(tmp),
+    }
+    env.pop("JAVA_HOME", None)
+    as_user = OS_USER if os.geteuid() == 0 else None
+    return start_detached(
+        [str(home / "bin" / "elasticsearch")], paths, env=env, cwd=logs, user=as_user
+    )
+
+
+register_service(
+    Service(
+        name="elasticsearch",
+        url=lambda s: s.es_url,
+        health=health,
+        version=version,
+        start=start,
+        managed=lambda s: is_local_default(s.es_url, DEFAULT_ES_PORT),
+        ports=lambda _s: [DEFAULT_ES_PORT, TRANSPORT_PORT],
+        start_timeout=180.0,
+        stop_timeout=45.0,
+    )
+)
