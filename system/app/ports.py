@@ -36,15 +36,21 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     schema_version: int
     state: bytes
+    taken_at: datetime | None = None
 
 
 class EventStore(Protocol):
     """The write model's storage: append with optimistic concurrency, load, follow, snapshot."""
 
     async def append(
-        self, streams: Sequence[StreamAppend], metadata: Metadata | None = None
+        self,
+        streams: Sequence[StreamAppend],
+        metadata: Metadata | None = None,
+        *,
+        snapshots: Sequence[Snapshot] = (),
     ) -> AppendResult:
-        """Append atomically to one or more streams; raise ConcurrencyError on a stale version."""
+        """Append atomically to one or more streams (and the snapshots due, only if they commit);
+        raise ConcurrencyError on a stale or ahead-of-stream expected version."""
 
     async def load(
         self,
@@ -55,6 +61,16 @@ class EventStore(Protocol):
         until_time: datetime | None = None,
     ) -> list[RecordedEvent]:
         """A stream's events in version order, optionally bounded by version or record time."""
+
+    async def load_events(
+        self,
+        aggregate_id: str,
+        *,
+        after_version: int = 0,
+        until_version: int | None = None,
+        until_time: datetime | None = None,
+    ) -> list[Event]:
+        """The decoded payloads only, same bounds as `load`: the replay hot path."""
 
     async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
         """One event of a stream by version."""

@@ -1,0 +1,269 @@
+"""PostgresEventStore: the EventStore port on asyncpg.
+
+An append is one statement (one round trip, one implicit transaction): it checks that every
+stream's expected version exists, inserts all events from `unnest` arrays, writes one outbox
+row per event, upserts any due snapshot and fires `NOTIFY cqrs_outbox`. UNIQUE(aggregate_id,
+version) turns a stale expected version into `ConcurrencyError`; the existence check (an
+InitPlan run before any row gets a position or a transaction id) rejects a version that is
+ahead, so streams stay gap-free, and a stream's versions get increasing positions and tx ids.
+
+Followers read in (tx_id, position) order, only below the oldest running transaction
+(`pg_snapshot_xmin`): a transaction that commits late always has a tx id above everything
+already read, so it is never skipped, and no writer takes a global lock. Compared with
+serialising appends by `LOCK TABLE events IN EXCLUSIVE MODE`, single-event appends at 16
+connections ran at 2,160/s (xid8) against 1,420/s (table lock) (see the write-side report).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from system.app.ports import AppendResult, Snapshot, StreamAppend
+from system.domain.codec import decode_event, encode_event
+from system.domain.events import Event
+from system.domain.recorded import Metadata, RecordedEvent
+from system.eventstore.errors import VersionGap, translating_append_errors
+
+MAX_VERSION = 2**31 - 1
+
+APPEND = """
+WITH expected AS (
+    SELECT count(*) = cardinality($9::text[]) AS present
+    FROM unnest($9::text[], $10::int[]) AS s(aggregate_id, version)
+    JOIN events e USING (aggregate_id, version)
+), ins AS (
+    INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data,
+                        metadata, recorded_at)
+    SELECT n.*, $7::jsonb, COALESCE($8::timestamptz, clock_timestamp())
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], $6::json[]) AS n
+    WHERE (SELECT present FROM expected)
+    RETURNING position, aggregate_id, aggregate_type
+), outbox_rows AS (
+    INSERT INTO outbox (position, aggregate_type, aggregate_id)
+    SELECT position, aggregate_type, aggregate_id FROM ins
+), snapshot_rows AS (
+    INSERT INTO snapshots AS s (aggregate_id, aggregate_type, version, schema_version, state)
+    SELECT n.* FROM unnest($11::text[], $12::text[], $13::int[], $14::int2[], $15::json[]) AS n
+    WHERE EXISTS (SELECT FROM ins)
+    ON CONFLICT (aggregate_id) DO UPDATE
+    SET aggregate_type = excluded.aggregate_type, version = excluded.version,
+        schema_version = excluded.schema_version, state = excluded.state,
+        taken_at = excluded.taken_at
+    WHERE s.version < excluded.version
+)
+SELECT p.position
+FROM (SELECT max(position) AS position FROM ins) AS p
+LEFT JOIN LATERAL (SELECT pg_notify('cqrs_outbox', '') WHERE p.position IS NOT NULL) AS n ON true
+"""
+
+COLUMNS = (
+    "event_id::text, aggregate_id, aggregate_type, version, position, event_type,"
+    " schema_version, data, metadata, recorded_at"
+)
+STREAM_FILTER = (
+    "aggregate_id = $1 AND version > $2 AND version <= $3"
+    " AND ($4::timestamptz IS NULL OR recorded_at <= $4)"
+)
+LOAD = f"SELECT {COLUMNS} FROM events WHERE {STREAM_FILTER} ORDER BY version"
+LOAD_PAYLOADS = f"SELECT event_type, data FROM events WHERE {STREAM_FILTER} ORDER BY version"
+LOAD_EVENT = f"SELECT {COLUMNS} FROM events WHERE aggregate_id = $1 AND version = $2"
+READ_ALL = f"""
+SELECT {COLUMNS} FROM events
+WHERE (tx_id, position) > (
+        COALESCE((SELECT tx_id FROM events WHERE position <= $1 ORDER BY position DESC LIMIT 1),
+                 '0'::xid8),
+        $1)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, position
+LIMIT $2
+"""
+HEAD = """
+SELECT position FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id DESC, position DESC LIMIT 1
+"""
+LOAD_SNAPSHOT = """
+SELECT aggregate_id, aggregate_type, version, schema_version, state, taken_at
+FROM snapshots WHERE aggregate_id = $1
+"""
+SAVE_SNAPSHOT = """
+INSERT INTO snapshots AS s (aggregate_id, aggregate_type, version, schema_version, state)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (aggregate_id) DO UPDATE
+SET aggregate_type = excluded.aggregate_type, version = excluded.version,
+    schema_version = excluded.schema_version, state = excluded.state, taken_at = excluded.taken_at
+WHERE s.version < excluded.version
+"""
+
+_metadata_decoder = msgspec.json.Decoder(Metadata)
+_metadata_encoder = msgspec.json.Encoder()
+
+
+class PostgresEventStore:
+    """The event store on one asyncpg pool (the caller owns the pool unless built by `open`)."""
+
+    def __init__(self, pool: asyncpg.Pool, *, owns_pool: bool = False) -> None:
+        self.pool = pool
+        self._owns_pool = owns_pool
+
+    @classmethod
+    async def open(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
+        """A store with its own pool; `close()` it when done."""
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        return cls(pool, owns_pool=True)
+
+    async def close(self) -> None:
+        if self._owns_pool:
+            await self.pool.close()
+
+    async def append(
+        self,
+        streams: Sequence[StreamAppend],
+        metadata: Metadata | None = None,
+        *,
+        snapshots: Sequence[Snapshot] = (),
+        recorded_at: datetime | None = None,
+    ) -> AppendResult:
+        """Append atomically to one or more streams in one statement.
+
+        `snapshots` are written only if the events commit; `recorded_at` backfills history
+        (imports, tests, benchmarks) and is never set by command handlers.
+        """
+        ids: list[str] = []
+        types: list[str] = []
+        versions: list[int] = []
+        event_types: list[str] = []
+        schemas: list[int] = []
+        payloads: list[str] = []
+        new_versions: dict[str, int] = {}
+        for stream in streams:
+            if stream.aggregate_id in new_versions:
+                raise ValueError(f"stream {stream.aggregate_id!r} appears twice in one append")
+            if stream.expected_version < 0:
+                raise ValueError(f"expected_version must be >= 0, got {stream.expected_version}")
+            version = stream.expected_version
+            for event in stream.events:
+                version += 1
+                ids.append(stream.aggregate_id)
+                types.append(stream.aggregate_type)
+                versions.append(version)
+                event_types.append(event.type_name())
+                schemas.append(event.schema_version)
+                payloads.append(encode_event(event).decode())
+            new_versions[stream.aggregate_id] = version
+        if not ids:
+            raise ValueError("an append needs at least one event")
+        guarded = [s for s in streams if s.expected_version > 0]
+        meta = _metadata_encoder.encode(metadata or Metadata()).decode()
+        async with translating_append_errors(self.pool, streams):
+            position = await self.pool.fetchval(
+                APPEND,
+                ids,
+                types,
+                versions,
+                event_types,
+                schemas,
+                payloads,
+                meta,
+                recorded_at,
+                [s.aggregate_id for s in guarded],
+                [s.expected_version for s in guarded],
+                [s.aggregate_id for s in snapshots],
+                [s.aggregate_type for s in snapshots],
+                [s.version for s in snapshots],
+                [s.schema_version for s in snapshots],
+                [s.state.decode() for s in snapshots],
+            )
+            if position is None:
+                raise VersionGap()
+        return AppendResult(versions=new_versions, position=position)
+
+    async def load(
+        self,
+        aggregate_id: str,
+        *,
+        after_version: int = 0,
+        until_version: int | None = None,
+        until_time: datetime | None = None,
+    ) -> list[RecordedEvent]:
+        rows = await self.pool.fetch(
+            LOAD, aggregate_id, after_version, until_version or MAX_VERSION, until_time
+        )
+        return [_recorded(row) for row in rows]
+
+    async def load_events(
+        self,
+        aggregate_id: str,
+        *,
+        after_version: int = 0,
+        until_version: int | None = None,
+        until_time: datetime | None = None,
+    ) -> list[Event]:
+        rows = await self.pool.fetch(
+            LOAD_PAYLOADS, aggregate_id, after_version, until_version or MAX_VERSION, until_time
+        )
+        return [decode_event(event_type, data) for event_type, data in rows]
+
+    async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
+        row = await self.pool.fetchrow(LOAD_EVENT, aggregate_id, version)
+        return None if row is None else _recorded(row)
+
+    async def read_all(self, after_position: int, limit: int) -> list[RecordedEvent]:
+        """Committed events after `after_position` (0 or a position this store returned)."""
+        rows = await self.pool.fetch(READ_ALL, after_position, limit)
+        return [_recorded(row) for row in rows]
+
+    async def follow(
+        self, after_position: int, batch: int = 1000
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        while events := await self.read_all(after_position, batch):
+            yield events
+            after_position = events[-1].position
+            if len(events) < batch:
+                return
+
+    async def head_position(self) -> int:
+        position: int | None = await self.pool.fetchval(HEAD)
+        return position or 0
+
+    async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
+        row = await self.pool.fetchrow(LOAD_SNAPSHOT, aggregate_id)
+        if row is None:
+            return None
+        return Snapshot(
+            aggregate_id=row[0],
+            aggregate_type=row[1],
+            version=row[2],
+            schema_version=row[3],
+            state=row[4].encode(),
+            taken_at=row[5],
+        )
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        await self.pool.execute(
+            SAVE_SNAPSHOT,
+            snapshot.aggregate_id,
+            snapshot.aggregate_type,
+            snapshot.version,
+            snapshot.schema_version,
+            snapshot.state.decode(),
+        )
+
+
+def _recorded(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=row[0],
+        aggregate_id=row[1],
+        aggregate_type=row[2],
+        version=row[3],
+        position=row[4],
+        event_type=row[5],
+        schema_version=row[6],
+        data=row[7].encode(),
+        metadata=_metadata_decoder.decode(row[8]),
+        recorded_at=row[9],
+    )
