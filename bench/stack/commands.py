@@ -29,6 +29,7 @@ NATIVE_SERVICE_MODULES = [
     "bench.stack.postgres",
     "bench.stack.kafka",
     "bench.stack.elasticsearch",
+    "bench.stack.prometheus",
 ]
 
 
