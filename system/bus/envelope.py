@@ -1,0 +1,86 @@
+"""The Kafka wire format: one event per message, plus the relay's watermark control message.
+
+An event message has key = aggregate id, value = an `Envelope` as JSON (the payload embedded
+as JSON, not base64) and headers `kind=event` and `published_at` (relay send time, epoch
+seconds as ASCII). A watermark message has no key, value `{"watermark": W}` and header
+`kind=watermark`: it promises that every event with position <= W was acknowledged by Kafka
+before it, in every partition of every topic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from system.domain.recorded import Metadata, RecordedEvent
+
+TOPICS: dict[str, str] = {
+    "BankAccount": "account-events",
+    "Order": "order-events",
+    "Customer": "customer-events",
+    "Product": "product-events",
+}
+"""Aggregate type → Kafka topic."""
+
+KIND_HEADER = "kind"
+PUBLISHED_AT_HEADER = "published_at"
+KIND_EVENT = b"event"
+KIND_WATERMARK = b"watermark"
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """One recorded event as it travels through Kafka."""
+
+    event_id: str
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    position: int
+    event_type: str
+    schema_version: int
+    data: msgspec.Raw
+    metadata: Metadata
+    recorded_at: datetime
+
+
+class Watermark(msgspec.Struct, frozen=True):
+    """Every event with position <= `watermark` precedes this message in its partition."""
+
+    watermark: int
+
+
+_encoder = msgspec.json.Encoder()
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+_watermark_decoder = msgspec.json.Decoder(Watermark)
+
+
+def topic_for(aggregate_type: str) -> str:
+    return TOPICS[aggregate_type]
+
+
+def envelope_of(event: RecordedEvent) -> Envelope:
+    return Envelope(
+        event_id=event.event_id,
+        aggregate_id=event.aggregate_id,
+        aggregate_type=event.aggregate_type,
+        version=event.version,
+        position=event.position,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        data=msgspec.Raw(event.data),
+        metadata=event.metadata,
+        recorded_at=event.recorded_at,
+    )
+
+
+def encode(message: Envelope | Watermark) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_envelope(value: bytes) -> Envelope:
+    return _envelope_decoder.decode(value)
+
+
+def decode_watermark(value: bytes) -> Watermark:
+    return _watermark_decoder.decode(value)
