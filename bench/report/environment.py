@@ -1,0 +1,131 @@
+"""Where a run happened: hardware, OS, Python, git revision, and each live service's version."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.report.results import Environment
+from system.config import Settings
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip()
+
+
+def git_revision() -> tuple[str | None, bool | None]:
+    """The checked-out commit and whether the work tree differs from it."""
+    revision = _git("rev-parse", "HEAD")
+    if revision is None:
+        return None, None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return revision, (None if status is None else bool(status))
+
+
+def new_run_id() -> str:
+    """UTC timestamp plus short git revision, e.g. `20250101T120000Z-1a2b3c4`."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    short = _git("rev-parse", "--short=7", "HEAD")
+    return f"{stamp}-{short}" if short else stamp
+
+
+def cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def memory_bytes() -> int:
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+async def postgres_version(dsn: str) -> str | None:
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return None
+    try:
+        version: str = await conn.fetchval("SHOW server_version")
+        return version
+    finally:
+        await conn.close()
+
+
+async def elasticsearch_version(url: str) -> str | None:
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            body = (await client.get(url)).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    version = body.get("version", {}) if isinstance(body, dict) else {}
+    number = version.get("number")
+    distribution = version.get("distribution", "elasticsearch")
+    return f"{distribution} {number}" if number else None
+
+
+def stack_versions() -> dict[str, str | None]:
+    """Every service's version as `cqrs-bench status --json` reports it (empty if unavailable)."""
+    exe = shutil.which("cqrs-bench")
+    if exe is None:
+        return {}
+    try:
+        out = subprocess.run(
+            [exe, "status", "--json"], capture_output=True, text=True, timeout=60, check=False
+        ).stdout
+        rows = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {}
+    return {str(r["name"]): r.get("version") for r in rows if isinstance(r, dict) and "name" in r}
+
+
+async def service_versions(settings: Settings) -> dict[str, str | None]:
+    """Versions asked of the running services; Postgres and Elasticsearch are queried directly."""
+    stack = await asyncio.to_thread(stack_versions)
+    pg, es = await asyncio.gather(
+        postgres_version(settings.pg_dsn), elasticsearch_version(settings.es_url)
+    )
+    return {**stack, "postgres": pg, "elasticsearch": es}
+
+
+async def gather_environment(settings: Settings | None = None) -> Environment:
+    """The environment of this run (services are queried live; unreachable ones are null)."""
+    settings = settings or Settings.from_env()
+    revision, dirty = git_revision()
+    return Environment(
+        cpu=cpu_model(),
+        cores=os.cpu_count() or 1,
+        memory=memory_bytes(),
+        os=f"{platform.system()} {platform.release()} ({platform.platform()})",
+        python=platform.python_version(),
+        git_revision=revision,
+        git_dirty=dirty,
+        services=await service_versions(settings),
+    )
+
+
+def collect_environment(settings: Settings | None = None) -> Environment:
+    """`gather_environment` for callers without a running event loop."""
+    return asyncio.run(gather_environment(settings))

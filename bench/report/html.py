@@ -1,0 +1,55 @@
+"""results.json → report.html (a pure function of the results, no template engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from bench.report.tables import Table, environment_table, tables, target_lines
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
+table{border-collapse:collapse;margin-bottom:1em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+li.met{color:#176b17}li.missed{color:#a31515}li.none{color:#777}
+"""
+
+
+def _table(table: Table) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in table.notes)
+    return (
+        f"<h2>{escape(table.title)}</h2><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>" + (f"<ul>{notes}</ul>" if notes else "")
+    )
+
+
+def _klass(line: str) -> str:
+    return "met" if line.startswith("MET") else "missed" if line.startswith("MISSED") else "none"
+
+
+def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
+    """The whole report as a standalone HTML page; `plots` are image files beside it."""
+    targets = "".join(
+        f'<li class="{_klass(line)}">{escape(line)}</li>' for line in target_lines(data)
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in data.get("notes", []))
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>cqrs-bench {escape(data['run_id'])}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>cqrs-bench run {escape(data['run_id'])}</h1>",
+        f"<p>Suite <code>{escape(data['suite'])}</code>, {escape(data['started_at'])} → "
+        f"{escape(str(data['finished_at']))}.</p>",
+        f"<h2>Targets</h2><ul>{targets}</ul>",
+        f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "",
+        *(_table(t) for t in tables(data)),
+        *(f'<p><img src="{escape(p)}" alt="{escape(p)}"></p>' for p in plots),
+        _table(environment_table(data["environment"])),
+        "</body></html>",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,41 @@
+"""results.json → report.md (a pure function of the results)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bench.report.tables import Table, environment_table, tables, target_lines
+
+
+def _table(table: Table) -> list[str]:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = [f"## {table.title}", "", line(table.header), line(["---"] * len(table.header))]
+    out += [line(r) for r in table.rows]
+    if table.notes:
+        out += ["", *(f"- {n}" for n in table.notes)]
+    return [*out, ""]
+
+
+def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
+    """The whole report as Markdown; `plots` are file names beside it to embed."""
+    out = [
+        f"# cqrs-bench run {data['run_id']}",
+        "",
+        f"Suite `{data['suite']}`, {data['started_at']} → {data['finished_at']}.",
+        "",
+        "## Targets",
+        "",
+        *(f"- {line}" for line in target_lines(data)),
+        "",
+    ]
+    if data.get("notes"):
+        out += ["## Notes", "", *(f"- {n}" for n in data["notes"]), ""]
+    for table in tables(data):
+        out += _table(table)
+    if plots:
+        out += ["## Plots", "", *(f"![{p}]({p})" for p in plots), ""]
+    out += _table(environment_table(data["environment"]))
+    return "\n".join(out)

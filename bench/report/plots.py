@@ -1,0 +1,77 @@
+"""Plots beside the report (matplotlib, Agg): replay cost curve and conflicts vs the model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def replay_curve(data: Mapping[str, Any], out: Path) -> Path | None:
+    rows = data.get("replay") or []
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    intervals = sorted({r["snapshot_every"] or 0 for r in rows})
+    for k in intervals:
+        pts = sorted((r["events"], r["seconds"]) for r in rows if (r["snapshot_every"] or 0) == k)
+        label = "snapshots off" if k == 0 else f"snapshot every {k:,}"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+    fetch = sorted(
+        (r["events"], r["events"] / r["ceiling"])
+        for r in rows
+        if r["snapshot_every"] is None and r.get("ceiling")
+    )
+    if fetch:
+        ax.plot([p[0] for p in fetch], [p[1] for p in fetch], "k--", label="raw fetch (ceiling)")
+    ax.set(xscale="log", yscale="log", xlabel="events in the aggregate", ylabel="rehydrate (s)")
+    ax.set_title("Replay cost per snapshot interval")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    path = out / "replay_cost.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def conflict_rates(data: Mapping[str, Any], out: Path) -> Path | None:
+    rows = [r for r in data.get("conflicts") or [] if not r["retry"]]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for skew in sorted({r["skew"] for r in rows}):
+        pts = sorted(
+            (r["writers"], r["conflict_rate"], r["predicted_conflict_rate"])
+            for r in rows
+            if r["skew"] == skew
+        )
+        line = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{skew}")
+        ax.plot(
+            [p[0] for p in pts],
+            [p[2] for p in pts],
+            linestyle="--",
+            color=line[0].get_color(),
+            label=f"{skew} predicted",
+        )
+    ax.set(xscale="log", xlabel="writers", ylabel="conflict rate (conflicts / attempt)")
+    ax.set_title("Conflict rate, measured (solid) vs model (dashed), retry off")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    path = out / "conflict_rate.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def render_all(data: Mapping[str, Any], out: Path) -> list[str]:
+    """Write every plot the results allow into `out`; returns their file names."""
+    out.mkdir(parents=True, exist_ok=True)
+    made = [replay_curve(data, out), conflict_rates(data, out)]
+    return [p.name for p in made if p is not None]

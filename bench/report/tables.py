@@ -1,0 +1,226 @@
+"""Results → plain tables (title, header, rows of text) that markdown.py and html.py render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.report.analysis import break_even, check_targets, verdict
+from bench.report.constants import LATENCY_KEYS, SECTIONS
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def rate(x: Any) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def seconds(x: Any) -> str:
+    if x is None:
+        return "-"
+    if x >= 1:
+        return f"{x:.2f} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.2f} ms"
+    return f"{x * 1e6:.1f} µs"
+
+
+def ratio(x: Any) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def times(x: Any) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def snapshot(x: Any) -> str:
+    return "off" if x is None else f"{x:,}"
+
+
+def plain(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
+
+
+def fraction(x: Any) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+Column = tuple[str, str, Callable[[Any], str]]
+
+COLUMNS: dict[str, list[Column]] = {
+    "ceilings": [("name", "ceiling", plain), ("unit", "unit", plain), ("value", "value", rate)],
+    "replay": [
+        ("events", "events", plain),
+        ("snapshot_every", "snapshot every", snapshot),
+        ("seconds", "rehydrate", seconds),
+        ("fetch_seconds", "of which fetch", seconds),
+        ("decode_fold_seconds", "decode+fold", seconds),
+        ("events_per_s", "events/s", rate),
+        ("ceiling", "raw fetch events/s", rate),
+        ("ratio", "of ceiling", ratio),
+    ],
+    "append": [
+        ("connections", "connections", plain),
+        ("batch", "batch", plain),
+        ("snapshots", "snapshots on command path", plain),
+        ("events_per_s", "events/s", rate),
+        ("p99_seconds", "p99", seconds),
+        ("ceiling", "raw insert events/s", rate),
+        ("ratio", "of ceiling", ratio),
+    ],
+    "conflicts": [
+        ("writers", "writers", plain),
+        ("aggregates", "aggregates", plain),
+        ("skew", "skew", plain),
+        ("retry", "retry", plain),
+        ("attempts", "attempts", plain),
+        ("conflicts", "conflicts", plain),
+        ("conflict_rate", "conflict rate", fraction),
+        ("predicted_conflict_rate", "predicted", fraction),
+        ("committed_per_s", "committed/s", rate),
+        ("p99_seconds", "p99", seconds),
+    ],
+    "projection": [
+        ("name", "projection", plain),
+        ("events", "events", plain),
+        ("seconds", "time", seconds),
+        ("events_per_s", "events/s", rate),
+        ("ceiling", "raw bulk events/s", rate),
+        ("ratio", "of ceiling", ratio),
+    ],
+    "peers": [
+        ("peer", "peer", plain),
+        ("workload", "workload", plain),
+        ("unit", "unit", plain),
+        ("ours", "ours", rate),
+        ("theirs", "theirs", rate),
+        ("ratio", "ours / theirs", times),
+    ],
+    "load": [
+        ("scenario", "scenario", plain),
+        ("model", "model", plain),
+        ("target_rps", "target rps", rate),
+        ("achieved_rps", "achieved rps", rate),
+        ("duration_s", "duration s", plain),
+        ("requests", "requests", plain),
+        ("failures", "failures", plain),
+        ("conflicts", "conflicts", plain),
+    ],
+    "lag": [
+        ("projection", "projection", plain),
+        ("stage", "stage", plain),
+        ("p50", "p50", seconds),
+        ("p90", "p90", seconds),
+        ("p99", "p99", seconds),
+        ("max", "max", seconds),
+    ],
+    "audit": [("check", "check", plain), ("passed", "passed", plain), ("detail", "detail", plain)],
+}
+
+TITLES = {
+    "ceilings": "Ceilings (raw services, same run)",
+    "replay": "Replay cost",
+    "append": "Append throughput",
+    "conflicts": "Optimistic-concurrency conflicts",
+    "projection": "Projection throughput",
+    "peers": "Peers",
+    "load": "Load",
+    "lag": "Projection lag",
+    "audit": "Audit",
+}
+
+
+def _latency_columns(rows: Sequence[Mapping[str, Any]]) -> list[Column]:
+    columns: list[Column] = []
+    for key in LATENCY_KEYS:
+        columns.append((f"latency_seconds.{key}", f"{key}", seconds))
+    if any(r.get("corrected") for r in rows):
+        for key in LATENCY_KEYS:
+            columns.append((f"corrected.{key}", f"{key} corrected", seconds))
+    return columns
+
+
+def _get(row: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = row
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def section_table(name: str, rows: Sequence[Mapping[str, Any]]) -> Table:
+    columns = list(COLUMNS[name])
+    if name == "load":
+        columns += _latency_columns(rows)
+    present = [
+        c
+        for c in columns
+        if c[0] == "snapshot_every" or any(_get(r, c[0]) is not None for r in rows)
+    ]
+    return Table(
+        TITLES[name],
+        [c[1] for c in present],
+        [[fmt(_get(r, key)) for key, _, fmt in present] for r in rows],
+    )
+
+
+def target_lines(sections: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    return [verdict(t) for t in check_targets(sections)]
+
+
+def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = []
+    for be in break_even(replay):
+        if be.events is None:
+            lines.append(
+                f"Snapshots every {be.snapshot_every}: never faster than a full replay here."
+            )
+        else:
+            lines.append(
+                f"Snapshots every {be.snapshot_every} pay from about {be.events:,.0f} events"
+                " per aggregate."
+            )
+    return lines
+
+
+def tables(data: Mapping[str, Any]) -> list[Table]:
+    """One table per section present, in contract order, with the derived notes attached."""
+    out: list[Table] = []
+    for name in SECTIONS:
+        rows = data.get(name)
+        if not rows:
+            continue
+        table = section_table(name, rows)
+        if name == "replay":
+            table.notes.extend(break_even_lines(rows))
+        out.append(table)
+    return out
+
+
+def environment_table(env: Mapping[str, Any]) -> Table:
+    rows = [
+        ["cpu", f"{env['cpu']} ({env['cores']} cores)"],
+        ["memory", f"{env['memory'] / 2**30:.1f} GiB"],
+        ["os", env["os"]],
+        ["python", env["python"]],
+        [
+            "git",
+            f"{env['git_revision'] or 'unknown'}" + (" (dirty)" if env.get("git_dirty") else ""),
+        ],
+    ]
+    rows += [[name, version or "not reachable"] for name, version in env["services"].items()]
+    return Table("Environment", ["", ""], rows)

@@ -1,0 +1,137 @@
+"""The results contract, the rendered report and the run comparison (no services)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.report import compare, html, markdown
+from bench.report.analysis import break_even, check_targets
+from bench.report.files import write_report
+from bench.report.results import Results, ResultsInvalid, load, validate
+
+ENV: dict[str, Any] = {
+    "cpu": "Test CPU",
+    "cores": 2,
+    "memory": 8 * 2**30,
+    "os": "Linux",
+    "python": "3.11.9",
+    "git_revision": "abc1234",
+    "git_dirty": False,
+    "services": {"postgres": "15.8", "elasticsearch": None},
+}
+
+
+def replay_row(events: int, every: int | None, seconds: float, ceiling: float) -> dict[str, Any]:
+    rate = events / seconds
+    return {
+        "events": events,
+        "snapshot_every": every,
+        "seconds": seconds,
+        "events_per_s": rate,
+        "ceiling": ceiling,
+        "ratio": rate / ceiling,
+        "spread": rate * 0.01,
+    }
+
+
+def sample_run(scale: float = 1.0) -> Results:
+    run = Results.new("tiny", {"seed": 1}, run_id="run-a")
+    run.environment = ENV  # type: ignore[assignment]
+    run.add("ceilings", {"name": "postgres_insert", "unit": "events/s", "value": 20000.0})
+    for events, off, snap in ((10, 1e-4, 2e-4), (1000, 4e-3, 3e-4), (100_000, 0.4, 3.5e-4)):
+        run.add("replay", replay_row(events, None, off * scale, events / (off * 0.6)))
+        run.add("replay", replay_row(events, 100, snap * scale, events / (off * 0.6)))
+    run.add("replay", replay_row(100, 100, 2.5e-4, 100 / 1e-4))
+    run.add(
+        "append",
+        {
+            "connections": 16,
+            "batch": 1,
+            "snapshots": False,
+            "events_per_s": 9000.0 / scale,
+            "p99_seconds": 0.01,
+            "ceiling": 12000.0,
+            "ratio": 0.75 / scale,
+            "spread": 100.0,
+        },
+    )
+    run.add(
+        "peers",
+        {
+            "peer": "eventsourcing",
+            "workload": "append",
+            "unit": "commands/s",
+            "ours": 9000.0,
+            "theirs": 2000.0,
+            "ratio": 4.5,
+        },
+    )
+    run.finish()
+    return run
+
+
+def test_a_row_that_breaks_the_contract_is_refused_naming_its_path() -> None:
+    run = Results.new("tiny", {}, run_id="r")
+    bad = replay_row(10, None, 1e-3, 1e4) | {"events_per_s": -1.0}
+    with pytest.raises(ResultsInvalid, match=r"\$\.replay\[0\]\.events_per_s"):
+        run.add("replay", bad)
+
+
+def test_a_document_missing_a_field_fails_validation_naming_the_path() -> None:
+    data = sample_run().to_dict()
+    del data["append"][0]["p99_seconds"]
+    with pytest.raises(ResultsInvalid, match=r"\$\.append\[0\]: 'p99_seconds' is a required"):
+        validate(data)
+
+
+def test_an_unknown_section_is_refused() -> None:
+    with pytest.raises(ResultsInvalid, match="unknown section"):
+        Results.new("tiny", {}, run_id="r").add("bogus", {})  # type: ignore[arg-type]
+
+
+def test_written_results_load_back_equal(tmp_path: Path) -> None:
+    run = sample_run()
+    path = run.write(tmp_path)
+    assert json.loads(path.read_text())["schema"] == "cqrs-bench/results/1"
+    assert load(tmp_path).to_dict() == run.to_dict()
+
+
+def test_targets_say_met_or_missed_with_the_measured_ratio() -> None:
+    targets = {t.name: t for t in check_targets(sample_run().to_dict())}
+    assert targets["append"].met is False
+    assert "75% of raw insert" in targets["append"].measured
+    assert targets["snapshots"].met is True
+    assert targets["eventsourcing append"].met is True
+    assert targets["projection"].met is None
+
+
+def test_break_even_interpolates_where_snapshots_start_to_pay() -> None:
+    (k100,) = break_even(sample_run().to_dict()["replay"])
+    assert k100.snapshot_every == 100
+    assert k100.events is not None and 10 < k100.events < 1000
+
+
+def test_reports_state_targets_in_words_and_hold_every_section(tmp_path: Path) -> None:
+    data = sample_run().to_dict()
+    md = markdown.render(data, ["replay_cost.png"])
+    assert "MISSED: append at 16 connections" in md
+    assert "## Replay cost" in md and "## Peers" in md and "4.50x" in md
+    assert "![replay_cost.png](replay_cost.png)" in md
+    assert '<li class="missed">MISSED: append' in html.render(data)
+    sample_run().write(tmp_path)
+    written = {p.name for p in write_report(tmp_path)}
+    assert {"report.md", "report.html", "replay_cost.png"} <= written
+
+
+def test_compare_flags_differences_beyond_twice_the_spread_only() -> None:
+    diffs = compare.compare(sample_run().to_dict(), sample_run(scale=1.5).to_dict())
+    append = next(d for d in diffs if d.section == "append" and d.figure == "events_per_s")
+    assert append.beyond_noise and append.better is False
+    ceiling = next(d for d in diffs if d.section == "ceilings")
+    assert not ceiling.beyond_noise
+    text = compare.render(diffs, "run-a", "run-b")
+    assert "worse" in text and "within noise" in text
