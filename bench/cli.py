@@ -17,6 +17,7 @@ def _register() -> None:
     from bench.stack import commands as stack_commands
 
     stack_commands.register(app)
+    __import__("bench.db_commands", fromlist=["register"]).register(app)
 
 
 def main() -> None:
