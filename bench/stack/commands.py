@@ -33,7 +33,7 @@ NATIVE_SERVICE_MODULES = [
 ]
 
 
-def _load_services() -> None:
+def load_services() -> None:
     """Import the modules that register services (order = default start order)."""
     for module in NATIVE_SERVICE_MODULES:
         importlib.import_module(module)
@@ -183,7 +183,7 @@ Services = Annotated[list[str] | None, typer.Argument(help="services (default: a
 
 def up(services: Services = None) -> None:
     """Start the stack (idempotent: healthy services are left alone)."""
-    _load_services()
+    load_services()
     settings = _settings()
     started = time.monotonic()
     try:
@@ -195,7 +195,7 @@ def up(services: Services = None) -> None:
 
 def down(services: Services = None) -> None:
     """Stop the native services by PID (SIGTERM, then SIGKILL after a timeout)."""
-    _load_services()
+    load_services()
     try:
         stopped = bring_down(_settings(), services)
     except KeyError as exc:
@@ -208,7 +208,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable list")] = False,
 ) -> None:
     """Show each service: version, address, health, PID."""
-    _load_services()
+    load_services()
     try:
         rows = asyncio.run(stack_status(_settings(), services))
     except KeyError as exc:
@@ -238,7 +238,7 @@ def logs(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
 ) -> None:
     """Print a native service's log."""
-    _load_services()
+    load_services()
     if service not in SERVICES:
         _fail(KeyError(f"unknown service {service!r}; known: {', '.join(SERVICES)}"))
     path = service_paths(_settings(), service).log
