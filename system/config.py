@@ -48,6 +48,9 @@ class Settings:
     snapshot_every: int | None = 100
     kafka_partitions: int = 3
     es_index_prefix: str = "cqrs"
+    projection_refresh: str = "explicit"
+    """How a projector makes its writes searchable: `explicit` refresh after each bulk, or
+    `wait_for` (bulk with refresh=wait_for, riding the index's periodic refresh)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +72,9 @@ class Settings:
             snapshot_every=_parse_snapshot_every(snapshot, defaults.snapshot_every),
             kafka_partitions=int(env.get("CQRS_KAFKA_PARTITIONS", defaults.kafka_partitions)),
             es_index_prefix=env.get("CQRS_ES_INDEX_PREFIX", defaults.es_index_prefix),
+            projection_refresh=_parse_refresh(
+                env.get("CQRS_PROJECTION_REFRESH", defaults.projection_refresh)
+            ),
         )
 
 
@@ -81,3 +87,9 @@ def _parse_snapshot_every(raw: str | None, default: int | None) -> int | None:
     if value < 1:
         raise ValueError(f"CQRS_SNAPSHOT_EVERY must be a positive integer or 'off', got {raw!r}")
     return value
+
+
+def _parse_refresh(raw: str) -> str:
+    if raw not in {"explicit", "wait_for"}:
+        raise ValueError(f"CQRS_PROJECTION_REFRESH must be 'explicit' or 'wait_for', got {raw!r}")
+    return raw

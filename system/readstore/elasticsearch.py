@@ -1,0 +1,303 @@
+"""ElasticsearchReadStore: read-model indices behind aliases, idempotent writes, and queries.
+
+Each read model `<prefix>-<name>` is an alias over one concrete index (`-0` at first, a
+timestamped one after a rebuild). Writes use external versioning (version = aggregate
+version), so an older or repeated write is refused by Elasticsearch with a 409 and changes
+nothing. A projection's position lives in `<prefix>-projection-positions` (doc id = name) and
+is read with realtime GETs, so no refresh is needed to see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
+
+from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
+
+from system.config import Settings
+from system.readstore.mappings import LAG_STAMPS, POSITIONS, plain_body, read_model_body
+
+Doc = dict[str, Any]
+
+WAIT_BACKOFF_START_S = 0.002
+WAIT_BACKOFF_MAX_S = 0.05
+SCROLL_PAGE = 5000
+
+
+class BulkOutcome(NamedTuple):
+    """How a bulk write went: docs written and writes refused as stale (duplicates)."""
+
+    written: int
+    conflicts: int
+
+
+class BulkError(RuntimeError):
+    """Elasticsearch refused a write for a reason other than a stale version."""
+
+
+class ElasticsearchReadStore:
+    """The read side's storage: index admin, versioned bulk writes, checkpoints, queries."""
+
+    def __init__(self, settings: Settings, *, client: AsyncElasticsearch | None = None) -> None:
+        self.prefix = settings.es_index_prefix
+        self.client = client or AsyncElasticsearch(settings.es_url, request_timeout=60)
+        self.refresh_mode = settings.projection_refresh
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+    # --- names and index administration
+
+    def alias(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    @property
+    def positions_index(self) -> str:
+        return f"{self.prefix}-projection-positions"
+
+    @property
+    def stamps_index(self) -> str:
+        return f"{self.prefix}-lag-stamps"
+
+    async def ensure(self, names: Iterable[str]) -> None:
+        """Create what is missing: first index + alias per read model, positions, lag stamps."""
+        await self._create(self.positions_index, plain_body(POSITIONS))
+        await self._create(self.stamps_index, plain_body(LAG_STAMPS, "5s"))
+        for name in names:
+            alias = self.alias(name)
+            if not await self.client.indices.exists_alias(name=alias):
+                body = read_model_body(name)
+                await self._create(f"{alias}-0", {**body, "aliases": {alias: {}}})
+
+    async def _create(self, index: str, body: Mapping[str, Any]) -> None:
+        try:
+            await self.client.indices.create(index=index, **body)
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+
+    async def create_index(self, name: str) -> str:
+        """A fresh, empty concrete index for `name` (not yet behind the alias)."""
+        index = f"{self.alias(name)}-{time.time_ns() // 1_000_000}"
+        await self._create(index, read_model_body(name))
+        return index
+
+    async def aliased_indices(self, name: str) -> list[str]:
+        try:
+            found = await self.client.indices.get_alias(name=self.alias(name))
+        except NotFoundError:
+            return []
+        return sorted(found.body)
+
+    async def swap_alias(self, name: str, index: str) -> list[str]:
+        """Point the alias at `index` alone, atomically; returns the indices it left."""
+        alias = self.alias(name)
+        old = [i for i in await self.aliased_indices(name) if i != index]
+        actions: list[Mapping[str, Any]] = [{"remove": {"index": i, "alias": alias}} for i in old]
+        actions.append({"add": {"index": index, "alias": alias}})
+        await self.client.indices.update_aliases(actions=actions)
+        return old
+
+    async def delete_index(self, index: str) -> None:
+        await self.client.indices.delete(index=index, ignore_unavailable=True)
+
+    # --- projector writes
+
+    async def mget(self, index: str, ids: Sequence[str]) -> dict[str, Doc]:
+        """Current docs by id (realtime: sees writes not yet refreshed)."""
+        if not ids:
+            return {}
+        response = await self.client.mget(index=index, ids=list(ids))
+        return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
+
+    async def bulk_versioned(
+        self, index: str, docs: Sequence[tuple[str, int, Doc]], *, wait_for: bool = False
+    ) -> BulkOutcome:
+        """Index (id, version, doc) with external versioning; stale versions count as conflicts."""
+        if not docs:
+            return BulkOutcome(0, 0)
+        operations: list[Mapping[str, Any]] = []
+        for doc_id, version, doc in docs:
+            operations.append(
+                {
+                    "index": {
+                        "_index": index,
+                        "_id": doc_id,
+                        "version": version,
+                        "version_type": "external",
+                    }
+                }
+            )
+            operations.append(doc)
+        response = await self.client.bulk(
+            operations=operations,
+            refresh="wait_for" if wait_for else None,
+            filter_path="errors,items.*.status,items.*.error",
+        )
+        if not response.get("errors"):
+            return BulkOutcome(len(docs), 0)
+        conflicts = 0
+        for item in response["items"]:
+            result = next(iter(item.values()))
+            status = result["status"]
+            if status == 409:
+                conflicts += 1
+            elif status >= 300:
+                raise BulkError(f"bulk write to {index} failed: {result.get('error')}")
+        return BulkOutcome(len(docs) - conflicts, conflicts)
+
+    async def refresh(self, index: str) -> None:
+        await self.client.indices.refresh(index=index)
+
+    async def write_stamps(self, stamps: Sequence[Doc]) -> None:
+        """Lag stamps, each created once (`<projection>:<event_id>`); repeats are ignored."""
+        if not stamps:
+            return
+        operations: list[Mapping[str, Any]] = []
+        for stamp in stamps:
+            operations.append({"create": {"_index": self.stamps_index, "_id": stamp.pop("_id")}})
+            operations.append(stamp)
+        response = await self.client.bulk(
+            operations=operations, filter_path="errors,items.*.status"
+        )
+        if response.get("errors"):
+            for item in response["items"]:
+                status = next(iter(item.values()))["status"]
+                if status >= 300 and status != 409:
+                    raise BulkError(f"lag stamps refused with status {status}")
+
+    async def save_position(self, name: str, position: int) -> None:
+        await self.client.index(
+            index=self.positions_index,
+            id=name,
+            document={
+                "projection": name,
+                "position": position,
+                "updated_at": datetime.now(UTC).isoformat(),
+            },
+        )
+
+    async def projection_position(self, name: str) -> int:
+        """The position up to which `name` has applied every event (0 if never started)."""
+        return (await self._positions([name]))[name]
+
+    async def projection_positions(self, names: Sequence[str]) -> dict[str, int]:
+        return await self._positions(names)
+
+    async def _positions(self, names: Sequence[str]) -> dict[str, int]:
+        try:
+            response = await self.client.mget(index=self.positions_index, ids=list(names))
+        except NotFoundError:
+            return dict.fromkeys(names, 0)
+        found = {d["_id"]: d["_source"]["position"] for d in response["docs"] if d.get("found")}
+        return {name: int(found.get(name, 0)) for name in names}
+
+    async def wait_for_position(
+        self, names: Sequence[str], min_position: int, timeout_s: float
+    ) -> bool:
+        """True once every named projection reached `min_position`; polls with bounded backoff."""
+        deadline = time.monotonic() + timeout_s
+        delay = WAIT_BACKOFF_START_S
+        while True:
+            positions = await self._positions(names)
+            if min(positions.values(), default=min_position) >= min_position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, WAIT_BACKOFF_MAX_S)
+
+    # --- queries
+
+    async def _get(self, name: str, doc_id: str) -> Doc | None:
+        try:
+            response = await self.client.get(index=self.alias(name), id=doc_id)
+        except NotFoundError:
+            return None
+        source: Doc = response["_source"]
+        return source
+
+    async def get_order(self, order_id: str) -> Doc | None:
+        """The order status view of one order."""
+        return await self._get("order_status", order_id)
+
+    async def customer_orders(self, customer_id: str, limit: int = 100) -> list[Doc]:
+        """A customer's orders, newest first (at most `limit`)."""
+        response = await self.client.search(
+            index=self.alias("customer_orders"),
+            query={"term": {"customer_id": customer_id}},
+            sort=[{"placed_at": "desc"}, {"order_id": "asc"}],
+            size=limit,
+        )
+        return [hit["_source"] for hit in response["hits"]["hits"]]
+
+    async def get_inventory(self, product_id: str) -> Doc | None:
+        """Received, reserved, sold and remaining stock of one product."""
+        return await self._get("inventory", product_id)
+
+    async def revenue(self, start: date, end: date) -> list[Doc]:
+        """Per day in [start, end]: revenue of orders not cancelled, and their count."""
+        response = await self.client.search(
+            index=self.alias("revenue"),
+            size=0,
+            query={
+                "bool": {
+                    "filter": [
+                        {"term": {"counted": True}},
+                        {"range": {"day": {"gte": start.isoformat(), "lte": end.isoformat()}}},
+                    ]
+                }
+            },
+            aggregations={
+                "days": {
+                    "date_histogram": {
+                        "field": "day",
+                        "calendar_interval": "day",
+                        "format": "yyyy-MM-dd",
+                        "min_doc_count": 0,
+                        "extended_bounds": {"min": start.isoformat(), "max": end.isoformat()},
+                    },
+                    "aggregations": {"revenue": {"sum": {"field": "total"}}},
+                }
+            },
+        )
+        return [
+            {
+                "day": bucket["key_as_string"],
+                "revenue": int(bucket["revenue"]["value"]),
+                "orders": bucket["doc_count"],
+            }
+            for bucket in response["aggregations"]["days"]["buckets"]
+        ]
+
+    async def get_account(self, account_id: str) -> Doc | None:
+        """The balance view of one account."""
+        return await self._get("account_balance", account_id)
+
+    # --- whole-index reads (rebuild checks, tests)
+
+    async def snapshot(self, index: str) -> dict[str, Doc]:
+        """Every doc of an index or alias by id, with its version under `_version`."""
+        await self.refresh(index)
+        docs: dict[str, Doc] = {}
+        response = await self.client.search(
+            index=index, size=SCROLL_PAGE, sort=["_doc"], version=True, scroll="1m"
+        )
+        scroll_id = response.get("_scroll_id")
+        try:
+            while hits := response["hits"]["hits"]:
+                for hit in hits:
+                    docs[hit["_id"]] = {**hit["_source"], "_version": hit["_version"]}
+                response = await self.client.scroll(scroll_id=scroll_id, scroll="1m")
+                scroll_id = response.get("_scroll_id")
+        finally:
+            if scroll_id:
+                await self.client.clear_scroll(scroll_id=scroll_id)
+        return docs

@@ -1,0 +1,105 @@
+"""Index mappings of the read models (strict: a field no projection writes is a bug)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEYWORD = {"type": "keyword"}
+LONG = {"type": "long"}
+INTEGER = {"type": "integer"}
+DATE = {"type": "date"}
+BOOLEAN = {"type": "boolean"}
+TEXT = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+
+FRESHNESS = {"version": INTEGER, "position": LONG}
+
+READ_MODELS: dict[str, dict[str, Any]] = {
+    "order_status": {
+        "order_id": KEYWORD,
+        "customer_id": KEYWORD,
+        "customer_name": TEXT,
+        "status": KEYWORD,
+        "total": LONG,
+        "item_count": INTEGER,
+        "items": {
+            "properties": {"product_id": KEYWORD, "quantity": INTEGER, "price": LONG},
+        },
+        "shipping_address": {"type": "text"},
+        "tracking_number": KEYWORD,
+        "placed_at": DATE,
+        "confirmed_at": DATE,
+        "shipped_at": DATE,
+        "delivered_at": DATE,
+        "cancelled_at": DATE,
+        "last_updated": DATE,
+    },
+    "customer_orders": {
+        "order_id": KEYWORD,
+        "customer_id": KEYWORD,
+        "customer_name": TEXT,
+        "status": KEYWORD,
+        "total": LONG,
+        "placed_at": DATE,
+    },
+    "inventory": {
+        "product_id": KEYWORD,
+        "name": TEXT,
+        "price": LONG,
+        "on_hand": LONG,
+        "reserved": LONG,
+        "sold": LONG,
+        "remaining": LONG,
+        "last_updated": DATE,
+    },
+    "revenue": {
+        "order_id": KEYWORD,
+        "day": {"type": "date", "format": "strict_date"},
+        "total": LONG,
+        "counted": BOOLEAN,
+    },
+    "account_balance": {
+        "account_id": KEYWORD,
+        "owner_id": KEYWORD,
+        "balance": LONG,
+        "status": KEYWORD,
+        "deposits": INTEGER,
+        "withdrawals": INTEGER,
+        "reversals": INTEGER,
+        "opened_at": DATE,
+        "last_updated": DATE,
+    },
+}
+"""Read model name -> field mappings (each also gets `version` and `position`)."""
+
+POSITIONS: dict[str, Any] = {"projection": KEYWORD, "position": LONG, "updated_at": DATE}
+
+LAG_STAMPS: dict[str, Any] = {
+    "projection": KEYWORD,
+    "position": LONG,
+    "aggregate_type": KEYWORD,
+    "event_type": KEYWORD,
+    "recorded_at": {"type": "double"},
+    "published_at": {"type": "double"},
+    "consumed_at": {"type": "double"},
+    "indexed_at": {"type": "double"},
+    "searchable_at": {"type": "double"},
+}
+
+
+def read_model_body(name: str) -> dict[str, Any]:
+    """Settings and mappings for a concrete read-model index."""
+    return {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+        "mappings": {"dynamic": "strict", "properties": {**READ_MODELS[name], **FRESHNESS}},
+    }
+
+
+def plain_body(properties: dict[str, Any], refresh_interval: str = "1s") -> dict[str, Any]:
+    return {
+        "settings": {
+            "number_of_shards": 1,
+            "number_of_replicas": 0,
+            "refresh_interval": refresh_interval,
+        },
+        "mappings": {"dynamic": "strict", "properties": properties},
+    }
