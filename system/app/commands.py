@@ -211,14 +211,24 @@ class CommandHandlers:
         )
 
     async def deliver_order(self, cmd: c.DeliverOrder, meta: Metadata | None) -> CommandResult:
-        return await self._single(Order, cmd.order_id, cmd, meta, lambda a: a.deliver())
+        order = await self._load(Order, cmd.order_id, cmd.expected_version)
+        return await self._with_products(order, order.deliver(), Product.sell, meta)
 
     async def cancel_order(self, cmd: c.CancelOrder, meta: Metadata | None) -> CommandResult:
         order = await self._load(Order, cmd.order_id, cmd.expected_version)
-        cancelled = order.cancel(cmd.reason)
+        return await self._with_products(order, order.cancel(cmd.reason), Product.release, meta)
+
+    async def _with_products(
+        self,
+        order: Order,
+        events: list[Event],
+        settle: Callable[[Product, str], list[Event]],
+        meta: Metadata | None,
+    ) -> CommandResult:
+        """The order's events plus each product's settlement of its reservation, atomically."""
         products = await asyncio.gather(
             *(self._load(Product, item.product_id, None) for item in order.state.items)
         )
-        changes: list[Change] = [(order, cancelled)]
-        changes.extend((product, product.release(cmd.order_id)) for product in products)
+        changes: list[Change] = [(order, events)]
+        changes.extend((product, settle(product, order.id)) for product in products)
         return await self._commit(changes, meta)
