@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
@@ -30,7 +31,7 @@ def _compose() -> list[str]:
     pytest.fail("no compose CLI: `apt-get install -y docker-compose` (needs no Docker engine)")
 
 
-def _config() -> dict[str, object]:
+def _config() -> dict[str, Any]:
     done = subprocess.run(
         [*_compose(), "-f", str(ROOT / "docker-compose.yml"), "--profile", "load", "config"],
         capture_output=True,
@@ -39,7 +40,7 @@ def _config() -> dict[str, object]:
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
-    parsed: dict[str, object] = yaml.safe_load(done.stdout)
+    parsed: dict[str, Any] = yaml.safe_load(done.stdout)
     return parsed
 
 
@@ -56,7 +57,7 @@ def test_compose_file_is_valid() -> None:
 
 def test_images_pinned_healthchecked_and_settings_named_alike() -> None:
     config = _config()
-    services: dict[str, dict[str, object]] = config["services"]  # type: ignore[assignment]
+    services: dict[str, dict[str, Any]] = config["services"]
     expected = {
         "postgres",
         "kafka",
@@ -80,12 +81,10 @@ def test_images_pinned_healthchecked_and_settings_named_alike() -> None:
         assert "healthcheck" in services[name], f"{name} has no healthcheck"
     for name in ("api", "relay", "projector", "locust-master", "locust-worker"):
         env = services[name]["environment"]
-        assert set(env) >= ENV_NAMES, f"{name} lacks {ENV_NAMES - set(env)}"  # type: ignore[arg-type]
+        assert set(env) >= ENV_NAMES, f"{name} lacks {ENV_NAMES - set(env)}"
     for name in ("locust-master", "locust-worker"):
         assert services[name].get("profiles") == ["load"]
-    assert {"pgdata", "kafkadata", "esdata", "promdata", "grafanadata"} <= set(
-        config["volumes"]  # type: ignore[arg-type]
-    )
+    assert {"pgdata", "kafkadata", "esdata", "promdata", "grafanadata"} <= set(config["volumes"])
     es_image = str(services["elasticsearch"]["image"])
     from bench.stack.elasticsearch import ES_VERSION
     from bench.stack.kafka import KAFKA_VERSION
