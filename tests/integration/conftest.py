@@ -10,6 +10,7 @@ import asyncio
 import pytest
 
 from system.config import Settings
+from tests.integration.eventstore_fixtures import event_store  # noqa: F401
 
 #: The services every integration test may rely on.
 CORE_SERVICES = ["postgres", "kafka", "elasticsearch", "pushgateway", "prometheus"]
