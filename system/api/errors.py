@@ -85,6 +85,8 @@ def validation_error(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         message = f"the body is not valid JSON: {first.get('ctx', {}).get('error', message)}"
     elif field is not None:
         message = f"{field}: {message}"
-    if loc and loc[0] == "body" and field is None and kind not in _CODES:
-        message = f"the body must be a JSON object: {message}"
+    if loc and loc[0] == "body" and field is None and kind == "missing":
+        message = "the request needs a JSON body"
+    elif loc and loc[0] == "body" and field is None and kind not in _CODES:
+        message = f"the body must be a JSON object (Content-Type: application/json): {message}"
     return error_body(_CODES.get(kind, "invalid_value"), message, field)

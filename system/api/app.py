@@ -1,0 +1,99 @@
+"""The HTTP API: app factory, lifespan (opens the composition root), error handlers, ops routes."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
+
+from system.api import commands, queries
+from system.api.deps import Handlers, json_response
+from system.api.errors import ApiError, error_body, map_error, validation_error
+from system.api.middleware import BodyLimit, HttpMetrics, TestDelay
+from system.app.bootstrap import bootstrap
+from system.config import Settings
+from system.domain.errors import ConcurrencyError, DomainError
+
+MAX_BODY_BYTES = 64 * 1024
+TEST_DELAY_ENV = "CQRS_API_TEST_DELAY_MS"
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+async def _mapped(_: Request, exc: Exception) -> Response:
+    status, body = map_error(exc)
+    return json_response(body, status)
+
+
+async def _invalid_request(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return json_response(validation_error(exc.errors()), 422)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return json_response(error_body(code, str(exc.detail)), exc.status_code)
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return json_response(error_body("internal", f"internal error ({type(exc).__name__})"), 500)
+
+
+def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
+    """The API for `settings`; `test_delay_ms` > 0 slows every request (load-test use only)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with bootstrap(settings) as container:
+            app.state.container = container
+            yield
+
+    app = FastAPI(
+        title="cqrs-bench system under test",
+        version="1",
+        summary="Commands answer with the new version and global position; queries read the "
+        "read models and can wait for a position (read-your-writes).",
+        lifespan=lifespan,
+    )
+    app.include_router(commands.router)
+    app.include_router(queries.router)
+    app.add_api_route("/health", health, methods=["GET"], tags=["ops"])
+    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])
+    for error in (ApiError, DomainError, ConcurrencyError):
+        app.add_exception_handler(error, _mapped)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    if test_delay_ms > 0:
+        app.add_middleware(TestDelay, delay_s=test_delay_ms / 1000)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(HttpMetrics)
+    return app
+
+
+async def health(root: Handlers) -> Response:
+    """200 with each backing service's status when all are `ok`, else 503."""
+    components = await root.health()
+    healthy = all(status == "ok" for status in components.values())
+    body = {"status": "ok" if healthy else "degraded", "components": components}
+    return json_response(body, 200 if healthy else 503)
+
+
+async def metrics() -> Response:
+    """Prometheus exposition of every `cqrs_` metric of this process."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory`: settings and the test-only delay from the environment."""
+    return create_app(Settings.from_env(), test_delay_ms=float(os.environ.get(TEST_DELAY_ENV, "0")))

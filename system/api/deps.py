@@ -1,0 +1,97 @@
+"""Request-scoped inputs shared by the routes: the handlers, If-Match, read-your-writes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from system.api.errors import ApiError, error_body
+from system.app.bootstrap import Container
+from system.app.queries import MAX_WAIT_MS, Consistency, StillProcessing
+from system.domain.recorded import Metadata
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
+
+
+def container(request: Request) -> Container:
+    """The composition root opened by the lifespan."""
+    built: Container = request.app.state.container
+    return built
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="expected stream version (optimistic concurrency); 409 if it moved on",
+            examples=["3"],
+        ),
+    ] = None,
+) -> int | None:
+    """The version the client expects the stream to be at, from `If-Match`."""
+    if if_match is None:
+        return None
+    match = _IF_MATCH.match(if_match)
+    if match is None:
+        raise ApiError(
+            422,
+            "invalid_header",
+            f"If-Match must be a stream version (a non-negative integer), got {if_match!r}",
+            "If-Match",
+        )
+    return int(match.group(1))
+
+
+def provenance(
+    correlation_id: Annotated[
+        str | None,
+        Header(
+            alias="X-Correlation-ID",
+            min_length=1,
+            max_length=100,
+            description="stored with the events this command writes (default: a new uuid4)",
+        ),
+    ] = None,
+) -> Metadata:
+    """Metadata stored with every event the command writes."""
+    return Metadata(correlation_id=correlation_id or str(uuid.uuid4()))
+
+
+def consistency(
+    min_position: Annotated[
+        int | None,
+        Query(ge=0, description="answer only once the read model reached this global position"),
+    ] = None,
+    wait_ms: Annotated[
+        int, Query(ge=0, le=MAX_WAIT_MS, description="how long to wait for `min_position`")
+    ] = 0,
+) -> Consistency | None:
+    """Read-your-writes parameters of a query."""
+    return None if min_position is None else Consistency(min_position, wait_ms)
+
+
+Handlers = Annotated[Container, Depends(container)]
+ExpectedVersion = Annotated[int | None, Depends(expected_version)]
+Provenance = Annotated[Metadata, Depends(provenance)]
+ReadAfter = Annotated[Consistency | None, Depends(consistency)]
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """A JSON response serialised with orjson (read-model documents are plain dicts)."""
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
+
+
+def processing(result: StillProcessing) -> Response:
+    """202: the read model has not caught up with the requested position yet."""
+    return json_response({"status": "processing", "min_position": result.min_position}, 202)
+
+
+def not_found(kind: str, identifier: str) -> Response:
+    """404 in the contract's error shape."""
+    return json_response(error_body("not_found", f"{kind} {identifier!r} does not exist"), 404)

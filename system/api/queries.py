@@ -1,0 +1,90 @@
+"""Query routes: read models (Elasticsearch) with read-your-writes, and account time travel."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from system.api import schemas as s
+from system.api.deps import Handlers, ReadAfter, json_response, not_found, processing
+from system.api.errors import ApiError
+from system.app.queries import StillProcessing
+
+READ_AFTER: dict[int | str, dict[str, Any]] = {
+    202: {"model": s.Processing, "description": "the read model has not reached min_position"},
+    404: {"model": s.ErrorBody, "description": "unknown id"},
+    422: {"model": s.ErrorBody, "description": "invalid parameter; `field` names it"},
+}
+
+router = APIRouter(responses=READ_AFTER)
+
+
+def _answer(kind: str, identifier: str, result: object) -> Response:
+    if isinstance(result, StillProcessing):
+        return processing(result)
+    if result is None:
+        return not_found(kind, identifier)
+    return json_response(result)
+
+
+@router.get("/accounts/{account_id}", tags=["accounts"])
+async def get_account(account_id: str, read_after: ReadAfter, root: Handlers) -> Response:
+    """The account balance view."""
+    return _answer("account", account_id, await root.queries.account(account_id, read_after))
+
+
+@router.get("/accounts/{account_id}/history", tags=["accounts"])
+async def account_history(
+    account_id: str,
+    root: Handlers,
+    at: Annotated[datetime | None, Query(description="ISO-8601 instant (UTC if no offset)")] = None,
+    version: Annotated[int | None, Query(gt=0, le=2**31 - 1)] = None,
+) -> Response:
+    """The account's state as of a time or a version, rebuilt from the event store."""
+    if at is not None and version is not None:
+        raise ApiError(422, "invalid_value", "give either `at` or `version`, not both", "at")
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    state = await root.queries.account_history(account_id, version=version, at=at)
+    return json_response(state)
+
+
+@router.get("/orders/{order_id}", tags=["orders"])
+async def get_order(order_id: str, read_after: ReadAfter, root: Handlers) -> Response:
+    """The order status view."""
+    return _answer("order", order_id, await root.queries.order(order_id, read_after))
+
+
+@router.get("/customers/{customer_id}/orders", tags=["orders"])
+async def customer_orders(customer_id: str, read_after: ReadAfter, root: Handlers) -> Response:
+    """The customer's order history, with the customer's name on every order."""
+    result = await root.queries.customer_orders(customer_id, read_after)
+    if isinstance(result, StillProcessing):
+        return processing(result)
+    return json_response({"customer_id": customer_id, "orders": result})
+
+
+@router.get("/inventory/{product_id}", tags=["reference data"])
+async def inventory(product_id: str, read_after: ReadAfter, root: Handlers) -> Response:
+    """Reserved, sold and remaining stock of a product."""
+    return _answer("product", product_id, await root.queries.inventory(product_id, read_after))
+
+
+@router.get("/revenue", tags=["orders"])
+async def revenue(
+    start: Annotated[date, Query(alias="from", description="first day (inclusive)")],
+    end: Annotated[date, Query(alias="to", description="last day (inclusive)")],
+    read_after: ReadAfter,
+    root: Handlers,
+) -> Response:
+    """Revenue and order count per day in [from, to]."""
+    if end < start:
+        raise ApiError(422, "invalid_value", "`to` must not be before `from`", "to")
+    if (end - start).days > 366:
+        raise ApiError(422, "invalid_value", "a revenue range spans at most 366 days", "to")
+    result = await root.queries.revenue(start, end, read_after)
+    if isinstance(result, StillProcessing):
+        return processing(result)
+    return json_response({"from": start.isoformat(), "to": end.isoformat(), "days": result})

@@ -1,0 +1,89 @@
+"""The composition root: the one place that builds pools, clients, adapters and handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka.client import AIOKafkaClient
+
+from system.app.commands import CommandHandlers
+from system.app.queries import QueryHandlers
+from system.app.repository import Repository
+from system.app.retry import RetryPolicy
+from system.config import Settings
+from system.eventstore.postgres import PostgresEventStore
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+HEALTH_TIMEOUT_S = 2.0
+UNPINNED_ATTEMPTS = 3
+"""Tries for a command without If-Match that loses a race (a pinned one fails at once: 409)."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """Everything a request handler may use, built from Settings and closed together."""
+
+    settings: Settings
+    events: PostgresEventStore
+    commands: CommandHandlers
+    read_store: ElasticsearchReadStore
+    queries: QueryHandlers
+
+    async def health(self) -> dict[str, str]:
+        """`ok` or the failure, per backing service (Postgres, Kafka, Elasticsearch)."""
+        checks: dict[str, Callable[[], Awaitable[object]]] = {
+            "postgres": lambda: self.events.pool.fetchval("SELECT 1"),
+            "kafka": lambda: _kafka_metadata(self.settings.kafka_bootstrap),
+            "elasticsearch": self._elasticsearch,
+        }
+        results = await asyncio.gather(*(_probe(check) for check in checks.values()))
+        return dict(zip(checks, results, strict=True))
+
+    async def _elasticsearch(self) -> bool:
+        # The integ-test-zip serves no `GET /`, so ping() fails on it: ask the cluster instead.
+        health = await self.read_store.client.cluster.health()
+        return health["status"] != "red"
+
+
+async def _probe(check: Callable[[], Awaitable[object]]) -> str:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_S):
+            outcome = await check()
+    except TimeoutError:
+        return f"timed out after {HEALTH_TIMEOUT_S}s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok" if outcome is not False else "unreachable"
+
+
+async def _kafka_metadata(bootstrap_servers: str) -> None:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2000)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
+
+
+@asynccontextmanager
+async def bootstrap(settings: Settings, *, pool_size: int = 20) -> AsyncIterator[Container]:
+    """Open the adapters for `settings`, wire the handlers, close everything on exit."""
+    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=2, max_size=pool_size)
+    try:
+        events = PostgresEventStore(pool)
+        read_store = ElasticsearchReadStore(settings)
+        try:
+            yield Container(
+                settings=settings,
+                events=events,
+                commands=CommandHandlers(events, settings, RetryPolicy(UNPINNED_ATTEMPTS)),
+                read_store=read_store,
+                queries=QueryHandlers(read_store, Repository(events, settings.snapshot_every)),
+            )
+        finally:
+            await read_store.close()
+    finally:
+        await pool.close()
