@@ -46,7 +46,7 @@ class Container:
     async def _elasticsearch(self) -> bool:
         # The integ-test-zip serves no `GET /`, so ping() fails on it: ask the cluster instead.
         health = await self.read_store.client.cluster.health()
-        return health["status"] != "red"
+        return bool(health["status"] != "red")
 
 
 async def _probe(check: Callable[[], Awaitable[object]]) -> str:
