@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bench.stack.process import StackError, pid_alive, stop_pid, tail, wait_until
+from bench.stack.process import StackError, pid_alive, rss_bytes, stop_pid, tail, wait_until
 from bench.stack.registry import SERVICES, Service, service_paths, start_order
 from system.config import Settings
 
@@ -217,16 +217,22 @@ def status(
         print(json.dumps([asdict(r) for r in rows], indent=2))
     else:
         table = Table(title="cqrs-bench stack")
-        for col in ("service", "version", "address", "healthy", "pid"):
+        for col in ("service", "version", "address", "healthy", "pid", "rss"):
             table.add_column(col, overflow="fold")
+        total = 0
         for r in rows:
+            rss = rss_bytes(r.pid) if r.pid else 0
+            total += rss
             table.add_row(
                 r.name,
                 r.version or "-",
                 r.url,
                 "[green]yes[/green]" if r.healthy else "[red]no[/red]",
                 str(r.pid or "-"),
+                f"{rss / 2**20:.0f} MiB" if rss else "-",
             )
+        table.add_section()
+        table.add_row("total", "", "", "", "", f"{total / 2**20:.0f} MiB")
         Console().print(table)
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)

@@ -19,7 +19,13 @@ import httpx
 
 from bench.stack.downloads import MAVEN_CENTRAL, fetch, unzip_once
 from bench.stack.java import java_home
-from bench.stack.process import chown_tree, ensure_port_free, ensure_user, start_detached
+from bench.stack.process import (
+    StackError,
+    chown_tree,
+    ensure_port_free,
+    ensure_user,
+    start_detached,
+)
 from bench.stack.registry import (
     Service,
     host_port,
@@ -117,6 +123,14 @@ async def start(settings: Settings) -> int:
     )
     for d in (paths.root, home):
         d.chmod(0o755)
+    settings.stack_dir.chmod(settings.stack_dir.stat().st_mode | 0o011)
+    for parent in settings.stack_dir.parents:
+        if not parent.stat().st_mode & 0o001:
+            raise StackError(
+                f"{parent} is not traversable by the user {OS_USER}, so Elasticsearch cannot "
+                f"read its files under {settings.stack_dir}: `chmod o+x {parent}` or set "
+                "CQRS_STACK_DIR to a directory outside it."
+            )
     for d in (config, data, logs, tmp):
         chown_tree(d, OS_USER)
     host, port = host_port(settings.es_url, DEFAULT_ES_PORT)
