@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from system.app.ports import StreamAppend
+from system.config import Settings
+from system.domain.events import AccountOpened, MoneyDeposited
+from system.domain.recorded import RecordedEvent
+from system.eventstore.postgres import PostgresEventStore
+from tests.integration.eventstore_fixtures import new_id
+
+pytestmark = pytest.mark.integration
+
+RAW_INSERT = """
+INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
+VALUES ($1, 'BankAccount', 1, 'AccountOpened', 1, '{"owner_id":"o"}') RETURNING position
+"""
+
+
+async def connect() -> asyncpg.Connection:
+    return await asyncpg.connect(Settings.from_env().pg_dsn)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> bool:
+    """Poll `check` (other sessions' open transactions may hold the xmin back for a moment)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def read_mine(store: PostgresEventStore, after: int, ids: set[str]) -> list[RecordedEvent]:
+    seen: list[RecordedEvent] = []
+    async for batch in store.follow(after, batch=500):
+        seen.extend(e for e in batch if e.aggregate_id in ids)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET data = '{}' WHERE aggregate_id = $1",
+        "DELETE FROM events WHERE aggregate_id = $1",
+        "TRUNCATE events",
+    ],
+)
+async def test_events_cannot_be_updated_deleted_or_truncated_by_the_app_role(
+    event_store: PostgresEventStore, statement: str
+) -> None:
+    account = new_id("acc")
+    await event_store.append(
+        [
+            StreamAppend(
+                aggregate_id=account,
+                aggregate_type="BankAccount",
+                expected_version=0,
+                events=[AccountOpened(owner_id="o")],
+            )
+        ]
+    )
+    args = [account] if "$1" in statement else []
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await event_store.pool.execute(statement, *args)
+    assert len(await event_store.load(account)) == 1
+
+
+async def test_a_connection_killed_mid_append_leaves_nothing_half_written(
+    event_store: PostgresEventStore,
+) -> None:
+    first, second = new_id("acc"), new_id("acc")
+    blocker = await connect()
+    admin = await connect()
+    try:
+        blocking = blocker.transaction()
+        await blocking.start()
+        await blocker.fetchval(RAW_INSERT, second)  # holds second@1 until we roll back
+        append = asyncio.create_task(
+            event_store.append(
+                [
+                    StreamAppend(
+                        aggregate_id=first,
+                        aggregate_type="BankAccount",
+                        expected_version=0,
+                        events=[AccountOpened(owner_id="o"), MoneyDeposited(amount=1)],
+                    ),
+                    StreamAppend(
+                        aggregate_id=second,
+                        aggregate_type="BankAccount",
+                        expected_version=0,
+                        events=[AccountOpened(owner_id="o")],
+                    ),
+                ]
+            )
+        )
+        blocked: list[int] = []
+
+        async def append_is_waiting() -> bool:
+            blocked[:] = (
+                await admin.fetchval(
+                    "SELECT array_agg(pid) FROM pg_stat_activity"
+                    " WHERE $1 = ANY(pg_blocking_pids(pid))",
+                    blocker.get_server_pid(),
+                )
+                or []
+            )
+            return bool(blocked)
+
+        assert await eventually(append_is_waiting), "the append never reached the held row"
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", blocked[0])
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await append
+        await blocking.rollback()
+    finally:
+        await blocker.close()
+        await admin.close()
+    assert await event_store.load(first) == []
+    assert await event_store.load(second) == []
+    assert not await event_store.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE aggregate_id = ANY($1::text[])", [first, second]
+    )
+
+
+async def test_read_all_holds_back_a_later_position_until_the_earlier_one_commits(
+    event_store: PostgresEventStore,
+) -> None:
+    start = await event_store.head_position()
+    late, early = new_id("late"), new_id("early")
+    slow, fast = await connect(), await connect()
+    try:
+        tx = slow.transaction()
+        await tx.start()
+        n = await slow.fetchval(RAW_INSERT, late)
+        n_plus = await fast.fetchval(RAW_INSERT, early)
+        assert n_plus > n
+        assert await read_mine(event_store, start, {late, early}) == []
+        await tx.commit()
+    finally:
+        await slow.close()
+        await fast.close()
+
+    async def both_visible() -> bool:
+        return len(await read_mine(event_store, start, {late, early})) == 2
+
+    assert await eventually(both_visible)
+    assert [e.aggregate_id for e in await read_mine(event_store, start, {late, early})] == [
+        late,
+        early,
+    ]
+
+
+async def test_a_follower_never_skips_a_lower_position_that_commits_after_a_higher_one(
+    event_store: PostgresEventStore,
+) -> None:
+    """Transaction ids and positions can disagree: the follower's cursor must still catch up."""
+    start = await event_store.head_position()
+    first_xid, low = new_id("xid-first"), new_id("low-position")
+    a, b = await connect(), await connect()
+    try:
+        tx_a, tx_b = a.transaction(), b.transaction()
+        await tx_a.start()
+        await a.fetchval("SELECT pg_current_xact_id()")  # A's xid < B's xid
+        await tx_b.start()
+        low_position = await b.fetchval(RAW_INSERT, low)  # B holds the lower position
+        high_position = await a.fetchval(RAW_INSERT, first_xid)
+        assert high_position > low_position
+        await tx_a.commit()
+        seen: list[RecordedEvent] = []
+
+        async def a_visible() -> bool:
+            seen[:] = await read_mine(event_store, start, {first_xid, low})
+            return bool(seen)
+
+        assert await eventually(a_visible)
+        assert [e.aggregate_id for e in seen] == [first_xid]
+        cursor = seen[-1].position
+        await tx_b.commit()
+    finally:
+        await a.close()
+        await b.close()
+
+    caught_up: list[RecordedEvent] = []
+
+    async def b_visible() -> bool:
+        caught_up[:] = await read_mine(event_store, cursor, {first_xid, low})
+        return bool(caught_up)
+
+    assert await eventually(b_visible)
+    assert [(e.aggregate_id, e.position) for e in caught_up] == [(low, low_position)]
+
+
+async def test_head_position_is_where_a_follower_stops(event_store: PostgresEventStore) -> None:
+    start = await event_store.head_position()
+    account = new_id("acc")
+    await event_store.append(
+        [
+            StreamAppend(
+                aggregate_id=account,
+                aggregate_type="BankAccount",
+                expected_version=0,
+                events=[AccountOpened(owner_id="o")],
+            )
+        ]
+    )
+
+    async def followed() -> bool:
+        return bool(await read_mine(event_store, start, {account}))
+
+    assert await eventually(followed)
+    head = await event_store.head_position()
+    assert head >= 1
+    assert await read_mine(event_store, head, {account}) == []
