@@ -1,0 +1,1 @@
+"""Locust user classes, one module per scenario; they run only inside locust processes (gevent)."""

@@ -1,0 +1,1 @@
+"""Load runs: open and closed pacing, raw samples, HdrHistogram latency, audit, locust runner."""

@@ -1,0 +1,79 @@
+"""Raw samples: one JSON line per operation (intended start, sent, finished, outcome)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+import msgspec
+
+Outcome = Literal["ok", "conflict", "rejected", "processing", "error"]
+Phase = Literal["warmup", "measured"]
+
+VISIBILITY = "visibility"
+"""Request name of the derived read-your-writes metric (command ack → query sees it)."""
+
+SAMPLES_GLOB = "samples-*.jsonl"
+
+
+class Sample(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One operation; times are epoch seconds. `intended` equals `sent` in the closed model."""
+
+    request: str
+    intended: float
+    sent: float
+    finished: float
+    outcome: Outcome
+    status: int
+    phase: Phase = "measured"
+    worker: int = 0
+    aggregate_id: str | None = None
+    version: int | None = None
+    position: int | None = None
+    expected_version: int | None = None
+
+    @property
+    def latency(self) -> float:
+        """Service latency as the client saw it, from the actual send."""
+        return self.finished - self.sent
+
+    @property
+    def corrected(self) -> float:
+        """Latency from the intended start: includes any wait the schedule could not keep."""
+        return self.finished - self.intended
+
+    @property
+    def send_lag(self) -> float:
+        return self.sent - self.intended
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Sample)
+
+
+class SampleWriter:
+    """Appends samples to one JSONL file (one per locust process)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[bytes] = path.open("ab")
+
+    def write(self, sample: Sample) -> None:
+        self._file.write(_encoder.encode(sample) + b"\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_samples(paths: Iterable[Path]) -> Iterator[Sample]:
+    """Every sample in the given files, file by file."""
+    for path in paths:
+        with path.open("rb") as f:
+            for line in f:
+                if line.strip():
+                    yield _decoder.decode(line)
+
+
+def sample_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob(SAMPLES_GLOB))

@@ -1,0 +1,83 @@
+"""Load shapes as data: phases of constant arrival rate, and the timetable of intended starts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+ShapeName = Literal["constant", "step", "spike", "soak"]
+SHAPES: tuple[ShapeName, ...] = ("constant", "step", "spike", "soak")
+
+STEPS = 4
+"""A `step` shape climbs to the rate in this many equal steps."""
+SPIKE_FACTOR = 3.0
+"""A `spike` multiplies the rate by this for the middle tenth of the run."""
+SOAK_RAMP_FRACTION = 0.1
+"""A `soak` ramps up at half rate for this fraction of the run, then holds the rate."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """`duration_s` seconds at `rate` arrivals per second."""
+
+    duration_s: float
+    rate: float
+
+
+def phases(shape: ShapeName, rate: float, duration_s: float) -> list[Phase]:
+    """The phases of `shape` peaking (or holding) at `rate` over `duration_s`."""
+    if rate <= 0 or duration_s <= 0:
+        raise ValueError("rate and duration must be positive")
+    match shape:
+        case "constant":
+            return [Phase(duration_s, rate)]
+        case "step":
+            return [Phase(duration_s / STEPS, rate * (i + 1) / STEPS) for i in range(STEPS)]
+        case "spike":
+            edge = duration_s * 0.45
+            return [
+                Phase(edge, rate),
+                Phase(duration_s - 2 * edge, rate * SPIKE_FACTOR),
+                Phase(edge, rate),
+            ]
+        case "soak":
+            ramp = duration_s * SOAK_RAMP_FRACTION
+            return [Phase(ramp, rate / 2), Phase(duration_s - ramp, rate)]
+    raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
+
+
+def rate_at(plan: list[Phase], t: float) -> float:
+    """The target rate `t` seconds into the plan (0 outside it)."""
+    start = 0.0
+    for phase in plan:
+        if start <= t < start + phase.duration_s:
+            return phase.rate
+        start += phase.duration_s
+    return 0.0
+
+
+def timetable(plan: list[Phase]) -> list[float]:
+    """Intended start offsets (seconds from the epoch), evenly spaced within each phase.
+
+    Arrival i happens when the integrated rate reaches i, so a phase change never loses or
+    doubles an arrival and the count over the plan is floor(sum(rate * duration)).
+    """
+    offsets: list[float] = []
+    start = 0.0
+    done = 0.0  # arrivals owed so far (fractional)
+    for phase in plan:
+        end_count = done + phase.rate * phase.duration_s
+        i = math.ceil(done - 1e-9)
+        while i < end_count - 1e-9:
+            offsets.append(start + (i - done) / phase.rate)
+            i += 1
+        done = end_count
+        start += phase.duration_s
+    return offsets
+
+
+def mean_rate(plan: list[Phase]) -> float:
+    """Arrivals per second averaged over the plan."""
+    total = sum(p.duration_s for p in plan)
+    return sum(p.rate * p.duration_s for p in plan) / total

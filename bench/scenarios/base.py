@@ -1,0 +1,177 @@
+"""The thin user every scenario builds on: pacing (open or closed) and one-call operations."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from typing import Any, ClassVar, Protocol, cast
+
+import gevent
+import orjson
+from locust import task
+from locust.contrib.fasthttp import FastHttpUser
+
+from bench.load.keys import ticket_rng
+from bench.load.pacing import Ticket
+from bench.scenarios.runtime import Runtime, runtime
+
+IDLE_S = 3600.0
+"""A user whose timetable is used up waits this long (locust stops it at the end of the run)."""
+WAIT_MS = 5000
+"""How long a read-your-writes query may wait for the projection (server side)."""
+
+_user_ids = itertools.count()
+
+
+def weighted(mix: dict[str, int], rng: random.Random) -> str:
+    """One operation name drawn from its weights."""
+    names = list(mix)
+    return rng.choices(names, weights=[mix[n] for n in names])[0]
+
+
+class Settling(Protocol):
+    """The typed part of locust's catch_response context manager that we use."""
+
+    status_code: int
+    content: bytes | None
+    request_meta: dict[str, Any]
+
+    def success(self) -> None: ...
+
+    def failure(self, exc: str) -> None: ...
+
+
+class ScenarioUser(FastHttpUser):
+    """Open model: takes tickets from the timetable; closed model: loops with think time."""
+
+    abstract = True
+    operations: ClassVar[tuple[str, ...]] = ()
+
+    def on_start(self) -> None:
+        self.rt: Runtime = runtime()
+        self.uid = next(_user_ids)
+        self.done = 0
+        self.ticket: Ticket | None = None
+        self.ctx: dict[str, Any] = {}
+        self.last_outcome = "ok"
+        if self.rt.config.model == "open":
+            delay = self._claim()
+            if self.ticket is not None:
+                gevent.sleep(delay)
+
+    def wait_time(self) -> float:
+        if self.rt.config.model == "closed":
+            return self.rt.config.think_time_s
+        return self._claim()
+
+    def _claim(self) -> float:
+        assert self.rt.timetable is not None
+        self.ticket = self.rt.timetable.claim(self.rt.worker, self.rt.workers)
+        if self.ticket is None:
+            return IDLE_S
+        return max(0.0, self.ticket.intended - time.time())
+
+    @task
+    def step(self) -> None:
+        if self.rt.config.model == "closed":
+            now = time.time()
+            index = (self.rt.worker << 40) + (self.uid << 24) + self.done
+            self.ticket = Ticket(index, now, self.rt.phase_at(now))
+        ticket = self.ticket
+        if ticket is None:
+            return
+        self.ticket = None
+        self.done += 1
+        self.ctx = {"intended": ticket.intended, "phase": ticket.phase}
+        rng = ticket_rng(self.rt.config.seed, ticket.seq)
+        getattr(self, self.choose(rng))(rng)
+
+    def choose(self, rng: random.Random) -> str:
+        """The operation for this ticket (scenarios with follow-ups override this)."""
+        return weighted(self.rt.config.effective_mix, rng)
+
+    def command(
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        name: str,
+        *,
+        aggregate_id: str | None = None,
+        id_field: str | None = None,
+        expected_version: int | None = None,
+    ) -> dict[str, Any] | None:
+        """POST a command; returns {aggregate_id, version, position} when it was acknowledged.
+
+        A version conflict is reported as its own request type `NAME [409]`, a business-rule
+        refusal as `NAME [rejected]`; both are expected outcomes, not failures.
+        """
+        headers = {"If-Match": str(expected_version)} if expected_version is not None else None
+        context = {**self.ctx, "aggregate_id": aggregate_id, "expected_version": expected_version}
+        with self.client.request(
+            "POST", path, json=body, name=name, headers=headers, context=context,
+            catch_response=True,
+        ) as r:  # fmt: skip
+            return self._settle_command(cast(Settling, r), name, aggregate_id, id_field)
+
+    def _settle_command(
+        self,
+        r: Settling,
+        name: str,
+        aggregate_id: str | None,
+        id_field: str | None,
+    ) -> dict[str, Any] | None:
+        meta_ctx: dict[str, Any] = r.request_meta["context"]
+        status = r.status_code
+        self.last_outcome = "ok" if status in (200, 201) else "error"
+        if status in (200, 201):
+            data = orjson.loads(r.content or b"{}")
+            ack = {
+                "aggregate_id": data[id_field] if id_field else aggregate_id,
+                "version": data["version"],
+                "position": data["position"],
+            }
+            meta_ctx["ack"] = ack
+            r.success()
+            return ack
+        code = _error_code(r.content)
+        if status == 409 and code == "version_conflict":
+            meta_ctx["outcome"] = self.last_outcome = "conflict"
+            r.request_meta["name"] = f"{name} [409]"
+            r.success()
+        elif status == 409:
+            meta_ctx["outcome"] = self.last_outcome = "rejected"
+            r.request_meta["name"] = f"{name} [rejected]"
+            r.success()
+        else:
+            r.failure(f"{status} {code}")
+        return None
+
+    def query(
+        self, path: str, name: str, *, min_position: int | None = None, wait_ms: int = 0
+    ) -> tuple[int, bytes]:
+        """GET a read model; a 202 (still processing) is its own request type `NAME [202]`."""
+        params: dict[str, Any] = {}
+        if min_position is not None:
+            params = {"min_position": min_position, "wait_ms": wait_ms}
+        with self.client.request(
+            "GET", path, params=params, name=name, context=self.ctx, catch_response=True
+        ) as response:
+            r = cast(Settling, response)
+            status = int(r.status_code)
+            if status == 200:
+                r.success()
+            elif status == 202:
+                r.request_meta["name"] = f"{name} [202]"
+                r.success()
+            else:
+                r.failure(f"{status} {_error_code(r.content)}")
+            return status, bytes(r.content or b"")
+
+
+def _error_code(content: bytes | None) -> str:
+    try:
+        data = orjson.loads(content or b"{}")
+    except orjson.JSONDecodeError:
+        return "not-json"
+    return str(data.get("error", "")) if isinstance(data, dict) else ""

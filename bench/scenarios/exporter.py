@@ -1,0 +1,68 @@
+"""Locust's live statistics as Prometheus metrics on 127.0.0.1:18089 (master or local runner)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from locust.env import Environment
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from bench.load import metrics as m
+
+if TYPE_CHECKING:
+    from bench.scenarios.runtime import Runtime
+
+
+class LocustCollector(Collector):
+    """Reads the runner's aggregated stats at scrape time (workers' included)."""
+
+    def __init__(self, environment: Environment, rt: Runtime) -> None:
+        self._env = environment
+        self._rt = rt
+
+    def collect(self) -> Iterator[Any]:
+        scenario = self._rt.config.scenario
+        requests = CounterMetricFamily(
+            m.REQUESTS_TOTAL.removesuffix("_total"),
+            "Requests the load generator completed, by request type and outcome.",
+            labels=["scenario", "request", "outcome"],
+        )
+        latency = HistogramMetricFamily(
+            m.LATENCY_SECONDS,
+            "Response time of the load generator's requests (locust's view, from the send).",
+            labels=["scenario", "request"],
+        )
+        runner = self._env.runner
+        entries = runner.stats.entries.values() if runner is not None else []
+        for entry in entries:
+            name = str(entry.name)
+            ok = entry.num_requests - entry.num_failures
+            requests.add_metric([scenario, name, "ok"], ok)
+            requests.add_metric([scenario, name, "failure"], entry.num_failures)
+            buckets: list[tuple[str, float]] = []
+            for bound in m.LATENCY_BUCKETS_SECONDS:
+                limit_ms = bound * 1000
+                below = sum(c for ms, c in entry.response_times.items() if ms <= limit_ms)
+                buckets.append((str(bound), float(below)))
+            buckets.append(("+Inf", float(entry.num_requests)))
+            latency.add_metric(
+                [scenario, name], buckets, sum_value=entry.total_response_time / 1000
+            )
+        yield requests
+        yield latency
+        users = GaugeMetricFamily(m.USERS, "Users the load generator runs now.")
+        users.add_metric([], float(runner.user_count if runner is not None else 0))
+        yield users
+        target = GaugeMetricFamily(m.TARGET_RPS, "Open model: the target arrival rate now.")
+        target.add_metric([], self._rt.target_rps(time.time()))
+        yield target
+
+
+def start_exporter(environment: Environment, rt: Runtime) -> None:
+    registry = CollectorRegistry()
+    registry.register(LocustCollector(environment, rt))
+    start_http_server(rt.config.exporter_port, addr=m.EXPORTER_HOST, registry=registry)

@@ -1,0 +1,33 @@
+"""Read-heavy: the query side alone, on the data set the run seeded first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from bench.scenarios.base import ScenarioUser
+
+
+class ReadHeavyUser(ScenarioUser):
+    """Reads seeded accounts, orders, customers and products (all projected before the run)."""
+
+    def balance(self, rng: random.Random) -> None:
+        account = rng.choice(self.rt.seed["accounts"])
+        self.query(f"/accounts/{account['id']}", "balance")
+
+    def order(self, rng: random.Random) -> None:
+        order = rng.choice(self.rt.seed["orders"])
+        self.query(f"/orders/{order['id']}", "order status")
+
+    def customer_orders(self, rng: random.Random) -> None:
+        customer = rng.choice(self.rt.seed["customers"])
+        self.query(f"/customers/{customer['id']}/orders", "customer orders")
+
+    def inventory(self, rng: random.Random) -> None:
+        product = rng.choice(self.rt.seed["products"])
+        self.query(f"/inventory/{product['id']}", "inventory")
+
+    def revenue(self, rng: random.Random) -> None:
+        today = dt.datetime.now(dt.UTC).date()
+        start = today - dt.timedelta(days=rng.randint(0, 30))
+        self.query(f"/revenue?from={start.isoformat()}&to={today.isoformat()}", "revenue")

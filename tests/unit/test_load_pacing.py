@@ -1,0 +1,63 @@
+"""The open model's schedule: shapes as data, evenly spaced arrivals, worker slices."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bench.load.pacing import Timetable
+from bench.load.shapes import Phase, mean_rate, phases, rate_at, timetable
+
+
+def test_constant_shape_spaces_arrivals_evenly_at_the_rate() -> None:
+    offsets = timetable(phases("constant", 50, 2))
+    assert len(offsets) == 100
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(offsets)}
+    assert gaps == {0.02}
+    assert offsets[0] == 0.0
+
+
+def test_phase_changes_neither_lose_nor_double_arrivals() -> None:
+    plan = [Phase(1.5, 3.0), Phase(1.0, 10.0), Phase(0.5, 1.0)]
+    offsets = timetable(plan)
+    assert len(offsets) == int(1.5 * 3 + 10 + 0.5)
+    assert offsets == sorted(offsets)
+    assert sum(1 for t in offsets if 1.5 <= t < 2.5) == 10
+
+
+def test_step_shape_climbs_to_the_rate_in_equal_steps() -> None:
+    plan = phases("step", 40, 8)
+    assert [p.rate for p in plan] == [10, 20, 30, 40]
+    assert rate_at(plan, 7.9) == 40
+    assert rate_at(plan, 8.0) == 0
+
+
+def test_spike_triples_the_rate_in_the_middle_tenth() -> None:
+    plan = phases("spike", 10, 100)
+    assert rate_at(plan, 50) == 30
+    assert rate_at(plan, 10) == rate_at(plan, 90) == 10
+    assert mean_rate(plan) == pytest.approx(12.0)
+
+
+def test_soak_ramps_at_half_rate_then_holds() -> None:
+    plan = phases("soak", 20, 100)
+    assert rate_at(plan, 5) == 10
+    assert rate_at(plan, 50) == 20
+
+
+def test_a_shape_refuses_a_non_positive_rate() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        phases("constant", 0, 10)
+
+
+def test_workers_take_interleaved_slices_that_cover_the_timetable_once() -> None:
+    offsets = timetable(phases("constant", 10, 3))
+    tables = [Timetable(offsets, epoch=100.0, warmup_s=1.0) for _ in range(3)]
+    claimed = []
+    for worker, table in enumerate(tables):
+        while (ticket := table.claim(worker, 3)) is not None:
+            claimed.append(ticket)
+    assert sorted(t.seq for t in claimed) == list(range(30))
+    assert {t.intended for t in claimed} == {100.0 + o for o in offsets}
+    assert sum(t.phase == "warmup" for t in claimed) == 10
