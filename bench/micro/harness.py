@@ -1,0 +1,115 @@
+"""What the micro suites share: one event loop, measured rounds, scratch databases, latencies."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+MICRO_DATABASE = "cqrs_bench_micro"
+"""The database the micro suites write to, recreated per run so every run starts alike."""
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def recreate_database(dsn: str, database: str) -> str:
+    """Drop and create `database` on the server of `dsn`; returns its DSN."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+    return with_database(dsn, database)
+
+
+async def ensure_database(dsn: str, database: str) -> str:
+    """Create `database` on the server of `dsn` unless it exists; returns its DSN."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+    return with_database(dsn, database)
+
+
+def quantile(samples: Sequence[float], q: float) -> float:
+    """Nearest-rank quantile of `samples` (0 for none)."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[rank - 1]
+
+
+class Latencies:
+    """Per-operation latencies collected across all measured rounds."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+
+    async def timed(self, operation: Awaitable[Any]) -> Any:
+        started = time.perf_counter()
+        result = await operation
+        self.samples.append(time.perf_counter() - started)
+        return result
+
+    def p99(self) -> float:
+        return quantile(self.samples, 0.99)
+
+
+async def spread_over(
+    workers: int, total: int, work: Callable[[int, int], Awaitable[None]]
+) -> None:
+    """Run `total` operations on `workers` concurrent workers: work(worker, count)."""
+    share, extra = divmod(total, workers)
+    await asyncio.gather(*(work(w, share + (1 if w < extra else 0)) for w in range(workers)))
+
+
+class Runner:
+    """Runs coroutines for pytest-benchmark on the session's single event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def run(self, coroutine: Awaitable[Any]) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def measure(
+        self,
+        benchmark: Any,
+        operation: Callable[[], Awaitable[Any]],
+        *,
+        rounds: int,
+        setup: Callable[[], Awaitable[Any]] | None = None,
+        warmup_rounds: int = 0,
+        **info: Any,
+    ) -> Any:
+        """Time `operation` for `rounds` rounds (one iteration each); `info` tags the result."""
+        benchmark.extra_info.update(info)
+
+        def timed() -> Any:
+            return self.run(operation())
+
+        def prepare() -> None:
+            if setup is not None:
+                self.run(setup())
+
+        return benchmark.pedantic(
+            timed,
+            setup=prepare if setup is not None else None,
+            rounds=rounds,
+            iterations=1,
+            warmup_rounds=warmup_rounds,
+        )

@@ -1,0 +1,157 @@
+"""Micro-benchmark suites as data (bench/suites/NAME.toml), validated on load."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from bench.micro.conflict_model import key_probabilities
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+
+
+class SuiteError(ValueError):
+    """A suite file is missing, malformed, or names a bad key; the message says which."""
+
+
+@dataclass(frozen=True)
+class ReplaySuite:
+    events: list[int]
+    snapshot_every: list[int]
+    """Intervals measured beside snapshots off."""
+    rounds: int
+
+
+@dataclass(frozen=True)
+class AppendSuite:
+    connections: list[int]
+    batch: list[int]
+    snapshots: list[bool]
+    appends_per_round: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class ConflictSuite:
+    writers: list[int]
+    aggregates: int
+    skew: list[str]
+    retry: list[bool]
+    retry_attempts: int
+    commands: int
+
+
+@dataclass(frozen=True)
+class ProjectionSuite:
+    events: int
+    bulk_size: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class SerializationSuite:
+    events: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class KafkaSuite:
+    messages: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class PeerSuite:
+    connections: int
+    appends_per_round: int
+    replay_events: int
+    snapshot_every: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Everything a micro run measures: sizes, connections, writers, rounds and the seed."""
+
+    name: str
+    seed: int
+    replay: ReplaySuite
+    append: AppendSuite
+    conflicts: ConflictSuite
+    projection: ProjectionSuite
+    serialization: SerializationSuite
+    kafka: KafkaSuite
+    peers: PeerSuite
+
+    def as_config(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type[Any], data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise SuiteError(f"{where}: expected a table, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SuiteError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
+    missing = sorted(names - set(data))
+    if missing:
+        raise SuiteError(f"{where}.{missing[0]}: missing")
+    values: dict[str, Any] = {}
+    for name in names:
+        hint, value, at = hints[name], data[name], f"{where}.{name}"
+        if isinstance(hint, type) and hint.__module__ == __name__:
+            values[name] = _build(hint, value, at)
+        else:
+            values[name] = _check(hint, value, at)
+    return cls(**values)
+
+
+def _check(hint: Any, value: Any, where: str) -> Any:
+    if get_origin(hint) is list:
+        (item,) = get_args(hint)
+        if not isinstance(value, list) or not value:
+            raise SuiteError(f"{where}: expected a non-empty list, got {value!r}")
+        return [_check(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise SuiteError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SuiteError(f"{where}: expected a positive integer, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise SuiteError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise SuiteError(f"{where}: unsupported type {hint!r}")
+
+
+def parse(data: dict[str, Any], source: str = "suite") -> Suite:
+    """Validate a suite's data; errors name the bad key (e.g. `quick.append.connections[2]`)."""
+    suite: Suite = _build(Suite, data, source)
+    for i, skew in enumerate(suite.conflicts.skew):
+        try:
+            key_probabilities(skew, suite.conflicts.aggregates)
+        except ValueError as exc:
+            raise SuiteError(f"{source}.conflicts.skew[{i}]: {exc}") from None
+    return suite
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A suite by name (bench/suites/NAME.toml) or by path to a TOML file."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SUITES_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in SUITES_DIR.glob("*.toml")))
+        raise SuiteError(f"no suite {name_or_path!r} (known: {known})")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{path}: not valid TOML ({exc})") from None
+    return parse(data, path.stem)
