@@ -6,13 +6,16 @@ live beside it, owned by `cqrsbench`. Single node, loopback only, security off, 
 disk watermarks off. The integ-test-zip carries only the modules transport-netty4, apm,
 x-pack-core and x-pack-security: no painless scripts, no _reindex/_update_by_query, no
 analysis-common (the standard and keyword analyzers, terms/sum/... aggregations, index
-templates, aliases and external versioning are all in the server core and work).
+templates, aliases and external versioning are all in the server core and work), and no
+rest-root — so we compile and add a tiny module serving `GET /` and `HEAD /` (es_rest_root/).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -24,6 +27,7 @@ from bench.stack.process import (
     chown_tree,
     ensure_port_free,
     ensure_user,
+    run,
     start_detached,
 )
 from bench.stack.registry import (
@@ -40,6 +44,8 @@ ES_VERSION = "8.19.21"
 OS_USER = "cqrsbench"
 TRANSPORT_PORT = DEFAULT_ES_PORT + 100  # 19300
 HEAP = "-Xms512m -Xmx512m"
+REST_ROOT_MODULE = "cqrs-rest-root"
+REST_ROOT_SOURCE = Path(__file__).parent / "es_rest_root" / "RestRootPlugin.java"
 ZIP_URL = (
     f"{MAVEN_CENTRAL}/org/elasticsearch/distribution/integ-test-zip/elasticsearch/"
     f"{ES_VERSION}/elasticsearch-{ES_VERSION}.zip"
@@ -102,7 +108,54 @@ def ensure_install(settings: Settings) -> Path:
     """ES home readable by the service user: cached zip, extracted under the stack dir."""
     archive = fetch(ZIP_URL, settings.cache_dir / f"elasticsearch-{ES_VERSION}.zip")
     home = service_paths(settings, "elasticsearch").root / f"home-{ES_VERSION}"
-    return unzip_once(archive, home)
+    unzip_once(archive, home)
+    module = build_rest_root(settings, home)
+    if module is not None:
+        shutil.copytree(module, home / "modules" / REST_ROOT_MODULE, dirs_exist_ok=True)
+    return home
+
+
+def build_rest_root(settings: Settings, home: Path) -> Path | None:
+    """Compile `es_rest_root/RestRootPlugin.java` into a module (cached); None without javac.
+
+    The integ-test-zip lacks the `rest-root` module, so `GET /` (the client's info() and
+    ping()) would answer 405; this small module serves the same body.
+    """
+    javac = java_home() / "bin" / "javac"
+    if not javac.exists():
+        return None
+    source = REST_ROOT_SOURCE.read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:12]
+    target = settings.cache_dir / f"es-rest-root-{ES_VERSION}-{digest}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        classes = tmp / "classes"
+        javac_args = ["-cp", f"{home / 'lib'}/*", "-d", str(classes), str(REST_ROOT_SOURCE)]
+        run(
+            [str(javac), "--release", "17", "-proc:none", "-nowarn", *javac_args],
+            what="compiling the Elasticsearch rest-root module",
+        )
+        jar = tmp / f"{REST_ROOT_MODULE}.jar"
+        run(
+            [str(java_home() / "bin" / "jar"), "cf", str(jar), "-C", str(classes), "."],
+            what="packaging the Elasticsearch rest-root module",
+        )
+        shutil.rmtree(classes)
+        (tmp / "plugin-descriptor.properties").write_text(
+            "description=GET / and HEAD / for the integ-test-zip (cqrs-bench)\n"
+            f"version={ES_VERSION}\nname={REST_ROOT_MODULE}\n"
+            "classname=cqrsbench.es.RestRootPlugin\njava.version=17\n"
+            f"elasticsearch.version={ES_VERSION}\n"
+        )
+        tmp.chmod(0o755)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 async def start(settings: Settings) -> int:
