@@ -85,7 +85,7 @@ async def health(settings: Settings) -> bool:
 async def version(settings: Settings) -> str | None:
     """The node's version: from `GET /` when served, else from `GET /_nodes/_local`.
 
-    The integ-test-zip has no `rest-root` module unless we add ours , so
+    The bare integ-test-zip has no `rest-root` module (we add ours), so
     `GET /` may answer 405 on a bare install; `_nodes` is always there.
     """
     try:
