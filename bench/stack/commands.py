@@ -30,6 +30,7 @@ NATIVE_SERVICE_MODULES = [
     "bench.stack.kafka",
     "bench.stack.elasticsearch",
     "bench.stack.prometheus",
+    "bench.stack.system_services",
 ]
 
 

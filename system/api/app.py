@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     if test_delay_ms > 0:
         app.add_middleware(TestDelay, delay_s=test_delay_ms / 1000)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpMetrics, routes=[*commands.router.routes, *queries.router.routes])
     return app
 
 

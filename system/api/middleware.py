@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from prometheus_client import Counter, Histogram
 from starlette.responses import JSONResponse
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from system.api.errors import error_body
@@ -25,24 +26,24 @@ HTTP_DURATION = Histogram(
 )
 
 
-def route_template(scope: Scope) -> str:
-    """The matched route's path template (never an id), or `unmatched`."""
+def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
+    """The matched route's path template (never an id), or `unmatched`.
+
+    The router records the route in the scope; a request refused before routing (413) is
+    matched against `routes` here.
+    """
     route = scope.get("route")
-    if route is not None:
-        return str(route.path)
-    app = scope.get("app")
-    for candidate in getattr(app, "routes", ()):
-        match, _ = candidate.matches(scope)
-        if match is Match.FULL:
-            return str(candidate.path)
-    return "unmatched"
+    if route is None:
+        route = next((r for r in routes if r.matches(scope)[0] is Match.FULL), None)
+    return str(getattr(route, "path", "unmatched"))
 
 
 class HttpMetrics:
     """Counts and times every HTTP request, labelled by route template, method and status."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +61,7 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            route, method = route_template(scope), scope["method"]
+            route, method = route_template(scope, self.routes), scope["method"]
             HTTP_REQUESTS.labels(route, method, str(status)).inc()
             HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
 

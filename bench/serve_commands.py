@@ -1,0 +1,121 @@
+"""`cqrs-bench serve api | relay | projector`: run one process of the system under test.
+
+Each stops cleanly on SIGTERM or SIGINT: the api lets uvicorn drain in-flight requests; the relay
+and the projector finish their current batch (stop_event) and close their clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+import uvicorn
+from prometheus_client import start_http_server
+
+from bench.stack.registry import host_port
+from system.config import (
+    DEFAULT_API_PORT,
+    DEFAULT_PROJECTOR_METRICS_PORT,
+    DEFAULT_RELAY_METRICS_PORT,
+    Settings,
+)
+
+serve = typer.Typer(
+    help="Run one process of the system under test in the foreground (`up` runs all three).",
+    no_args_is_help=True,
+)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop_event)`; SIGTERM/SIGINT set the event so it can finish and clean up."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+@serve.command()
+def api(
+    host: Annotated[
+        str | None, typer.Option(help="bind address [default: from CQRS_API_URL]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="port [default: from CQRS_API_URL]")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="uvicorn worker processes; with more than one, each scrape of /metrics sees "
+            "one worker's counters",
+        ),
+    ] = 1,
+) -> None:
+    """Serve the HTTP API (FastAPI on uvicorn with uvloop and httptools).
+
+    Test-only: CQRS_API_TEST_DELAY_MS=N makes every request sleep N ms (used by the load tests
+    to prove coordinated-omission correction; never set it for a benchmark).
+    """
+    _logging()
+    default_host, default_port = host_port(Settings.from_env().api_url, DEFAULT_API_PORT)
+    uvicorn.run(
+        "system.api.app:app_from_env",
+        factory=True,
+        host=host or default_host,
+        port=port or default_port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@serve.command()
+def relay(
+    metrics_port: Annotated[
+        int, typer.Option(help="port of the relay's Prometheus /metrics")
+    ] = DEFAULT_RELAY_METRICS_PORT,
+) -> None:
+    """Publish committed events from the outbox to Kafka until stopped."""
+    from system.bus.relay import run_relay
+
+    _logging()
+    settings = Settings.from_env()
+    start_http_server(metrics_port, addr="127.0.0.1")
+    _run_until_signalled(lambda stop: run_relay(settings, stop))
+
+
+@serve.command()
+def projector(
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="run only this projection (repeatable) [default: all]"),
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option(help="port of the projector's Prometheus /metrics")
+    ] = DEFAULT_PROJECTOR_METRICS_PORT,
+) -> None:
+    """Consume Kafka and keep the Elasticsearch read models up to date until stopped."""
+    from system.projections.runner import run_projector
+
+    _logging()
+    settings = Settings.from_env()
+    start_http_server(metrics_port, addr="127.0.0.1")
+    _run_until_signalled(lambda stop: run_projector(settings, only, stop))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `serve` to the root CLI."""
+    app.add_typer(serve, name="serve")
