@@ -1,0 +1,171 @@
+"""Append throughput: batches of 1 and 10 events at 1 … 64 connections, snapshots on or off.
+
+Ours goes through `PostgresEventStore.append` (OCC guard, outbox row, due snapshot in the same
+statement); with snapshots on, each worker keeps its account in memory and includes the
+snapshot the command path would write (`Repository.snapshot_due`). The ceiling is one raw
+asyncpg INSERT of the same rows into a plain table with the same columns and no guard.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bench.micro.harness import Latencies, Runner, open_pool, spread_over
+from bench.micro.suite import Suite, load_suite
+from system.app.ports import StreamAppend
+from system.app.repository import Repository
+from system.domain.account import BankAccount
+from system.domain.codec import encode_event
+from system.domain.events import AccountOpened, Event, MoneyDeposited
+from system.eventstore.postgres import PostgresEventStore
+
+SNAPSHOT_EVERY = 100
+RAW_TABLE = """
+CREATE TABLE IF NOT EXISTS raw_events (
+    position       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id       UUID NOT NULL DEFAULT gen_random_uuid(),
+    aggregate_id   TEXT NOT NULL,
+    aggregate_type TEXT NOT NULL,
+    version        INT NOT NULL,
+    event_type     TEXT NOT NULL,
+    schema_version SMALLINT NOT NULL,
+    data           JSON NOT NULL,
+    metadata       JSONB NOT NULL DEFAULT '{}',
+    recorded_at    TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+)
+"""
+RAW_INSERT = """
+INSERT INTO raw_events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
+SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], $6::json[])
+"""
+_streams = itertools.count()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    suite = load_suite(str(metafunc.config.getoption("--suite")))
+    if "connections" in metafunc.fixturenames:
+        metafunc.parametrize("connections", suite.append.connections, ids=lambda c: f"conn={c}")
+    if "batch" in metafunc.fixturenames:
+        metafunc.parametrize("batch", suite.append.batch, ids=lambda b: f"batch={b}")
+    if "snapshots" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "snapshots", suite.append.snapshots, ids=lambda s: f"snapshots={'on' if s else 'off'}"
+        )
+
+
+def deposits(batch: int, rng: random.Random) -> list[Event]:
+    return [MoneyDeposited(amount=rng.randint(100, 99_999)) for _ in range(batch)]
+
+
+def test_append_raw_insert(
+    benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, batch: int
+) -> None:
+    rng = random.Random(suite.seed)
+    pool: asyncpg.Pool = runner.run(open_pool(micro_dsn, connections))
+    runner.run(pool.execute(RAW_TABLE))
+    latencies = Latencies()
+    versions: dict[str, int] = {}
+
+    async def work(worker: int, count: int) -> None:
+        stream = f"raw-{connections}-{batch}-{worker}"
+        for _ in range(count):
+            start = versions.get(stream, 0)
+            events = deposits(batch, rng)
+            versions[stream] = start + batch
+            await latencies.timed(
+                pool.execute(
+                    RAW_INSERT,
+                    [stream] * batch,
+                    [BankAccount.aggregate_type] * batch,
+                    list(range(start + 1, start + batch + 1)),
+                    [e.type_name() for e in events],
+                    [e.schema_version for e in events],
+                    [encode_event(e).decode() for e in events],
+                )
+            )
+
+    async def round_() -> None:
+        await spread_over(connections, suite.append.appends_per_round, work)
+
+    try:
+        runner.measure(
+            benchmark,
+            round_,
+            rounds=suite.append.rounds,
+            warmup_rounds=1,
+            kind="append_raw",
+            connections=connections,
+            batch=batch,
+            events=suite.append.appends_per_round * batch,
+        )
+    finally:
+        runner.run(pool.close())
+    benchmark.extra_info["p99_seconds"] = latencies.p99()
+
+
+def test_append(
+    benchmark: Any,
+    runner: Runner,
+    micro_dsn: str,
+    suite: Suite,
+    connections: int,
+    batch: int,
+    snapshots: bool,
+) -> None:
+    rng = random.Random(suite.seed)
+    store: PostgresEventStore = runner.run(
+        PostgresEventStore.open(micro_dsn, min_size=connections, max_size=connections)
+    )
+    repository = Repository(store, SNAPSHOT_EVERY if snapshots else None)
+    latencies = Latencies()
+    run = next(_streams)
+    accounts: dict[int, BankAccount] = {}
+
+    async def work(worker: int, count: int) -> None:
+        account = accounts.get(worker)
+        if account is None:
+            account = BankAccount(f"append-{run}-{worker}")
+            opened = AccountOpened(owner_id=f"owner-{worker}")
+            await store.append([stream(account, [opened])])
+            account.apply(opened)
+            accounts[worker] = account
+        for _ in range(count):
+            events = deposits(batch, rng)
+            due = repository.snapshot_due(account, account.version + batch)
+            change = stream(account, events)
+            account.apply_all(events)
+            taken = [Repository.snapshot(account)] if due else []
+            await latencies.timed(store.append([change], snapshots=taken))
+
+    async def round_() -> None:
+        await spread_over(connections, suite.append.appends_per_round, work)
+
+    try:
+        runner.measure(
+            benchmark,
+            round_,
+            rounds=suite.append.rounds,
+            warmup_rounds=1,
+            kind="append",
+            connections=connections,
+            batch=batch,
+            snapshots=snapshots,
+            events=suite.append.appends_per_round * batch,
+        )
+    finally:
+        runner.run(store.close())
+    benchmark.extra_info["p99_seconds"] = latencies.p99()
+
+
+def stream(account: BankAccount, events: list[Event]) -> StreamAppend:
+    return StreamAppend(
+        aggregate_id=account.id,
+        aggregate_type=account.aggregate_type,
+        expected_version=account.version,
+        events=events,
+    )
