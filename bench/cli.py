@@ -19,6 +19,8 @@ def _register() -> None:
     stack_commands.register(app)
     __import__("bench.db_commands", fromlist=["register"]).register(app)
     __import__("bench.serve_commands", fromlist=["register"]).register(app)
+    __import__("bench.projection_commands", fromlist=["register"]).register(app)
+    __import__("bench.load_commands", fromlist=["register"]).register(app)
 
 
 def main() -> None:

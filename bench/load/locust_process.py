@@ -1,0 +1,120 @@
+"""Starts locust (local, or a master plus workers) as subprocesses: gevent never meets asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.load.config import CONFIG_ENV, SCENARIOS, LoadConfig
+
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "scenarios" / "locustfile.py"
+STOP_TIMEOUT_S = 30
+"""Seconds in-flight requests get to finish when the run time is up."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_time_s(config: LoadConfig) -> int:
+    """Locust's -t: lead time, warm-up and the measured duration."""
+    return math.ceil(config.lead_s + config.warmup_s + config.duration_s + 0.5)
+
+
+def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
+    """The locust command lines: [local] or [master, worker 0, worker 1, ...]."""
+    user_class = SCENARIOS[config.scenario].user_class
+    base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host]
+    users = str(config.concurrency)
+    lead = [
+        *base,
+        "--headless",
+        "-u", users,
+        "-r", users,
+        "-t", f"{run_time_s(config)}s",
+        "--stop-timeout", str(STOP_TIMEOUT_S),
+        "--csv", str(out / "locust"),
+        "--html", str(out / "locust.html"),
+        "--only-summary",
+        "--exit-code-on-error", "0",
+        "--loglevel", "WARNING",
+        "--logfile", str(out / "locust.log"),
+    ]  # fmt: skip
+    if not config.workers:
+        return [[*lead, user_class]]
+    port = str(_free_port())
+    master = [
+        *lead,
+        "--master",
+        "--expect-workers", str(config.workers),
+        "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", port,
+        user_class,
+    ]  # fmt: skip
+    workers = [
+        _worker(base, port, out / f"locust-worker-{i}.log", user_class)
+        for i in range(config.workers)
+    ]
+    return [master, *workers]
+
+
+def _worker(base: list[str], port: str, log: Path, user_class: str) -> list[str]:
+    return [
+        *base,
+        "--worker",
+        "--master-host", "127.0.0.1",
+        "--master-port", port,
+        "--loglevel", "WARNING",
+        "--logfile", str(log),
+        user_class,
+    ]  # fmt: skip
+
+
+@dataclass
+class LocustProcesses:
+    """The running locust processes; the first is the local runner or the master."""
+
+    procs: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    @classmethod
+    async def start(
+        cls, config: LoadConfig, host: str, out: Path, env: dict[str, str]
+    ) -> LocustProcesses:
+        env = {**env, CONFIG_ENV: config.to_json()}
+        running = cls()
+        for i, argv in enumerate(commands(config, host, out)):
+            log = (out / f"locust-stdout-{i}.log").open("ab")
+            proc = await asyncio.create_subprocess_exec(
+                *argv, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            )
+            log.close()
+            running.procs.append(proc)
+        return running
+
+    async def wait(self, timeout_s: float) -> int:
+        """The lead process's exit code; workers are stopped once it is gone."""
+        try:
+            code = await asyncio.wait_for(self.procs[0].wait(), timeout=timeout_s)
+        finally:
+            await self.stop()
+        return code
+
+    async def stop(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.terminate()
+        for proc in self.procs:
+            if proc.returncode is None:
+                try:
+                    await asyncio.wait_for(proc.wait(), timeout=10)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()

@@ -1,0 +1,253 @@
+"""One load run end to end: seed, locust + lag probe, summary, lag, audit, results.json."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.lag.probe import LagProbe
+from bench.lag.stamps import fetch_stamps, lag_row, lag_rows
+from bench.load import seeding
+from bench.load.audit import Check, ConflictCounts, audit
+from bench.load.config import LoadConfig
+from bench.load.health import ScheduleVerdict, judge
+from bench.load.latency import RequestStats, Summary, summarize
+from bench.load.locust_process import STOP_TIMEOUT_S, LocustProcesses, run_time_s
+from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
+from bench.load.shapes import mean_rate, phases
+from bench.report.environment import gather_environment
+from bench.report.files import write_report
+from bench.report.results import Results
+from system.config import Settings
+from system.eventstore.postgres import PostgresEventStore
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+CONFLICTS_METRIC = "cqrs_command_conflicts"
+VISIBILITY_PROJECTION = "account_balance"
+"""The read model whose visibility read-your-writes measures (the balance view)."""
+
+
+class LoadRunError(RuntimeError):
+    """The run could not be carried out (not: it ran and found problems)."""
+
+
+@dataclass
+class LoadRun:
+    """What a finished run measured and where it wrote it."""
+
+    config: LoadConfig
+    out: Path
+    summary: Summary
+    verdict: ScheduleVerdict
+    checks: list[Check]
+    lag: list[dict[str, Any]]
+    results_path: Path
+    report_paths: list[Path] = field(default_factory=list)
+
+    @property
+    def audit_passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+async def api_conflicts(client: httpx.AsyncClient) -> int:
+    """The API's `cqrs_command_conflicts_total`, summed over its labels."""
+    r = await client.get("/metrics")
+    r.raise_for_status()
+    total = 0.0
+    for family in text_string_to_metric_families(r.text):
+        if family.name == CONFLICTS_METRIC:
+            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return round(total)
+
+
+def locust_conflicts(out: Path) -> int:
+    """409s as locust's own statistics counted them (request types named `... [409]`)."""
+    path = out / "locust_stats.csv"
+    if not path.exists():
+        return 0
+    with path.open() as f:
+        return sum(
+            int(r["Request Count"]) for r in csv.DictReader(f) if r["Name"].endswith("[409]")
+        )
+
+
+def load_row(config: LoadConfig, summary: Summary, verdict: ScheduleVerdict) -> dict[str, Any]:
+    total = summary.total
+    return {
+        "scenario": config.scenario,
+        "model": config.model,
+        "target_rps": verdict.target_rps,
+        "achieved_rps": verdict.achieved_rps,
+        "duration_s": config.duration_s,
+        "requests": total.requests,
+        "failures": total.outcomes["error"],
+        "conflicts": total.outcomes["conflict"],
+        "latency_seconds": total.raw.summary(),
+        "corrected": total.corrected.summary() if config.model == "open" else None,
+    }
+
+
+def request_table(summary: Summary) -> dict[str, Any]:
+    """Per-request-type counts by outcome and latencies (written as requests.json)."""
+
+    def one(stats: RequestStats) -> dict[str, Any]:
+        return {
+            "requests": stats.requests,
+            "outcomes": dict(stats.outcomes),
+            "latency_seconds": stats.raw.summary(),
+            "corrected": stats.corrected.summary(),
+        }
+
+    return {
+        "total": one(summary.total),
+        "by_request": {k: one(v) for k, v in sorted(summary.by_request.items())},
+    }
+
+
+@dataclass
+class Progress:
+    """What the live display shows; updated by the runner while locust runs."""
+
+    started: float
+    total_s: float
+    probe: LagProbe
+    exporter_url: str
+
+
+def run_load(
+    config: LoadConfig,
+    settings: Settings,
+    out: Path,
+    *,
+    on_progress: Callable[[Progress], Any] | None = None,
+) -> LoadRun:
+    """Carry out one run into `out`; raises LoadRunError if it could not run at all."""
+    config.validate()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in sample_files(out):
+        stale.unlink()
+    return asyncio.run(_run(config, settings, out, on_progress))
+
+
+async def _run(
+    config: LoadConfig,
+    settings: Settings,
+    out: Path,
+    on_progress: Callable[[Progress], Any] | None,
+) -> LoadRun:
+    results = Results.new(f"load/{config.scenario}", {})
+    store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=8)
+    read_store = ElasticsearchReadStore(settings)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=settings.api_url, timeout=30) as api,
+            httpx.AsyncClient(base_url=settings.prometheus_url, timeout=5) as prometheus,
+        ):
+            start_position = await store.head_position()
+            try:
+                seed = await seeding.seed(
+                    config.scenario, settings.api_url, config.seed, config.keys
+                )
+            except (httpx.HTTPError, seeding.SeedError) as exc:
+                raise LoadRunError(
+                    f"could not seed {config.scenario} at {settings.api_url}: {exc}"
+                ) from exc
+            (out / "seed.json").write_text(json.dumps(seed))
+            config = _with(config, samples_dir=str(out), seed_file=str(out / "seed.json"))
+            conflicts_before = await api_conflicts(api)
+            probe = LagProbe(
+                prometheus, store, read_store, settings.kafka_bootstrap, out / "lag-probe.jsonl"
+            )
+            stop = asyncio.Event()
+            probing = asyncio.create_task(probe.run(stop))
+            started = time.time()
+            locust = await LocustProcesses.start(config, settings.api_url, out, dict(os.environ))
+            progress = Progress(
+                started, run_time_s(config), probe, f"http://127.0.0.1:{config.exporter_port}"
+            )
+            waiting = asyncio.create_task(locust.wait(run_time_s(config) + STOP_TIMEOUT_S + 60))
+            while not waiting.done():
+                if on_progress is not None:
+                    on_progress(progress)
+                await asyncio.wait([waiting], timeout=1.0)
+            code = waiting.result()
+            stop.set()
+            await probing
+            if code != 0:
+                raise LoadRunError(
+                    f"locust exited with {code}; see {out}/locust.log and locust-stdout-*.log"
+                )
+            samples = list(read_samples(sample_files(out)))
+            if not samples:
+                raise LoadRunError(f"locust recorded no samples; see {out}/locust.log")
+            checks = await audit(
+                store,
+                read_store,
+                samples,
+                start_position=start_position,
+                conflicts=ConflictCounts(
+                    locust_conflicts(out), await api_conflicts(api) - conflicts_before
+                ),
+            )
+            summary = summarize(samples)
+            verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
+            lag = await _lag(read_store, samples, started)
+        results.config = _config_dict(config, settings, seed)
+        results.environment = await gather_environment(settings)
+    finally:
+        await store.close()
+        await read_store.close()
+    results.add("load", load_row(config, summary, verdict))
+    for row in lag:
+        results.add("lag", row)
+    for check in checks:
+        results.add("audit", check.row())
+    results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)
+    results.notes.extend(f"audit failed: {c.check}: {c.detail}" for c in checks if not c.passed)
+    if probe.peaks:
+        peaks = ", ".join(f"{k}={v:g}" for k, v in sorted(probe.peaks.items()))
+        results.notes.append(f"peak lag during the run (lag-probe.jsonl): {peaks}")
+    (out / "requests.json").write_text(json.dumps(request_table(summary), indent=2))
+    path = results.write(out)
+    return LoadRun(config, out, summary, verdict, checks, lag, path, write_report(results, out))
+
+
+def _with(config: LoadConfig, **changes: Any) -> LoadConfig:
+    return msgspec.structs.replace(config, **changes)
+
+
+def _target(config: LoadConfig) -> float | None:
+    if config.model != "open" or config.rate is None:
+        return None
+    return mean_rate(phases(config.shape, config.rate, config.duration_s))
+
+
+async def _lag(
+    read_store: ElasticsearchReadStore, samples: list[Sample], started: float
+) -> list[dict[str, Any]]:
+    """Stage rows from the stamps of events recorded during the run, plus visibility."""
+    until = max(s.finished for s in samples)
+    stamps = await fetch_stamps(read_store.client, read_store.stamps_index, started, until)
+    rows = lag_rows(stamps)
+    visibility = [s.latency for s in samples if s.request == VISIBILITY and s.phase == "measured"]
+    if visibility:
+        rows.append(lag_row(VISIBILITY_PROJECTION, VISIBILITY, visibility))
+    return rows
+
+
+def _config_dict(config: LoadConfig, settings: Settings, seed: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(config)
+    data["api_url"] = settings.api_url
+    data["seeded"] = {k: len(v) for k, v in seed.items() if isinstance(v, list)}
+    return data

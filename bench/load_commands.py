@@ -1,0 +1,201 @@
+"""`cqrs-bench load`: one locust run against the stack, watched live, audited afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from bench.load import metrics as m
+from bench.load.config import SCENARIOS, LoadConfig
+from bench.load.keys import Distribution
+from bench.load.runner import LoadRun, LoadRunError, Progress, run_load
+from bench.load.shapes import ShapeName
+from system.config import Settings
+
+console = Console(stderr=True)
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """Totals from the locust exporter: requests, failures, users, target rate."""
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=0.5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    totals = {"requests": 0.0, "failures": 0.0, "users": 0.0, "target": 0.0}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == m.REQUESTS_TOTAL:
+                totals["requests"] += s.value
+                if s.labels.get("outcome") == "failure":
+                    totals["failures"] += s.value
+            elif s.name == m.USERS:
+                totals["users"] = s.value
+            elif s.name == m.TARGET_RPS:
+                totals["target"] = s.value
+    return totals
+
+
+class LiveView:
+    """Renders progress and a live summary once a second."""
+
+    def __init__(self, live: Live) -> None:
+        self.live = live
+        self.last: tuple[float, float] | None = None
+
+    def __call__(self, p: Progress) -> None:
+        now = time.time()
+        totals = _scrape(p.exporter_url)
+        rate = 0.0
+        if totals and self.last is not None and now > self.last[0]:
+            rate = (totals["requests"] - self.last[1]) / (now - self.last[0])
+        if totals:
+            self.last = (now, totals["requests"])
+        elapsed = min(now - p.started, p.total_s)
+        head = Text(
+            f"{elapsed:5.0f}/{p.total_s:.0f} s  target {totals.get('target', 0):.0f} req/s"
+            f"  achieved {rate:.0f} req/s  users {totals.get('users', 0):.0f}"
+            f"  requests {totals.get('requests', 0):.0f}  failures {totals.get('failures', 0):.0f}"
+        )
+        table = Table(title="projection lag (live)", expand=False)
+        for col in ("projection", "position lag", "e2e p50 s", "e2e p99 s"):
+            table.add_column(col)
+        sample = p.probe.latest
+        if sample is not None:
+            for name, lag in sorted(sample.position_lag.items()):
+                p50 = sample.stage_p50.get(f"{name}/end_to_end")
+                p99 = sample.stage_p99.get(f"{name}/end_to_end")
+                table.add_row(
+                    name, str(lag), f"{p50:.3f}" if p50 else "-", f"{p99:.3f}" if p99 else "-"
+                )
+        self.live.update(Group(head, table))
+
+
+def _print_run(run: LoadRun) -> None:
+    out = Console()
+    row = run.summary.total
+    table = Table(title=f"{run.config.scenario} ({run.config.model} model)")
+    for col in ("request", "count", "outcomes", "p50 s", "p99 s", "p99 corrected s", "max s"):
+        table.add_column(col)
+    for name, stats in [*sorted(run.summary.by_request.items()), ("TOTAL", row)]:
+        raw, cor = stats.raw.summary(), stats.corrected.summary()
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items()))
+        table.add_row(
+            name,
+            str(stats.requests),
+            outcomes,
+            f"{raw['p50']:.4f}",
+            f"{raw['p99']:.4f}",
+            f"{cor['p99']:.4f}",
+            f"{raw['max']:.4f}",
+        )
+    out.print(table)
+    target = run.verdict.target_rps
+    out.print(
+        f"achieved {run.verdict.achieved_rps:.1f} req/s"
+        + (f" of {target:.1f} targeted" if target else "")
+        + f"; p99 send lag {run.verdict.send_lag_p99 * 1000:.1f} ms"
+    )
+    for problem in run.verdict.problems:
+        out.print(f"[yellow]schedule not kept:[/yellow] {problem}")
+    lag = Table(title="lag (s, exact from per-event stamps)")
+    for col in ("projection", "stage", "p50", "p90", "p99", "max"):
+        lag.add_column(col)
+    for r in run.lag:
+        lag.add_row(
+            r["projection"], r["stage"], *(f"{r[k]:.4f}" for k in ("p50", "p90", "p99", "max"))
+        )
+    out.print(lag)
+    for check in run.checks:
+        mark = "[green]PASS[/green]" if check.passed else "[bold red]FAIL[/bold red]"
+        out.print(f"{mark} {check.check}: {check.detail}")
+    out.print(f"results: {run.results_path}")
+
+
+def load(
+    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(SCENARIOS)}")],
+    duration: Annotated[float, typer.Option(help="measured seconds")],
+    rate: Annotated[float | None, typer.Option(help="open model: target requests/s")] = None,
+    users: Annotated[int | None, typer.Option(help="closed model: concurrent users")] = None,
+    shape: Annotated[ShapeName, typer.Option(help="open model rate over time")] = "constant",
+    workers: Annotated[int, typer.Option(help="locust worker processes (0 = one process)")] = 0,
+    seed: Annotated[int, typer.Option(help="fixes every random choice")] = 1,
+    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+    warmup: Annotated[float, typer.Option(help="seconds before measuring")] = 0.0,
+    slots: Annotated[int, typer.Option(help="open model: concurrent senders (0 = auto)")] = 0,
+    think_time: Annotated[float, typer.Option(help="closed model: seconds between ops")] = 1.0,
+    keys: Annotated[int, typer.Option(help="contention: hot accounts")] = 8,
+    zipf: Annotated[float | None, typer.Option(help="contention: Zipf s (default uniform)")] = None,
+) -> None:
+    """Run a locust scenario against the stack (started if needed); audit and report it."""
+    if rate is not None and users is not None:
+        _fail("give either --rate (open model) or --users (closed model), not both")
+    if rate is None and users is None:
+        _fail("give --rate (open model, requests/s) or --users (closed model)")
+    distribution: Distribution = "zipf" if zipf is not None else "uniform"
+    config = LoadConfig(
+        scenario=scenario,
+        model="open" if rate is not None else "closed",
+        duration_s=duration,
+        seed=seed,
+        rate=rate,
+        shape=shape,
+        slots=slots,
+        users=users or 0,
+        think_time_s=think_time,
+        warmup_s=warmup,
+        workers=workers,
+        keys=keys,
+        distribution=distribution,
+        zipf_s=zipf if zipf is not None else 1.1,
+    )
+    try:
+        config.validate()
+    except ValueError as exc:
+        _fail(str(exc))
+    settings = Settings.from_env()
+    _ensure_stack(settings)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = out or Path("reports") / f"load-{scenario}-{stamp}"
+    try:
+        with Live(console=console, refresh_per_second=2, transient=True) as live:
+            run = run_load(config, settings, run_dir, on_progress=LiveView(live))
+    except LoadRunError as exc:
+        _fail(str(exc))
+    _print_run(run)
+    if not run.audit_passed:
+        console.print(
+            "[bold red]AUDIT FAILED: the run's data is inconsistent (see above)[/bold red]"
+        )
+        raise typer.Exit(2)
+
+
+def _ensure_stack(settings: Settings) -> None:
+    from bench.stack import commands as stack
+    from bench.stack.process import StackError
+
+    stack.load_services()
+    try:
+        asyncio.run(stack.bring_up(settings))
+    except StackError as exc:
+        _fail(f"the stack is not up: {exc}")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(load)
