@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 COMMANDS = Counter(
     "cqrs_commands_total", "Commands handled, by command and outcome.", ["command", "outcome"]
@@ -22,4 +22,41 @@ COMMAND_DURATION = Histogram(
     "Time to handle a command, retries included.",
     ["command"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
+)
+
+# Read side: outbox relay and projections
+
+LAG_BUCKETS = (
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
+)  # fmt: skip
+PROJECTION_LAG = Histogram(
+    "cqrs_projection_lag_seconds",
+    "Per event, time spent in each stage: relay (recorded→published), kafka (→consumed),"
+    " index (→bulk acked), refresh (→searchable), end_to_end (recorded→searchable).",
+    ["projection", "stage"],
+    buckets=LAG_BUCKETS,
+)
+PROJECTION_EVENTS = Counter(
+    "cqrs_projection_events_total",
+    "Events a projection applied (duplicates excluded).",
+    ["projection"],
+)
+PROJECTION_DUPLICATES = Counter(
+    "cqrs_projection_duplicates_total",
+    "Redelivered events a projection recognised by version and ignored.",
+    ["projection"],
+)
+PROJECTION_POSITION = Gauge(
+    "cqrs_projection_position",
+    "Global position up to which a projection has applied every event (its checkpoint).",
+    ["projection"],
+)
+OUTBOX_BACKLOG = Gauge("cqrs_outbox_backlog", "Outbox rows not yet published to Kafka.")
+RELAY_PUBLISHED = Counter(
+    "cqrs_relay_published_total", "Events the relay published (Kafka acked).", ["topic"]
+)
+RELAY_BATCH = Histogram(
+    "cqrs_relay_batch_seconds",
+    "Time to claim, produce, await acks and mark one outbox batch.",
+    buckets=LAG_BUCKETS,
 )

@@ -1,0 +1,140 @@
+"""Kafka adapters: topic setup, the relay's producer (librdkafka) and the projectors' consumer.
+
+The producer is confluent-kafka (librdkafka), chosen by measurement: 100,000 keyed 300-byte
+messages with acks=all and idempotence, in batches of 1,000, went at 210-250k msgs/s against
+aiokafka's 38-52k on the same broker. `produce` only enqueues; waiting for the acks (`flush`)
+runs in a worker thread, so the event loop never blocks. Consumers are aiokafka (native
+asyncio), with partitions assigned manually: no group rebalance to wait for after a restart,
+and the group id still holds the committed offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from confluent_kafka import KafkaError, Message, Producer
+
+FLUSH_SLICE_S = 1.0
+METADATA_WAIT_S = 15.0
+
+
+class PublishError(RuntimeError):
+    """Kafka did not acknowledge every message of a batch."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to produce; `partition` None lets the key choose."""
+
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    partition: int | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
+    """Create the topics that do not exist yet (existing ones keep their partition count)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name=t, num_partitions=partitions, replication_factor=1)
+            for t in topics
+            if t not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+class KafkaPublisher:
+    """An idempotent producer (acks=all); `publish` returns once Kafka acked the whole batch."""
+
+    def __init__(self, bootstrap: str, *, linger_ms: int = 1) -> None:
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": linger_ms,
+                "partitioner": "murmur2_random",
+            }
+        )
+        self._errors: list[KafkaError] = []
+
+    def _delivered(self, error: KafkaError | None, _: Message) -> None:
+        if error is not None:
+            self._errors.append(error)
+
+    async def partitions(self, topic: str) -> list[int]:
+        metadata = await asyncio.to_thread(self._producer.list_topics, topic, 10.0)
+        return sorted(metadata.topics[topic].partitions)
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        """Produce every message and wait for all acks; raise PublishError if any failed."""
+        self._errors.clear()
+        for m in messages:
+            while True:
+                try:
+                    self._producer.produce(
+                        m.topic,
+                        m.value,
+                        m.key,
+                        partition=-1 if m.partition is None else m.partition,
+                        on_delivery=self._delivered,
+                        headers=list(m.headers),
+                    )
+                    break
+                except BufferError:
+                    await asyncio.to_thread(self._producer.poll, 0.05)
+        while await asyncio.to_thread(self._producer.flush, FLUSH_SLICE_S):
+            pass
+        if self._errors:
+            raise PublishError(f"{len(self._errors)} messages failed: {self._errors[0]}")
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._producer.flush, 10.0)
+
+
+def now_header() -> bytes:
+    """The current time as epoch seconds, for a `published_at`-style header."""
+    return repr(time.time()).encode()
+
+
+async def assigned_consumer(bootstrap: str, group: str, topic: str) -> AIOKafkaConsumer:
+    """A started consumer of every partition of `topic`, resuming from `group`'s offsets."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + METADATA_WAIT_S
+        partitions = None
+        while not partitions and time.monotonic() < deadline:
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                await asyncio.sleep(0.2)
+        if not partitions:
+            raise RuntimeError(f"topic {topic!r} has no partitions (was it created?)")
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+    except BaseException:
+        await consumer.stop()
+        raise
+    return consumer

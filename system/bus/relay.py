@@ -1,0 +1,163 @@
+"""The outbox relay: committed events → Kafka, marked published only after Kafka acked them.
+
+Loop: claim the oldest unpublished batch (position order), produce it (key = aggregate id,
+topic per aggregate type), await every ack, mark the batch published. It wakes on
+LISTEN/NOTIFY and otherwise every `idle_interval_s`, never busy-polls, and is safe to kill at
+any moment: unmarked rows are published again (at-least-once; projections ignore repeats).
+
+After a published batch (at most every `watermark_interval_s`) and on idle ticks it sends a
+watermark `{"watermark": W}` to every partition of every topic (see `PostgresOutbox.watermark`),
+which is what lets a projector state an exact position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import asyncpg
+
+from system.bus.envelope import (
+    KIND_EVENT,
+    KIND_HEADER,
+    KIND_WATERMARK,
+    PUBLISHED_AT_HEADER,
+    TOPICS,
+    Watermark,
+    encode,
+    envelope_of,
+    topic_for,
+)
+from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, now_header
+from system.config import Settings
+from system.eventstore.outbox import PostgresOutbox
+from system.metrics import OUTBOX_BACKLOG, RELAY_BATCH, RELAY_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_S = 1.0
+
+
+class OutboxRelay:
+    """Moves outbox rows to Kafka in position order and publishes watermarks."""
+
+    def __init__(
+        self,
+        outbox: PostgresOutbox,
+        publisher: KafkaPublisher,
+        *,
+        batch_size: int = 1000,
+        watermark_interval_s: float = 0.05,
+        idle_interval_s: float = 0.5,
+    ) -> None:
+        self.outbox = outbox
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.watermark_interval_s = watermark_interval_s
+        self.idle_interval_s = idle_interval_s
+        self.wake = asyncio.Event()
+        self._partitions: dict[str, list[int]] = {}
+
+    async def publish_batch(self) -> int:
+        """Publish one claimed batch; returns how many events it held."""
+        started = time.perf_counter()
+        events = await self.outbox.claim(self.batch_size)
+        if not events:
+            return 0
+        published_at = now_header()
+        messages = []
+        for event in events:
+            messages.append(
+                Outgoing(
+                    topic=topic_for(event.aggregate_type),
+                    key=event.aggregate_id.encode(),
+                    value=encode(envelope_of(event)),
+                    headers=((KIND_HEADER, KIND_EVENT), (PUBLISHED_AT_HEADER, published_at)),
+                )
+            )
+        await self.publisher.publish(messages)
+        await self.outbox.mark_published([e.position for e in events])
+        for m in messages:
+            RELAY_PUBLISHED.labels(m.topic).inc()
+        RELAY_BATCH.observe(time.perf_counter() - started)
+        return len(events)
+
+    async def send_watermark(self) -> int:
+        """Tell every partition of every topic how far publishing is complete."""
+        watermark = await self.outbox.watermark()
+        value = encode(Watermark(watermark))
+        headers = ((KIND_HEADER, KIND_WATERMARK),)
+        messages = []
+        for topic in TOPICS.values():
+            if topic not in self._partitions:
+                self._partitions[topic] = await self.publisher.partitions(topic)
+            for partition in self._partitions[topic]:
+                messages.append(
+                    Outgoing(topic=topic, value=value, partition=partition, headers=headers)
+                )
+        await self.publisher.publish(messages)
+        return watermark
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set; errors are logged and retried (rows stay unmarked)."""
+        last_watermark = 0.0
+        dirty = False
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                count = await self.publish_batch()
+                dirty = dirty or count > 0
+                since = time.monotonic() - last_watermark
+                if (dirty and since >= self.watermark_interval_s) or since >= self.idle_interval_s:
+                    await self.send_watermark()
+                    last_watermark, dirty = time.monotonic(), False
+                    if count == 0:
+                        OUTBOX_BACKLOG.set(await self.outbox.backlog())
+            except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
+                log.warning("relay batch failed, retrying in %.1fs: %s", RETRY_DELAY_S, exc)
+                await _sleep_or_stop(stop, RETRY_DELAY_S)
+                continue
+            if count == self.batch_size:
+                continue
+            since = time.monotonic() - last_watermark
+            interval = self.watermark_interval_s if dirty else self.idle_interval_s
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(interval - since, 0.001)):
+                    await self.wake.wait()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+
+
+async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
+    """Run the relay until `stop_event` is set (a second relay waits for the first to die)."""
+    await ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions)
+    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=4)
+    publisher = KafkaPublisher(settings.kafka_bootstrap)
+    try:
+        outbox = PostgresOutbox(pool)
+        relay = OutboxRelay(outbox, publisher)
+        stopper = asyncio.create_task(_wake_on(stop_event, relay.wake))
+        try:
+            leader = await outbox.lead(settings.pg_dsn, relay.wake.set, stop_event)
+            if leader is not None:
+                log.info("relay holds the outbox lock; publishing")
+                try:
+                    await relay.run(stop_event)
+                finally:
+                    await leader.close()
+        finally:
+            stopper.cancel()
+    finally:
+        await publisher.close()
+        await pool.close()
+
+
+async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()

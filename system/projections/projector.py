@@ -1,0 +1,254 @@
+"""One projector: a Kafka consumer folding one topic into one read model, batch by batch.
+
+Per batch: decode; group events by aggregate; `mget` the current docs; skip what a doc already
+holds (redelivery), fold the rest; stop on a version gap (after `gap_patience_s`, which covers
+the moment a rebuild swaps its index in); one bulk write with external versioning; make it
+searchable; commit the Kafka offsets; then advance the checkpoint to the lowest watermark the
+partitions have delivered, and queue the lag stamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from system.bus.envelope import (
+    KIND_HEADER,
+    KIND_WATERMARK,
+    PUBLISHED_AT_HEADER,
+    Envelope,
+    decode_envelope,
+    decode_watermark,
+)
+from system.domain.codec import decode_event
+from system.metrics import (
+    PROJECTION_DUPLICATES,
+    PROJECTION_EVENTS,
+    PROJECTION_LAG,
+    PROJECTION_POSITION,
+)
+from system.projections.base import Doc, Projection
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+log = logging.getLogger(__name__)
+
+GAP_RETRY_S = 0.2
+STAMP_BACKLOG_LIMIT = 50_000
+
+
+class VersionGapError(RuntimeError):
+    """An event arrived whose predecessor the read model does not hold: events were lost."""
+
+
+@dataclass
+class Arrival:
+    """An event as consumed, with the stamps gathered on its way."""
+
+    envelope: Envelope
+    published_at: float
+
+
+@dataclass
+class Applied:
+    """What one batch did: docs to write and the events behind them."""
+
+    docs: list[tuple[str, int, Doc]] = field(default_factory=list)
+    events: list[Arrival] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def fold_batch(
+    projection: Projection, current: Mapping[str, Doc], streams: Mapping[str, Sequence[Arrival]]
+) -> Applied:
+    """Fold each aggregate's new events onto its current doc; duplicates are skipped."""
+    applied = Applied()
+    for aggregate_id, arrivals in streams.items():
+        doc = current.get(aggregate_id)
+        version = doc["version"] if doc is not None else 0
+        changed = False
+        for arrival in arrivals:
+            env = arrival.envelope
+            if env.version <= version:
+                applied.duplicates += 1
+                continue
+            if env.version != version + 1:
+                raise VersionGapError(
+                    f"{projection.name}: {aggregate_id!r} is at version {version},"
+                    f" received version {env.version}"
+                )
+            doc = projection.apply(doc, env, decode_event(env.event_type, env.data))
+            version = env.version
+            changed = True
+            applied.events.append(arrival)
+        if changed and doc is not None:
+            applied.docs.append((aggregate_id, version, doc))
+    return applied
+
+
+class StampWriter:
+    """Writes lag stamps in the background, one bulk at a time, off the projectors' path."""
+
+    def __init__(self, store: ElasticsearchReadStore) -> None:
+        self.store = store
+        self._buffer: list[Doc] = []
+        self._wake = asyncio.Event()
+        self._flushed = asyncio.Event()
+
+    async def add(self, stamps: list[Doc]) -> None:
+        self._buffer.extend(stamps)
+        self._wake.set()
+        while len(self._buffer) > STAMP_BACKLOG_LIMIT:
+            self._flushed.clear()
+            await self._flushed.wait()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush whenever stamps are waiting; after `stop`, flush what is left and return."""
+        while True:
+            if not self._buffer:
+                if stop.is_set():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.5):
+                        await self._wake.wait()
+                self._wake.clear()
+                continue
+            stamps, self._buffer = self._buffer, []
+            await self.store.write_stamps(stamps)
+            self._flushed.set()
+
+
+class Projector:
+    """Keeps one read model up to date from one consumer (which owns all its partitions)."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        store: ElasticsearchReadStore,
+        consumer: Any,
+        stamps: StampWriter,
+        *,
+        batch_size: int = 5000,
+        gap_patience_s: float = 30.0,
+    ) -> None:
+        self.projection = projection
+        self.store = store
+        self.consumer = consumer
+        self.stamps = stamps
+        self.batch_size = batch_size
+        self.gap_patience_s = gap_patience_s
+        self.index = store.alias(projection.name)
+        self.wait_for = store.refresh_mode == "wait_for"
+        self.watermarks: dict[Any, int] = {}
+        self.position = 0
+        name = projection.name
+        self._lag = {
+            stage: PROJECTION_LAG.labels(name, stage)
+            for stage in ("relay", "kafka", "index", "refresh", "end_to_end")
+        }
+        self._events = PROJECTION_EVENTS.labels(name)
+        self._duplicates = PROJECTION_DUPLICATES.labels(name)
+        self._position = PROJECTION_POSITION.labels(name)
+
+    async def start(self) -> None:
+        self.position = await self.store.projection_position(self.projection.name)
+        self._position.set(self.position)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        while not stop.is_set():
+            batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            if batch:
+                await self.process(batch)
+
+    async def process(self, batch: Mapping[Any, Sequence[Any]]) -> None:
+        """Apply one consumed batch end to end (see the module docstring)."""
+        consumed_at = time.time()
+        streams: dict[str, list[Arrival]] = {}
+        seen: dict[Any, int] = {}
+        for tp, records in batch.items():
+            for record in records:
+                headers = dict(record.headers)
+                if headers.get(KIND_HEADER) == KIND_WATERMARK:
+                    seen[tp] = decode_watermark(record.value).watermark
+                    continue
+                env = decode_envelope(record.value)
+                published_at = float(headers.get(PUBLISHED_AT_HEADER, b"0"))
+                streams.setdefault(env.aggregate_id, []).append(Arrival(env, published_at))
+        applied = await self._apply(streams)
+        indexed_at = searchable_at = time.time()
+        if applied.docs and not self.wait_for:
+            await self.store.refresh(self.index)
+            searchable_at = time.time()
+        await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        self._duplicates.inc(applied.duplicates)
+        await self._advance(seen)
+        await self._stamp(applied.events, consumed_at, indexed_at, searchable_at)
+
+    async def _apply(self, streams: Mapping[str, Sequence[Arrival]]) -> Applied:
+        deadline = time.monotonic() + self.gap_patience_s
+        while True:
+            current = await self.store.mget(self.index, list(streams))
+            try:
+                applied = fold_batch(self.projection, current, streams)
+            except VersionGapError as gap:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("%s; retrying (a rebuild may be swapping indices)", gap)
+                await asyncio.sleep(GAP_RETRY_S)
+                continue
+            outcome = await self.store.bulk_versioned(
+                self.index, applied.docs, wait_for=self.wait_for
+            )
+            applied.duplicates += outcome.conflicts
+            return applied
+
+    async def _advance(self, seen: Mapping[Any, int]) -> None:
+        for tp, watermark in seen.items():
+            self.watermarks[tp] = max(self.watermarks.get(tp, 0), watermark)
+        assigned = self.consumer.assignment()
+        if not assigned or any(tp not in self.watermarks for tp in assigned):
+            return
+        position = min(self.watermarks[tp] for tp in assigned)
+        if position > self.position:
+            await self.store.save_position(self.projection.name, position)
+            self.position = position
+            self._position.set(position)
+
+    async def _stamp(
+        self, events: Sequence[Arrival], consumed: float, indexed: float, searchable: float
+    ) -> None:
+        if not events:
+            return
+        name = self.projection.name
+        lag = self._lag
+        stamps = []
+        for arrival in events:
+            env = arrival.envelope
+            recorded = env.recorded_at.timestamp()
+            published = arrival.published_at
+            lag["relay"].observe(published - recorded)
+            lag["kafka"].observe(consumed - published)
+            lag["index"].observe(indexed - consumed)
+            lag["refresh"].observe(searchable - indexed)
+            lag["end_to_end"].observe(searchable - recorded)
+            stamps.append(
+                {
+                    "_id": f"{name}:{env.event_id}",
+                    "projection": name,
+                    "position": env.position,
+                    "aggregate_type": env.aggregate_type,
+                    "event_type": env.event_type,
+                    "recorded_at": recorded,
+                    "published_at": published,
+                    "consumed_at": consumed,
+                    "indexed_at": indexed,
+                    "searchable_at": searchable,
+                }
+            )
+        self._events.inc(len(events))
+        await self.stamps.add(stamps)

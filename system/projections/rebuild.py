@@ -1,0 +1,129 @@
+"""Rebuild a read model from the event store into a fresh index, then swap the alias, live.
+
+1. Create a new concrete index and replay every event of the projection's aggregate type
+   (`read_all`, the xid8 follower) through the same folds the live projector uses.
+2. Catch up: note the next transaction id X, read until the follower has passed every
+   transaction below X; repeat while a round still found much to do.
+3. Swap the alias atomically (remove old, add new): the live projector now writes here.
+4. Final catch-up the same way, from X taken just after the swap: everything the live
+   projector may have written only to the old index in the meantime is re-applied. External
+   versioning makes both writers harmless to each other (an older or equal version is refused).
+
+Between 3 and 4 (milliseconds) the new index can miss events the old one had, so for that
+moment the checkpoint may overstate it; the live projector, meeting a version it cannot follow
+yet, waits for the catch-up instead of failing (`Projector.gap_patience_s`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from system.bus.envelope import envelope_of
+from system.config import Settings
+from system.domain.recorded import RecordedEvent
+from system.eventstore.postgres import PostgresEventStore
+from system.projections import PROJECTIONS, Projection
+from system.projections.projector import Arrival, fold_batch
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+BATCH = 5000
+SETTLED = 1000
+"""A catch-up round that applied fewer events than this is close enough to swap."""
+NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+OLDEST_XID = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild did."""
+
+    name: str
+    index: str
+    replaced: list[str] = field(default_factory=list)
+    events: int = 0
+    docs: int = 0
+    rounds: int = 0
+    seconds: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+class Rebuilder:
+    """Folds the event store into one index, tracking where it is in the follower's order."""
+
+    def __init__(
+        self,
+        events: PostgresEventStore,
+        store: ElasticsearchReadStore,
+        projection: Projection,
+        index: str,
+    ) -> None:
+        self.events = events
+        self.store = store
+        self.projection = projection
+        self.index = index
+        self.cursor = 0
+        self.applied = 0
+
+    async def catch_up(self) -> int:
+        """Apply every event committed before now; returns how many were applied."""
+        target: int = await self.events.pool.fetchval(NEXT_XID)
+        applied = 0
+        while True:
+            batch = await self.events.read_all(self.cursor, BATCH)
+            if batch:
+                self.cursor = batch[-1].position
+                applied += await self._apply(batch)
+                continue
+            if await self.events.pool.fetchval(OLDEST_XID) >= target:
+                self.applied += applied
+                return applied
+            await asyncio.sleep(0.01)
+
+    async def _apply(self, batch: Sequence[RecordedEvent]) -> int:
+        streams: dict[str, list[Arrival]] = {}
+        kind = self.projection.aggregate_type
+        for event in batch:
+            if event.aggregate_type == kind:
+                streams.setdefault(event.aggregate_id, []).append(Arrival(envelope_of(event), 0.0))
+        if not streams:
+            return 0
+        current = await self.store.mget(self.index, list(streams))
+        applied = fold_batch(self.projection, current, streams)
+        await self.store.bulk_versioned(self.index, applied.docs)
+        return len(applied.events)
+
+
+async def rebuild(settings: Settings, name: str, *, swap: bool = True) -> RebuildReport:
+    """Rebuild `name` into a fresh index; with `swap`, put it behind the alias while live."""
+    projection = PROJECTIONS[name]
+    started = time.perf_counter()
+    store = ElasticsearchReadStore(settings)
+    events = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=2)
+    try:
+        await store.ensure([name])
+        index = await store.create_index(name)
+        rebuilder = Rebuilder(events, store, projection, index)
+        report = RebuildReport(name=name, index=index)
+        while True:
+            report.rounds += 1
+            if await rebuilder.catch_up() < SETTLED:
+                break
+        if swap:
+            await store.refresh(index)
+            report.replaced = await store.swap_alias(name, index)
+            report.rounds += 1
+            await rebuilder.catch_up()
+        await store.refresh(index)
+        report.events = rebuilder.applied
+        report.docs = int((await store.client.count(index=index))["count"])
+        report.seconds = time.perf_counter() - started
+        return report
+    finally:
+        await events.close()
+        await store.close()

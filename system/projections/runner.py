@@ -1,0 +1,74 @@
+"""ProjectorRunner: every (or the named) projection in one process, each its own consumer group.
+
+Run one runner per projection at a time: a projector reads all partitions of its topic (its
+position is the minimum over them), so a second instance would only duplicate the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from system.bus.envelope import TOPICS, topic_for
+from system.bus.kafka import assigned_consumer, ensure_topics
+from system.config import Settings
+from system.projections import PROJECTIONS
+from system.projections.projector import Projector, StampWriter
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+log = logging.getLogger(__name__)
+
+
+def group_id(settings: Settings, name: str) -> str:
+    """The consumer group of a projection (`cqrs-projection-<name>` with the default prefix)."""
+    return f"{settings.es_index_prefix}-projection-{name}"
+
+
+class ProjectorRunner:
+    """Runs projectors concurrently until stopped; one failing stops them all, loudly."""
+
+    def __init__(self, settings: Settings, names: Sequence[str] | None = None) -> None:
+        unknown = sorted(set(names or ()) - set(PROJECTIONS))
+        if unknown:
+            raise ValueError(f"unknown projections {unknown}; known: {sorted(PROJECTIONS)}")
+        self.settings = settings
+        self.names = list(names or PROJECTIONS)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        await ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions)
+        store = ElasticsearchReadStore(settings)
+        consumers = []
+        try:
+            await store.ensure(self.names)
+            stamps = StampWriter(store)
+            projectors = []
+            for name in self.names:
+                projection = PROJECTIONS[name]
+                consumer = await assigned_consumer(
+                    settings.kafka_bootstrap,
+                    group_id(settings, name),
+                    topic_for(projection.aggregate_type),
+                )
+                consumers.append(consumer)
+                projectors.append(Projector(projection, store, consumer, stamps))
+            stamps_stop = asyncio.Event()
+            log.info("projecting %s", ", ".join(self.names))
+            async with asyncio.TaskGroup() as group:
+                stamp_task = group.create_task(stamps.run(stamps_stop))
+                runs = [group.create_task(p.run(stop)) for p in projectors]
+                await asyncio.gather(*runs)
+                stamps_stop.set()
+                await stamp_task
+        finally:
+            for consumer in consumers:
+                await consumer.stop()
+            await store.close()
+
+
+async def run_projector(
+    settings: Settings, names: Sequence[str] | None, stop_event: asyncio.Event
+) -> None:
+    """Run the named projections (all if None) until `stop_event` is set."""
+    await ProjectorRunner(settings, names).run(stop_event)
