@@ -101,15 +101,25 @@ def relay(
 def projector(
     only: Annotated[
         list[str] | None,
-        typer.Option(help="run only this projection (repeatable) [default: all]"),
+        typer.Option(
+            help="run only this projection (repeatable): order_status, customer_orders, "
+            "inventory, revenue, account_balance [default: all]"
+        ),
     ] = None,
     metrics_port: Annotated[
         int, typer.Option(help="port of the projector's Prometheus /metrics")
     ] = DEFAULT_PROJECTOR_METRICS_PORT,
 ) -> None:
     """Consume Kafka and keep the Elasticsearch read models up to date until stopped."""
+    from system.projections import PROJECTIONS
     from system.projections.runner import run_projector
 
+    unknown = sorted(set(only or ()) - set(PROJECTIONS))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}",
+            param_hint="--only",
+        )
     _logging()
     settings = Settings.from_env()
     start_http_server(metrics_port, addr="127.0.0.1")
