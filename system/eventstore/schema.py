@@ -69,6 +69,7 @@ GRANTS = """
 REVOKE ALL ON events, outbox, snapshots FROM PUBLIC, {app};
 GRANT SELECT, INSERT ON events TO {app};
 GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, snapshots TO {app};
+GRANT SELECT ON SEQUENCE events_position_seq TO {app};
 """
 
 
