@@ -1,0 +1,142 @@
+"""The peers we measure against, and how they get installed on our PostgreSQL.
+
+- `eventsourcing` (PyPI, with its PostgreSQL persistence): a dependency of this project.
+- message-db: the SQL of the npm package `@eventide/message-db`, fetched with `npm pack` into
+  the cache directory and installed into the database `message_store` in the order its own
+  `database/install.sh` uses (role, schema, extension, table, types, functions, indexes, views,
+  privileges). Nothing of it is committed here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import asyncpg
+
+from bench.micro.harness import ensure_database
+from system.config import Settings
+
+MESSAGE_DB_PACKAGE = "@eventide/message-db"
+MESSAGE_DB_DATABASE = "message_store"
+EVENTSOURCING_DATABASE = "cqrs_peer_eventsourcing"
+INSTALL_COMMAND = "uv run cqrs-bench install-peers"
+
+MESSAGE_DB_SCRIPTS = [
+    "roles/message-store.sql",
+    "schema/message-store.sql",
+    "extensions/pgcrypto.sql",
+    "tables/messages.sql",
+    "types/message.sql",
+    "functions/message-store-version.sql",
+    "functions/hash-64.sql",
+    "functions/acquire-lock.sql",
+    "functions/category.sql",
+    "functions/is-category.sql",
+    "functions/id.sql",
+    "functions/cardinal-id.sql",
+    "functions/stream-version.sql",
+    "functions/write-message.sql",
+    "functions/get-stream-messages.sql",
+    "functions/get-category-messages.sql",
+    "functions/get-last-stream-message.sql",
+    "indexes/messages-id.sql",
+    "indexes/messages-stream.sql",
+    "indexes/messages-category.sql",
+    "views/stream-summary.sql",
+    "views/type-summary.sql",
+    "views/stream-type-summary.sql",
+    "views/type-stream-summary.sql",
+    "views/category-type-summary.sql",
+    "views/type-category-summary.sql",
+    "privileges/schema.sql",
+    "privileges/table.sql",
+    "privileges/sequence.sql",
+    "privileges/functions.sql",
+    "privileges/views.sql",
+]
+"""In the order of message-db's install.sh, install-functions.sh, -indexes.sh, -views.sh and
+-privileges.sh."""
+
+
+class PeerNotInstalled(RuntimeError):
+    """A peer the suite compares against is missing; the message says how to install it."""
+
+
+def require_eventsourcing() -> None:
+    """Fail (never skip) when the `eventsourcing` library or its PostgreSQL driver is missing."""
+    for module in ("eventsourcing", "psycopg"):
+        if importlib.util.find_spec(module) is None:
+            raise PeerNotInstalled(
+                f"peer 'eventsourcing' is not installed (no module {module!r}): run"
+                " `uv add 'eventsourcing[postgres]'` (or `uv sync` in this project)"
+            )
+
+
+async def require_message_db(dsn: str) -> None:
+    """Fail (never skip) unless message-db's functions exist in its database."""
+    message = (
+        f"peer 'message-db' is not installed in database {MESSAGE_DB_DATABASE!r}: run"
+        f" `{INSTALL_COMMAND}` (needs npm: it runs `npm pack {MESSAGE_DB_PACKAGE}` into the"
+        " cache directory and installs its SQL)"
+    )
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        raise PeerNotInstalled(message) from None
+    try:
+        found = await conn.fetchval(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'message_store'"
+            " AND p.proname IN ('write_message', 'get_stream_messages')"
+        )
+    finally:
+        await conn.close()
+    if found != 2:
+        raise PeerNotInstalled(message)
+
+
+def fetch_message_db(cache_dir: Path) -> Path:
+    """`npm pack` the package into the cache (once) and extract it; returns its database dir."""
+    target = cache_dir / "message-db"
+    database = target / "package" / "database"
+    if database.is_dir():
+        return database
+    npm = shutil.which("npm")
+    if npm is None:
+        raise PeerNotInstalled(
+            "installing message-db needs npm (e.g. `apt-get install npm`), then run"
+            f" `{INSTALL_COMMAND}`"
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    tarballs = sorted(target.glob("eventide-message-db-*.tgz"))
+    if not tarballs:
+        subprocess.run(
+            [npm, "pack", MESSAGE_DB_PACKAGE], cwd=target, check=True, capture_output=True
+        )
+        tarballs = sorted(target.glob("eventide-message-db-*.tgz"))
+    with tarfile.open(tarballs[-1]) as archive:
+        archive.extractall(target, filter="data")
+    return database
+
+
+async def install_message_db(settings: Settings) -> str:
+    """Install message-db's schema into `message_store` unless there; returns its version."""
+    database = fetch_message_db(settings.cache_dir)
+    dsn = await ensure_database(settings.pg_dsn, MESSAGE_DB_DATABASE)
+    conn = await asyncpg.connect(dsn, server_settings={"client_min_messages": "warning"})
+    try:
+        installed = await conn.fetchval("SELECT to_regproc('message_store.write_message')")
+        if installed is not None:
+            version: str = await conn.fetchval("SELECT message_store.message_store_version()")
+            return version
+        async with conn.transaction():
+            for script in MESSAGE_DB_SCRIPTS:
+                sql = (database / script).read_text()
+                await conn.execute(sql)
+    finally:
+        await conn.close()
+    return (database / "VERSION.txt").read_text().strip()
