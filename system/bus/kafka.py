@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 FLUSH_SLICE_S = 1.0
 METADATA_WAIT_S = 15.0
@@ -40,49 +40,74 @@ class Outgoing:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
-    """Create the topics that do not exist yet (existing ones keep their partition count)."""
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str], partitions: int
+) -> dict[str, list[int]]:
+    """Create the topics that do not exist yet; returns each topic's partitions."""
+    wanted = list(topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(name=t, num_partitions=partitions, replication_factor=1)
-            for t in topics
+            for t in wanted
             if t not in existing
         ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+        deadline = time.monotonic() + METADATA_WAIT_S
+        while True:
+            described = await admin.describe_topics(wanted)
+            found = {
+                d["topic"]: sorted(p["partition"] for p in d["partitions"])
+                for d in described
+                if d["error_code"] == 0 and d["partitions"]
+            }
+            if len(found) == len(wanted) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
+    absent = sorted(set(wanted) - set(found))
+    if absent:
+        raise RuntimeError(f"Kafka topics {absent} have no partitions")
+    return found
 
 
 class KafkaPublisher:
     """An idempotent producer (acks=all); `publish` returns once Kafka acked the whole batch."""
 
     def __init__(self, bootstrap: str, *, linger_ms: int = 1) -> None:
-        self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": linger_ms,
-                "partitioner": "murmur2_random",
-            }
-        )
+        self._config = {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": linger_ms,
+            "partitioner": "murmur2_random",
+        }
+        self._producer = Producer(self._config)
         self._errors: list[KafkaError] = []
 
     def _delivered(self, error: KafkaError | None, _: Message) -> None:
         if error is not None:
             self._errors.append(error)
 
-    async def partitions(self, topic: str) -> list[int]:
-        metadata = await asyncio.to_thread(self._producer.list_topics, topic, 10.0)
-        return sorted(metadata.topics[topic].partitions)
-
     async def publish(self, messages: Sequence[Outgoing]) -> None:
-        """Produce every message and wait for all acks; raise PublishError if any failed."""
+        """Produce every message and wait for all acks; raise PublishError if any failed.
+
+        A fatal producer error (e.g. the broker lost its idempotence state) replaces the
+        producer, so the caller's retry starts a fresh idempotent session.
+        """
+        try:
+            await self._publish(messages)
+        except KafkaException as exc:
+            await asyncio.to_thread(self._producer.purge)
+            self._producer = Producer(self._config)
+            raise PublishError(f"producer failed, replaced: {exc}") from exc
+
+    async def _publish(self, messages: Sequence[Outgoing]) -> None:
         self._errors.clear()
         for m in messages:
             while True:
@@ -112,8 +137,10 @@ def now_header() -> bytes:
     return repr(time.time()).encode()
 
 
-async def assigned_consumer(bootstrap: str, group: str, topic: str) -> AIOKafkaConsumer:
-    """A started consumer of every partition of `topic`, resuming from `group`'s offsets."""
+async def assigned_consumer(
+    bootstrap: str, group: str, topic: str, partitions: Sequence[int]
+) -> AIOKafkaConsumer:
+    """A started consumer of the given partitions of `topic`, resuming from `group`'s offsets."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
@@ -123,18 +150,5 @@ async def assigned_consumer(bootstrap: str, group: str, topic: str) -> AIOKafkaC
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
-    try:
-        deadline = time.monotonic() + METADATA_WAIT_S
-        partitions = None
-        while not partitions and time.monotonic() < deadline:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic)
-            if not partitions:
-                await asyncio.sleep(0.2)
-        if not partitions:
-            raise RuntimeError(f"topic {topic!r} has no partitions (was it created?)")
-        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-    except BaseException:
-        await consumer.stop()
-        raise
+    consumer.assign([TopicPartition(topic, p) for p in partitions])
     return consumer

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 
 import asyncpg
 
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 RETRY_DELAY_S = 1.0
 
 
+class LostLeadership(Exception):
+    """The connection holding the relay lock is gone: another relay may be publishing now."""
+
+
 class OutboxRelay:
     """Moves outbox rows to Kafka in position order and publishes watermarks."""
 
@@ -47,18 +52,21 @@ class OutboxRelay:
         self,
         outbox: PostgresOutbox,
         publisher: KafkaPublisher,
+        partitions: Mapping[str, Sequence[int]],
         *,
         batch_size: int = 1000,
         watermark_interval_s: float = 0.05,
         idle_interval_s: float = 0.5,
+        is_leader: Callable[[], bool] = lambda: True,
     ) -> None:
         self.outbox = outbox
         self.publisher = publisher
         self.batch_size = batch_size
         self.watermark_interval_s = watermark_interval_s
         self.idle_interval_s = idle_interval_s
+        self.is_leader = is_leader
         self.wake = asyncio.Event()
-        self._partitions: dict[str, list[int]] = {}
+        self.partitions = partitions
 
     async def publish_batch(self) -> int:
         """Publish one claimed batch; returns how many events it held."""
@@ -91,9 +99,7 @@ class OutboxRelay:
         headers = ((KIND_HEADER, KIND_WATERMARK),)
         messages = []
         for topic in TOPICS.values():
-            if topic not in self._partitions:
-                self._partitions[topic] = await self.publisher.partitions(topic)
-            for partition in self._partitions[topic]:
+            for partition in self.partitions[topic]:
                 messages.append(
                     Outgoing(topic=topic, value=value, partition=partition, headers=headers)
                 )
@@ -105,6 +111,8 @@ class OutboxRelay:
         last_watermark = 0.0
         dirty = False
         while not stop.is_set():
+            if not self.is_leader():
+                raise LostLeadership("the outbox lock connection closed; stopping this relay")
             self.wake.clear()
             try:
                 count = await self.publish_batch()
@@ -136,12 +144,15 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
     """Run the relay until `stop_event` is set (a second relay waits for the first to die)."""
-    await ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions)
+    partitions = await ensure_topics(
+        settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions
+    )
     pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=4)
     publisher = KafkaPublisher(settings.kafka_bootstrap)
     try:
         outbox = PostgresOutbox(pool)
-        relay = OutboxRelay(outbox, publisher)
+        leader: asyncpg.Connection | None = None
+        relay = OutboxRelay(outbox, publisher, partitions, is_leader=lambda: not _closed(leader))
         stopper = asyncio.create_task(_wake_on(stop_event, relay.wake))
         try:
             leader = await outbox.lead(settings.pg_dsn, relay.wake.set, stop_event)
@@ -156,6 +167,10 @@ async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
     finally:
         await publisher.close()
         await pool.close()
+
+
+def _closed(conn: asyncpg.Connection | None) -> bool:
+    return conn is None or conn.is_closed()
 
 
 async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:

@@ -37,7 +37,9 @@ class ProjectorRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
-        await ensure_topics(settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions)
+        partitions = await ensure_topics(
+            settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions
+        )
         store = ElasticsearchReadStore(settings)
         consumers = []
         try:
@@ -46,10 +48,9 @@ class ProjectorRunner:
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
+                topic = topic_for(projection.aggregate_type)
                 consumer = await assigned_consumer(
-                    settings.kafka_bootstrap,
-                    group_id(settings, name),
-                    topic_for(projection.aggregate_type),
+                    settings.kafka_bootstrap, group_id(settings, name), topic, partitions[topic]
                 )
                 consumers.append(consumer)
                 projectors.append(Projector(projection, store, consumer, stamps))
