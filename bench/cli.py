@@ -21,6 +21,7 @@ def _register() -> None:
     __import__("bench.serve_commands", fromlist=["register"]).register(app)
     __import__("bench.projection_commands", fromlist=["register"]).register(app)
     __import__("bench.load_commands", fromlist=["register"]).register(app)
+    __import__("bench.micro_commands", fromlist=["register"]).register(app)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ FIGURES: dict[str, dict[str, bool]] = {
     "conflicts": {"committed_per_s": True, "conflict_rate": False, "p99_seconds": False},
     "projection": {"events_per_s": True, "ratio": True},
     "peers": {"ours": True, "theirs": True, "ratio": True},
+    "serialization": {"events_per_s": True},
     "load": {"achieved_rps": True, "failures": False},
     "lag": {"p50": False, "p90": False, "p99": False, "max": False},
     "audit": {},
@@ -36,6 +37,7 @@ MAIN = {
     "append": "events_per_s",
     "conflicts": "committed_per_s",
     "projection": "events_per_s",
+    "serialization": "events_per_s",
 }
 _NOT_KEYS = {
     "spread",
@@ -54,6 +56,7 @@ _NOT_KEYS = {
     "seconds",
     "unit",
     "target_rps",
+    "seconds_per_event",
 }
 
 

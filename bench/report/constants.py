@@ -24,6 +24,7 @@ SECTIONS: tuple[str, ...] = (
     "conflicts",
     "projection",
     "peers",
+    "serialization",
     "load",
     "lag",
     "audit",
@@ -32,6 +33,24 @@ SECTIONS: tuple[str, ...] = (
 
 METRIC_PREFIX = "cqrs_bench_"
 """Prefix of the figures the micro suites push to the Pushgateway."""
+
+PUSH_JOB = "cqrs-bench-micro"
+"""The Pushgateway job of micro runs (grouped by suite)."""
+
+MICRO_METRICS: dict[str, str] = {
+    "cqrs_bench_replay_seconds": "Time to rehydrate one aggregate (median of the rounds).",
+    "cqrs_bench_replay_events_per_second": "Events rehydrated per second.",
+    "cqrs_bench_append_events_per_second": "Events appended per second.",
+    "cqrs_bench_append_p99_seconds": "99th percentile of one append's latency.",
+    "cqrs_bench_conflict_rate": "Conflicts per attempt, measured or predicted by the model.",
+    "cqrs_bench_committed_commands_per_second": "Commands committed per second under contention.",
+    "cqrs_bench_projection_events_per_second": "Events one projector applies per second.",
+    "cqrs_bench_ceiling_events_per_second": "Raw service ceiling measured in the same run.",
+    "cqrs_bench_ceiling_ratio": "Our figure divided by its ceiling.",
+    "cqrs_bench_peer_ratio": "Ours divided by the peer's figure (higher is better for us).",
+    "cqrs_bench_run_timestamp_seconds": "When the pushed run finished (Unix time).",
+}
+"""Every metric the micro run pushes, with its help text (the dashboards use these names)."""
 
 UNIT_EVENTS_PER_S = "events/s"
 UNIT_COMMANDS_PER_S = "commands/s"

@@ -17,7 +17,16 @@ from jsonschema.validators import Draft202012Validator
 from bench.report.constants import SCHEMA_ID, SECTIONS
 
 Section = Literal[
-    "ceilings", "replay", "append", "conflicts", "projection", "peers", "load", "lag", "audit"
+    "ceilings",
+    "replay",
+    "append",
+    "conflicts",
+    "projection",
+    "peers",
+    "serialization",
+    "load",
+    "lag",
+    "audit",
 ]
 
 

@@ -111,6 +111,11 @@ COLUMNS: dict[str, list[Column]] = {
         ("theirs", "theirs", rate),
         ("ratio", "ours / theirs", times),
     ],
+    "serialization": [
+        ("codec", "codec", plain),
+        ("seconds_per_event", "encode + decode per event", seconds),
+        ("events_per_s", "events/s", rate),
+    ],
     "load": [
         ("scenario", "scenario", plain),
         ("model", "model", plain),
@@ -139,6 +144,7 @@ TITLES = {
     "conflicts": "Optimistic-concurrency conflicts",
     "projection": "Projection throughput",
     "peers": "Peers",
+    "serialization": "Serialization (codec choice)",
     "load": "Load",
     "lag": "Projection lag",
     "audit": "Audit",
