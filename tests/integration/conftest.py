@@ -11,6 +11,13 @@ import pytest
 
 from system.config import Settings
 from tests.integration.eventstore_fixtures import event_store  # noqa: F401
+from tests.integration.readside_fixtures import (  # noqa: F401
+    commands,
+    projector,
+    read_settings,
+    read_store,
+    relay,
+)
 
 #: The services every integration test may rely on.
 CORE_SERVICES = ["postgres", "kafka", "elasticsearch", "pushgateway", "prometheus"]

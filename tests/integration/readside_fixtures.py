@@ -1,0 +1,94 @@
+"""Fixtures for the read-side tests: a relay and projectors on their own index prefix.
+
+Each session gets a fresh prefix, hence fresh indices and consumer groups. The relay runs
+in-process; when another relay (e.g. the stack's) holds the outbox lock it waits as a standby
+and the leader publishes, which is all these tests need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from system.app.commands import CommandHandlers
+from system.bus.relay import run_relay
+from system.config import Settings
+from system.eventstore.postgres import PostgresEventStore
+from system.projections import PROJECTIONS
+from system.projections.runner import run_projector
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+POSITION_TIMEOUT_S = 60.0
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def isolated(settings: Settings, label: str = "t") -> Settings:
+    """The same services under a fresh index prefix (so fresh indices and consumer groups)."""
+    return dataclasses.replace(settings, es_index_prefix=f"{label}{uuid.uuid4().hex[:10]}")
+
+
+class Background:
+    """A coroutine running until stopped; its failure surfaces when it is stopped."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self, coroutine: object) -> None:
+        self.task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        self.stop.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 30)
+
+
+@pytest.fixture(scope="session")
+def read_settings(settings: Settings) -> Settings:
+    return isolated(settings)
+
+
+@pytest.fixture(scope="session")
+async def relay(read_settings: Settings) -> AsyncIterator[None]:
+    runner = Background()
+    runner.start(run_relay(read_settings, runner.stop))
+    yield
+    await runner.close()
+
+
+@pytest.fixture(scope="session")
+async def projector(read_settings: Settings, relay: None) -> AsyncIterator[None]:
+    runner = Background()
+    runner.start(run_projector(read_settings, None, runner.stop))
+    yield
+    await runner.close()
+
+
+@pytest.fixture(scope="session")
+async def read_store(read_settings: Settings) -> AsyncIterator[ElasticsearchReadStore]:
+    store = ElasticsearchReadStore(read_settings)
+    await store.ensure(PROJECTIONS)
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def commands(event_store: PostgresEventStore, read_settings: Settings) -> CommandHandlers:
+    return CommandHandlers(event_store, read_settings)
+
+
+async def caught_up(
+    store: ElasticsearchReadStore, position: int, names: Sequence[str] = tuple(PROJECTIONS)
+) -> None:
+    """Fail unless every named projection reaches `position` in time."""
+    reached = await store.wait_for_position(names, position, POSITION_TIMEOUT_S)
+    assert reached, (
+        f"projections {await store.projection_positions(names)} never reached {position}"
+    )
