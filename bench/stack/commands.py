@@ -152,10 +152,25 @@ async def bring_up(settings: Settings, names: list[str] | None = None) -> dict[s
     return outcomes
 
 
+def with_dependents(names: list[str]) -> list[str]:
+    """`names` plus every registered service that (transitively) depends on one of them."""
+    start_order(names)  # validates the names
+    found = list(names)
+    changed = True
+    while changed:
+        changed = False
+        for service in SERVICES.values():
+            if service.name not in found and set(service.depends_on) & set(found):
+                found.append(service.name)
+                changed = True
+    return found
+
+
 def bring_down(settings: Settings, names: list[str] | None = None) -> list[str]:
     """Stop managed services by PID, dependents first. Returns what was stopped."""
     stopped: list[str] = []
-    for service in reversed(start_order(names)):
+    wanted = with_dependents(names) if names else None
+    for service in reversed(start_order(wanted)):
         if not service.managed(settings):
             continue
         paths = service_paths(settings, service.name)
@@ -195,7 +210,7 @@ def up(services: Services = None) -> None:
 
 
 def down(services: Services = None) -> None:
-    """Stop the native services by PID (SIGTERM, then SIGKILL after a timeout)."""
+    """Stop native services by PID (SIGTERM, then SIGKILL); those depending on them first."""
     load_services()
     try:
         stopped = bring_down(_settings(), services)

@@ -50,16 +50,20 @@ def test_up_twice_is_idempotent_and_status_reports_all_healthy() -> None:
 
 
 def test_down_leaves_nothing_behind_then_up_again(settings: Settings) -> None:
+    """A full `down` (the system's own processes too), then a full `up` for the other tests."""
     load_services()
-    pids = {n: r["pid"] for n, r in status().items()}
-    ports = [p for name in CORE for p in SERVICES[name].ports(settings)]
+    rows = {r["name"]: r for r in json.loads(cli("status", "--json", check=False).stdout)}
+    managed = [n for n in SERVICES if SERVICES[n].managed(settings)]
+    pids = {n: rows[n]["pid"] for n in managed}
+    ports = [p for name in managed for p in SERVICES[name].ports(settings)]
     try:
-        cli("down", *CORE)
+        cli("down")
         alive = {n: p for n, p in pids.items() if isinstance(p, int) and pid_alive(p)}
         assert alive == {}, f"still running after down: {alive}"
         taken = {p: port_owner(p) for p in ports if port_open("127.0.0.1", p)}
         assert taken == {}, f"ports still in use after down: {taken}"
         assert all(not r["healthy"] and r["pid"] is None for r in status().values())
     finally:
-        cli("up", *CORE)
-    assert all(r["healthy"] for r in status().values())
+        cli("up")
+    after = json.loads(cli("status", "--json").stdout)
+    assert all(r["healthy"] for r in after), after
