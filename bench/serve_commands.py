@@ -32,6 +32,9 @@ serve = typer.Typer(
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per Elasticsearch or Kafka request would drown the log and slow the hot path.
+    for chatty in ("elastic_transport", "aiokafka"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
