@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -102,9 +103,12 @@ class PostgresOutbox:
         """A connection holding the relay lock and listening on the outbox channel.
 
         Waits (checking every `LOCK_RETRY_S`) while another relay holds the lock; None if
-        `stop` is set first. Closing the connection gives the lock up.
+        `stop` is set first. Closing the connection gives the lock up. The connection's
+        application_name is `cqrs-relay <pid>`, so `pg_stat_activity` shows who leads.
         """
-        conn: asyncpg.Connection = await asyncpg.connect(dsn)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            dsn, server_settings={"application_name": f"cqrs-relay {os.getpid()}"}
+        )
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
                 with contextlib.suppress(TimeoutError):
