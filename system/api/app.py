@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+from elastic_transport import TransportError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,7 +24,8 @@ from system.domain.errors import ConcurrencyError, DomainError
 MAX_BODY_BYTES = 64 * 1024
 TEST_DELAY_ENV = "CQRS_API_TEST_DELAY_MS"
 
-log = logging.getLogger(__name__)
+UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, TransportError)
+"""Failures to reach Postgres or Elasticsearch: 503, the request may be retried."""
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
@@ -45,7 +47,10 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
+    # Starlette re-raises after this answer, so the server logs the traceback once.
+    if isinstance(exc, UNAVAILABLE):
+        message = f"a backing service is unavailable ({type(exc).__name__}); retry later"
+        return json_response(error_body("unavailable", message), 503)
     return json_response(error_body("internal", f"internal error ({type(exc).__name__})"), 500)
 
 

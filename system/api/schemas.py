@@ -97,7 +97,6 @@ class Processing(BaseModel):
 
     status: str = "processing"
     min_position: int
-    position: int | None = None
 
 
 class ErrorBody(BaseModel):
