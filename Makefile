@@ -31,3 +31,5 @@ test: deps up
 # Extend with the benchmark suites (keep `up` first).
 bench: deps up
 	$(CLI) status
+	$(CLI) install-peers
+	$(CLI) micro --suite quick
