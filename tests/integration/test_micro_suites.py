@@ -1,0 +1,67 @@
+"""The micro suites run end to end at tiny size, so they cannot rot, and honour the contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report.results import load, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("micro")
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cqrs-bench"),
+            "micro",
+            "--suite",
+            "tiny",
+            "--out",
+            str(out),
+            "--no-push",
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    return out
+
+
+def test_the_tiny_suite_writes_results_that_follow_the_schema(tiny_run: Path) -> None:
+    data = json.loads((tiny_run / "results.json").read_text())
+    validate(data)
+    for section in ("ceilings", "replay", "append", "conflicts", "projection", "peers"):
+        assert data[section], f"section {section} is empty"
+    assert {"report.md", "report.html", "replay_cost.png", "pytest-benchmark.json"} <= {
+        p.name for p in tiny_run.iterdir()
+    }
+
+
+def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run: Path) -> None:
+    data = load(tiny_run).to_dict()
+    for section in ("replay", "append", "projection"):
+        for row in data[section]:
+            assert row["events_per_s"] > 0
+            assert row["ceiling"] is not None and row["ceiling"] > 0
+            assert row["ratio"] == pytest.approx(row["events_per_s"] / row["ceiling"])
+    for row in data["peers"]:
+        assert row["ratio"] == pytest.approx(row["ours"] / row["theirs"])
+    for row in data["conflicts"]:
+        assert row["conflicts"] <= row["attempts"]
+        assert row["conflict_rate"] == pytest.approx(row["conflicts"] / row["attempts"])
+        if row["writers"] == 1:
+            assert row["conflicts"] == 0
+
+
+def test_the_report_states_each_target_in_words(tiny_run: Path) -> None:
+    report = (tiny_run / "report.md").read_text()
+    assert "## Targets" in report
+    assert "against eventsourcing (append)" in report
+    assert any(word in report for word in ("MET:", "MISSED:"))
