@@ -68,7 +68,7 @@ def run_pytest(suite: str, json_path: Path, log_path: Path) -> tuple[int, list[s
         "--benchmark-sort=name",
     ]
     with (
-        log_path.open("w") as log,
+        log_path.open("w", buffering=1) as log,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
