@@ -19,7 +19,7 @@ from bench.micro.assemble import add_sections
 from bench.micro.peers import PeerNotInstalled, install_message_db, require_eventsourcing
 from bench.micro.suite import SuiteError, load_suite
 from bench.report import compare as compare_runs
-from bench.report.environment import collect_environment, new_run_id
+from bench.report.environment import collect_environment, new_run_id, postgres_version
 from bench.report.files import write_report
 from bench.report.results import Results, ResultsInvalid, load
 from system.config import Settings
@@ -114,6 +114,11 @@ def micro(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     settings = Settings.from_env()
+    if asyncio.run(postgres_version(settings.pg_dsn)) is None:
+        console.print(
+            f"[red]PostgreSQL not reachable at {settings.pg_dsn}: run `cqrs-bench up`[/red]"
+        )
+        raise typer.Exit(2)
     run_id = new_run_id()
     out = out or ROOT / "reports" / run_id
     out.mkdir(parents=True, exist_ok=True)

@@ -158,6 +158,20 @@ def _projection(results: Results, benchmarks: list[Bench]) -> None:
                 "spread": spread,
             },
         )
+    for b in _by_kind(benchmarks, "projection_rebuild"):
+        rate, spread = _rate(b)
+        results.add(
+            "projection",
+            {
+                "name": b["extra_info"]["name"],
+                "events": b["extra_info"]["events"],
+                "seconds": _median(b),
+                "events_per_s": rate,
+                "ceiling": None,
+                "ratio": None,
+                "spread": spread,
+            },
+        )
     for b in _by_kind(benchmarks, "projection"):
         info = b["extra_info"]
         rate, spread = _rate(b)

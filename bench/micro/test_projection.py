@@ -3,7 +3,8 @@
 Ours is the projector's batch path without Kafka: `mget` the current docs, `fold_batch` (the
 account-balance read model), one externally versioned `bulk_versioned`, then a refresh. The
 ceiling bulk-indexes the very documents ours writes, per batch, into an index with the same
-mapping, without reads or versions, then refreshes.
+mapping, without reads or versions, then refreshes. Beside them: the time `rebuild` takes to
+fold N events from a fresh event store into a new index and swap the alias.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from typing import Any
 import msgspec
 import pytest
 
-from bench.micro.harness import Runner
-from bench.micro.streams import account_events
+from bench.micro.harness import Runner, recreate_database
+from bench.micro.streams import account_events, seed_account
 from bench.micro.suite import Suite
 from system.bus.envelope import Envelope
 from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.recorded import Metadata
+from system.eventstore.postgres import PostgresEventStore
+from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
 from system.projections.base import Doc
 from system.projections.projector import Arrival, fold_batch
+from system.projections.rebuild import RebuildReport, rebuild
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 READ_MODEL = "account_balance"
@@ -176,3 +180,44 @@ def test_projection_raw_bulk(
         name=READ_MODEL,
         events=suite.projection.events,
     )
+
+
+REBUILD_DATABASE = "cqrs_bench_micro_rebuild"
+
+
+def test_projection_rebuild(
+    benchmark: Any,
+    runner: Runner,
+    settings: Settings,
+    suite: Suite,
+    read_store: ElasticsearchReadStore,
+) -> None:
+    """`rebuild` of the account-balance read model from an event store holding N events."""
+    n = suite.projection.events
+    dsn: str = runner.run(recreate_database(settings.pg_dsn, REBUILD_DATABASE))
+
+    async def seed() -> None:
+        store = await PostgresEventStore.open(dsn, min_size=1, max_size=2)
+        try:
+            await migrate(store.pool)
+            rng = random.Random(suite.seed)
+            for a in range(n // EVENTS_PER_ACCOUNT):
+                await seed_account(store, f"rebuild-{a}", account_events(EVENTS_PER_ACCOUNT, rng))
+        finally:
+            await store.close()
+
+    runner.run(seed())
+    micro = dataclasses.replace(settings, pg_dsn=dsn, es_index_prefix=read_store.prefix)
+
+    async def run_rebuild() -> RebuildReport:
+        return await rebuild(micro, READ_MODEL, swap=True)
+
+    report = runner.measure(
+        benchmark,
+        run_rebuild,
+        rounds=suite.projection.rounds,
+        kind="projection_rebuild",
+        name=f"{READ_MODEL} rebuild",
+        events=n,
+    )
+    assert report.events == n // EVENTS_PER_ACCOUNT * EVENTS_PER_ACCOUNT
