@@ -173,6 +173,8 @@ def load(
             run = run_load(config, settings, run_dir, on_progress=LiveView(live))
     except LoadRunError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"a service of the stack went away during the run ({exc}); `cqrs-bench status`")
     _print_run(run)
     if not run.audit_passed:
         console.print(

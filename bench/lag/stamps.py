@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -20,6 +22,7 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 """Stage → (from stamp, to stamp), as the projector's lag-stamp contract defines them."""
 PAGE = 5000
+SETTLE_S = 1.5
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:
@@ -60,12 +63,27 @@ def lag_rows(stamps: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [lag_row(projection, stage, values[projection, stage]) for projection, stage in keys]
 
 
+async def settled_count(
+    client: AsyncElasticsearch, index: str, query: Mapping[str, Any], timeout_s: float
+) -> int:
+    """The stamp count once it stopped growing (stamps are written after the checkpoint)."""
+    deadline = time.monotonic() + timeout_s
+    last = -1
+    while True:
+        await client.indices.refresh(index=index)
+        count = int((await client.count(index=index, query=query))["count"])
+        if count == last or time.monotonic() > deadline:
+            return count
+        last = count
+        await asyncio.sleep(SETTLE_S)
+
+
 async def fetch_stamps(
-    client: AsyncElasticsearch, index: str, since: float, until: float
+    client: AsyncElasticsearch, index: str, since: float, until: float, timeout_s: float = 20.0
 ) -> list[dict[str, Any]]:
     """Every stamp of an event recorded in [since, until] (epoch seconds)."""
-    await client.indices.refresh(index=index)
     query = {"range": {"recorded_at": {"gte": since, "lte": until}}}
+    await settled_count(client, index, query, timeout_s)
     response = await client.search(index=index, query=query, size=PAGE, scroll="1m")
     scroll_id = response.get("_scroll_id")
     stamps: list[dict[str, Any]] = []

@@ -72,7 +72,8 @@ class LoadConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Open model: peak target arrivals per second (the shape scales it)."""
     shape: ShapeName = "constant"
     slots: int = 0
-    """Open model: concurrent users that take tickets from the timetable (0 = automatic)."""
+    """Open model: concurrent users that take tickets from the timetable (0 = two seconds'
+    worth of arrivals, at least 50), so that sends do not wait for responses."""
     users: int = 0
     """Closed model: concurrent users."""
     think_time_s: float = 1.0
@@ -129,7 +130,7 @@ class LoadConfig(msgspec.Struct, frozen=True, kw_only=True):
         if self.slots:
             return self.slots
         assert self.rate is not None
-        return max(20, min(1000, round(self.rate)))
+        return max(50, min(2000, round(2 * self.rate)))
 
     def to_json(self) -> str:
         return msgspec.json.encode(self).decode()

@@ -154,7 +154,6 @@ async def _run(
             httpx.AsyncClient(base_url=settings.api_url, timeout=30) as api,
             httpx.AsyncClient(base_url=settings.prometheus_url, timeout=5) as prometheus,
         ):
-            start_position = await store.head_position()
             try:
                 seed = await seeding.seed(
                     config.scenario, settings.api_url, config.seed, config.keys
@@ -191,14 +190,12 @@ async def _run(
             samples = list(read_samples(sample_files(out)))
             if not samples:
                 raise LoadRunError(f"locust recorded no samples; see {out}/locust.log")
+            conflicts = None
+            if config.scenario == "contention":
+                api_counted = await api_conflicts(api) - conflicts_before
+                conflicts = ConflictCounts(locust_conflicts(out), api_counted)
             checks = await audit(
-                store,
-                read_store,
-                samples,
-                start_position=start_position,
-                conflicts=ConflictCounts(
-                    locust_conflicts(out), await api_conflicts(api) - conflicts_before
-                ),
+                store, read_store, samples, seeded=seeding.seeded_ids(seed), conflicts=conflicts
             )
             summary = summarize(samples)
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))

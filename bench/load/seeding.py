@@ -90,6 +90,13 @@ async def seed(scenario: str, api_url: str, seed_value: int, keys: int) -> dict[
         elif scenario in ("orders", "read-heavy"):
             data["customers"] = await _gather(50, s.customer)
             data["products"] = await _gather(20, lambda i: s.product(i, 10**6))
+        if scenario == "orders":
+            await s.caught_up(
+                [
+                    f"/inventory/{data['products'][-1]['id']}",
+                    f"/customers/{data['customers'][-1]['id']}/orders",
+                ]
+            )
         if scenario == "read-heavy":
             data["accounts"] = await _gather(50, lambda _: s.account(100_000))
             customers, products = data["customers"], data["products"]
@@ -106,3 +113,8 @@ async def seed(scenario: str, api_url: str, seed_value: int, keys: int) -> dict[
             )
         data["position"] = s.position
         return data
+
+
+def seeded_ids(seed: dict[str, Any]) -> list[str]:
+    """Every aggregate id in a seed document."""
+    return [item["id"] for value in seed.values() if isinstance(value, list) for item in value]

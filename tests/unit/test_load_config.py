@@ -26,6 +26,6 @@ def test_bad_values_name_their_flag(kwargs: dict[str, object], flag: str) -> Non
         LoadConfig(scenario="orders", **kwargs).validate()  # type: ignore[arg-type]
 
 
-def test_open_model_slots_default_to_a_second_of_arrivals() -> None:
-    assert LoadConfig(scenario="orders", model="open", rate=200, duration_s=1).concurrency == 200
-    assert LoadConfig(scenario="orders", model="open", rate=5, duration_s=1).concurrency == 20
+def test_open_model_slots_default_to_two_seconds_of_arrivals() -> None:
+    assert LoadConfig(scenario="orders", model="open", rate=200, duration_s=1).concurrency == 400
+    assert LoadConfig(scenario="orders", model="open", rate=5, duration_s=1).concurrency == 50
