@@ -123,7 +123,7 @@ class OutboxRelay:
                     last_watermark, dirty = time.monotonic(), False
                     if count == 0:
                         OUTBOX_BACKLOG.set(await self.outbox.backlog())
-            except (OSError, asyncpg.PostgresError, RuntimeError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError) as exc:
                 log.warning("relay batch failed, retrying in %.1fs: %s", RETRY_DELAY_S, exc)
                 await _sleep_or_stop(stop, RETRY_DELAY_S)
                 continue

@@ -17,6 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka.errors import KafkaError
+from elastic_transport import TransportError
+from elasticsearch import ApiError
+
 from system.bus.envelope import (
     KIND_HEADER,
     KIND_WATERMARK,
@@ -38,6 +42,9 @@ from system.readstore.elasticsearch import ElasticsearchReadStore
 log = logging.getLogger(__name__)
 
 GAP_RETRY_S = 0.2
+TRANSIENT_RETRY_S = 1.0
+TRANSIENT = (TransportError, ApiError, KafkaError)
+"""Errors after which the same batch is applied again (a 4xx ApiError is a bug and raised)."""
 STAMP_BACKLOG_LIMIT = 50_000
 
 
@@ -159,11 +166,19 @@ class Projector:
         self._position.set(self.position)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop`; a batch that fails on a transient error is applied again."""
         await self.start()
         while not stop.is_set():
             batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            if batch:
-                await self.process(batch)
+            while batch and not stop.is_set():
+                try:
+                    await self.process(batch)
+                    break
+                except TRANSIENT as exc:
+                    if isinstance(exc, ApiError) and exc.meta.status < 500:
+                        raise
+                    log.warning("%s: batch failed (%s), retrying", self.projection.name, exc)
+                    await asyncio.sleep(TRANSIENT_RETRY_S)
 
     async def process(self, batch: Mapping[Any, Sequence[Any]]) -> None:
         """Apply one consumed batch end to end (see the module docstring)."""

@@ -13,8 +13,9 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+import orjson
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from system.config import Settings
@@ -25,6 +26,8 @@ Doc = dict[str, Any]
 WAIT_BACKOFF_START_S = 0.002
 WAIT_BACKOFF_MAX_S = 0.05
 SCROLL_PAGE = 5000
+BULK_CHUNK_BYTES = 900_000
+"""Below aiohttp's 1 MiB, past which it warns that a raw body may block the event loop."""
 
 
 class BulkOutcome(NamedTuple):
@@ -116,15 +119,34 @@ class ElasticsearchReadStore:
         response = await self.client.mget(index=index, ids=list(ids))
         return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
 
+    async def _bulk(self, lines: Sequence[Mapping[str, Any]], **params: Any) -> list[int]:
+        """Send NDJSON in requests under `BULK_CHUNK_BYTES`; returns each item's status."""
+        statuses: list[int] = []
+        for body in _ndjson_chunks(lines):
+            response = await self.client.bulk(
+                operations=cast(Any, body),
+                filter_path="errors,items.*.status,items.*.error",
+                **params,
+            )
+            if not response.get("errors"):
+                statuses.extend([200] * (body.count(b"\n") // 2))
+                continue
+            for item in response["items"]:
+                result = next(iter(item.values()))
+                if result["status"] >= 300 and result["status"] != 409:
+                    raise BulkError(f"bulk write refused: {result.get('error')}")
+                statuses.append(result["status"])
+        return statuses
+
     async def bulk_versioned(
         self, index: str, docs: Sequence[tuple[str, int, Doc]], *, wait_for: bool = False
     ) -> BulkOutcome:
         """Index (id, version, doc) with external versioning; stale versions count as conflicts."""
         if not docs:
             return BulkOutcome(0, 0)
-        operations: list[Mapping[str, Any]] = []
+        lines: list[Mapping[str, Any]] = []
         for doc_id, version, doc in docs:
-            operations.append(
+            lines.append(
                 {
                     "index": {
                         "_index": index,
@@ -134,22 +156,9 @@ class ElasticsearchReadStore:
                     }
                 }
             )
-            operations.append(doc)
-        response = await self.client.bulk(
-            operations=operations,
-            refresh="wait_for" if wait_for else None,
-            filter_path="errors,items.*.status,items.*.error",
-        )
-        if not response.get("errors"):
-            return BulkOutcome(len(docs), 0)
-        conflicts = 0
-        for item in response["items"]:
-            result = next(iter(item.values()))
-            status = result["status"]
-            if status == 409:
-                conflicts += 1
-            elif status >= 300:
-                raise BulkError(f"bulk write to {index} failed: {result.get('error')}")
+            lines.append(doc)
+        statuses = await self._bulk(lines, refresh="wait_for" if wait_for else None)
+        conflicts = statuses.count(409)
         return BulkOutcome(len(docs) - conflicts, conflicts)
 
     async def refresh(self, index: str) -> None:
@@ -157,20 +166,12 @@ class ElasticsearchReadStore:
 
     async def write_stamps(self, stamps: Sequence[Doc]) -> None:
         """Lag stamps, each created once (`<projection>:<event_id>`); repeats are ignored."""
-        if not stamps:
-            return
-        operations: list[Mapping[str, Any]] = []
+        lines: list[Mapping[str, Any]] = []
         for stamp in stamps:
-            operations.append({"create": {"_index": self.stamps_index, "_id": stamp.pop("_id")}})
-            operations.append(stamp)
-        response = await self.client.bulk(
-            operations=operations, filter_path="errors,items.*.status"
-        )
-        if response.get("errors"):
-            for item in response["items"]:
-                status = next(iter(item.values()))["status"]
-                if status >= 300 and status != 409:
-                    raise BulkError(f"lag stamps refused with status {status}")
+            lines.append({"create": {"_index": self.stamps_index, "_id": stamp.pop("_id")}})
+            lines.append(stamp)
+        if lines:
+            await self._bulk(lines)
 
     async def save_position(self, name: str, position: int) -> None:
         await self.client.index(
@@ -301,3 +302,20 @@ class ElasticsearchReadStore:
             if scroll_id:
                 await self.client.clear_scroll(scroll_id=scroll_id)
         return docs
+
+
+def _ndjson_chunks(lines: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    """Action/source pairs as NDJSON, split so no request body exceeds `BULK_CHUNK_BYTES`."""
+    chunks: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    for i in range(0, len(lines), 2):
+        pair = orjson.dumps(lines[i]) + b"\n" + orjson.dumps(lines[i + 1]) + b"\n"
+        if current and size + len(pair) > BULK_CHUNK_BYTES:
+            chunks.append(b"".join(current))
+            current, size = [], 0
+        current.append(pair)
+        size += len(pair)
+    if current:
+        chunks.append(b"".join(current))
+    return chunks
