@@ -126,8 +126,10 @@ class Workload:
         await self._run(command)
         order.status, order.version = NEXT_STATUS[order.status], order.version + 1
 
-    async def run(self, total: int, rate_per_s: float | None = None) -> None:
-        """`total` commands spread over the lanes, paced to `rate_per_s` if given."""
+    async def run(
+        self, total: int, rate_per_s: float | None = None, stop: asyncio.Event | None = None
+    ) -> None:
+        """`total` commands spread over the lanes, paced to `rate_per_s` if given, until `stop`."""
         per_lane = total // len(self.lanes)
 
         async def lane_loop(lane: Lane) -> None:
@@ -135,6 +137,8 @@ class Workload:
             loop = asyncio.get_running_loop()
             start = loop.time() + lane.rng.random() * interval
             for i in range(per_lane):
+                if stop is not None and stop.is_set():
+                    return
                 if interval:
                     await asyncio.sleep(max(0.0, start + i * interval - loop.time()))
                 await self.step(lane)
