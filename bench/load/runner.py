@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import os
 import time
@@ -24,7 +23,7 @@ from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, judge
 from bench.load.latency import RequestStats, Summary, summarize
 from bench.load.locust_process import STOP_TIMEOUT_S, LocustProcesses, run_time_s
-from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
+from bench.load.samples import LOCUST_COUNTS, VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
@@ -34,6 +33,7 @@ from system.eventstore.postgres import PostgresEventStore
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 CONFLICTS_METRIC = "cqrs_command_conflicts"
+
 VISIBILITY_PROJECTION = "account_balance"
 """The read model whose visibility read-your-writes measures (the balance view)."""
 
@@ -73,13 +73,11 @@ async def api_conflicts(client: httpx.AsyncClient) -> int:
 
 def locust_conflicts(out: Path) -> int:
     """409s as locust's own statistics counted them (request types named `... [409]`)."""
-    path = out / "locust_stats.csv"
+    path = out / LOCUST_COUNTS
     if not path.exists():
         return 0
-    with path.open() as f:
-        return sum(
-            int(r["Request Count"]) for r in csv.DictReader(f) if r["Name"].endswith("[409]")
-        )
+    counts: dict[str, int] = json.loads(path.read_text())
+    return sum(n for name, n in counts.items() if name.endswith("[409]"))
 
 
 def load_row(config: LoadConfig, summary: Summary, verdict: ScheduleVerdict) -> dict[str, Any]:

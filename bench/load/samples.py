@@ -15,6 +15,8 @@ VISIBILITY = "visibility"
 """Request name of the derived read-your-writes metric (command ack → query sees it)."""
 
 SAMPLES_GLOB = "samples-*.jsonl"
+LOCUST_COUNTS = "locust-requests.json"
+"""Requests per request type as locust's own statistics counted them, written on exit."""
 
 
 class Sample(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -17,6 +17,8 @@ class ContentionUser(ScenarioUser):
         self.stale: tuple[str, str] | None = None
         self.refreshed = False
         super().on_start()
+        for account in self.rt.seed["accounts"]:
+            self.rt.versions.setdefault(account["id"], account["version"])
 
     def choose(self, rng: random.Random) -> str:
         if self.stale is None:

@@ -17,7 +17,7 @@ from locust.runners import MasterRunner
 from bench.load.config import LoadConfig
 from bench.load.keys import KeyChooser
 from bench.load.pacing import Timetable
-from bench.load.samples import Outcome, Phase, Sample, SampleWriter
+from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWriter
 from bench.load.shapes import Phase as ShapePhase
 from bench.load.shapes import phases, rate_at, timetable
 
@@ -97,9 +97,17 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
 
 
 def _on_quitting(environment: Environment, **_: Any) -> None:
-    if _current is not None and _current.writer is not None:
+    if _current is None:
+        return
+    if _current.writer is not None:
         _current.writer.close()
         _current.writer = None
+    runner = environment.runner
+    if runner is not None and (isinstance(runner, MasterRunner) or not _current.config.workers):
+        # locust's CSV can be written before the last requests land; its final stats cannot.
+        counts = {str(e.name): int(e.num_requests) for e in runner.stats.entries.values()}
+        path = Path(_current.config.samples_dir) / LOCUST_COUNTS
+        path.write_text(json.dumps(counts, indent=1))
 
 
 def _outcome(status: int, context: dict[str, Any]) -> Outcome:
