@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from bench.micro.harness import MICRO_DATABASE, Runner, recreate_database
+from bench.micro.harness import MICRO_DATABASE, Runner, drop_database, recreate_database
 from bench.micro.suite import Suite, load_suite
 from system.config import Settings
 from system.eventstore.postgres import PostgresEventStore
@@ -40,7 +40,7 @@ def runner() -> Iterator[Runner]:
 
 
 @pytest.fixture(scope="session")
-def micro_dsn(runner: Runner, settings: Settings) -> str:
+def micro_dsn(runner: Runner, settings: Settings) -> Iterator[str]:
     """A fresh database with the event store schema, for this run only."""
     dsn: str = runner.run(recreate_database(settings.pg_dsn, MICRO_DATABASE))
 
@@ -52,7 +52,8 @@ def micro_dsn(runner: Runner, settings: Settings) -> str:
             await pool.close()
 
     runner.run(prepare())
-    return dsn
+    yield dsn
+    runner.run(drop_database(settings.pg_dsn, MICRO_DATABASE))
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -11,8 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-MICRO_DATABASE = "cqrs_bench_micro"
-"""The database the micro suites write to, recreated per run so every run starts alike."""
+RUN_TAG = f"p{os.getpid()}"
+"""Names this run's databases and indices, so concurrent runs never share (or drop) them."""
+MICRO_DATABASE = f"cqrs_bench_micro_{RUN_TAG}"
+"""The database the micro suites write to, created fresh per run and dropped after it."""
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -30,6 +33,14 @@ async def recreate_database(dsn: str, database: str) -> str:
     finally:
         await conn.close()
     return with_database(dsn, database)
+
+
+async def drop_database(dsn: str, database: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def ensure_database(dsn: str, database: str) -> str:

@@ -23,6 +23,7 @@ from system.config import Settings
 MESSAGE_DB_PACKAGE = "@eventide/message-db"
 MESSAGE_DB_DATABASE = "message_store"
 EVENTSOURCING_DATABASE = "cqrs_peer_eventsourcing"
+"""Prefix of eventsourcing's database; each run adds its tag and drops it afterwards."""
 INSTALL_COMMAND = "uv run cqrs-bench install-peers"
 
 MESSAGE_DB_SCRIPTS = [

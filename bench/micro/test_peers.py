@@ -23,7 +23,14 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from bench.micro.harness import Runner, recreate_database, spread_over, with_database
+from bench.micro.harness import (
+    RUN_TAG,
+    Runner,
+    drop_database,
+    recreate_database,
+    spread_over,
+    with_database,
+)
 from bench.micro.peers import (
     EVENTSOURCING_DATABASE,
     MESSAGE_DB_DATABASE,
@@ -102,9 +109,10 @@ def ours(runner: Runner, micro_dsn: str, suite: Suite) -> Iterator[PostgresEvent
 @pytest.fixture(scope="module")
 def bank(
     runner: Runner, settings: Settings, suite: Suite, peers_ready: str
-) -> tuple[str, uuid.UUID]:
+) -> Iterator[tuple[str, uuid.UUID]]:
     """eventsourcing's database, fresh, with a replay account: (DSN, account id)."""
-    dsn: str = runner.run(recreate_database(settings.pg_dsn, EVENTSOURCING_DATABASE))
+    database = f"{EVENTSOURCING_DATABASE}_{RUN_TAG}"
+    dsn: str = runner.run(recreate_database(settings.pg_dsn, database))
     app = Bank(env=eventsourcing_env(dsn, 2, snapshots=True))
     rng = random.Random(suite.seed)
     events = account_events(suite.peers.replay_events, rng)
@@ -117,7 +125,8 @@ def bank(
             account.deposit(e.amount)
         app.save(account)  # snapshots every 100 are taken by the save, as on a command path
     app.close()
-    return dsn, account.id
+    yield dsn, account.id
+    runner.run(drop_database(settings.pg_dsn, database))
 
 
 def _measure_threads(runner: Runner, connections: int, total: int, work: Any) -> Any:

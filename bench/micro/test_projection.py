@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from bench.micro.harness import Runner, recreate_database
+from bench.micro.harness import RUN_TAG, Runner, recreate_database
 from bench.micro.streams import account_events, seed_account
 from bench.micro.suite import Suite
 from system.bus.envelope import Envelope
@@ -82,12 +82,12 @@ def flat_batches(flat: list[Arrival], size: int = 0) -> list[Batch]:
 
 @pytest.fixture(scope="module")
 def read_store(runner: Runner, settings: Settings) -> Iterator[ElasticsearchReadStore]:
-    micro = dataclasses.replace(settings, es_index_prefix="cqrs-bench-micro")
+    micro = dataclasses.replace(settings, es_index_prefix=f"cqrs-bench-micro-{RUN_TAG}")
     store = ElasticsearchReadStore(micro)
     try:
         yield store
     finally:
-        runner.run(store.client.indices.delete(index="cqrs-bench-micro-*"))
+        runner.run(store.client.indices.delete(index=f"{micro.es_index_prefix}-*"))
         runner.run(store.close())
 
 
@@ -182,7 +182,7 @@ def test_projection_raw_bulk(
     )
 
 
-REBUILD_DATABASE = "cqrs_bench_micro_rebuild"
+REBUILD_DATABASE = f"cqrs_bench_micro_rebuild_{RUN_TAG}"
 
 
 def test_projection_rebuild(
