@@ -16,7 +16,7 @@ import typer
 import uvicorn
 from prometheus_client import start_http_server
 
-from bench.stack.registry import host_port
+from bench.stack.registry import LOOPBACK, host_port
 from system.config import (
     DEFAULT_API_PORT,
     DEFAULT_PROJECTOR_METRICS_PORT,
@@ -37,6 +37,22 @@ def _logging() -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
+def _bind_host(settings: Settings) -> str:
+    """Loopback for the native stack; all interfaces when the API is addressed by another name
+    (docker compose), so that other containers reach the API and scrape /metrics."""
+    host, _ = host_port(settings.api_url, DEFAULT_API_PORT)
+    return "127.0.0.1" if host in LOOPBACK else "0.0.0.0"
+
+
+Host = Annotated[
+    str | None,
+    typer.Option(
+        envvar="CQRS_BIND_HOST",
+        help="bind address (default: 127.0.0.1; 0.0.0.0 when CQRS_API_URL is not loopback)",
+    ),
+]
+
+
 def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     """Run `main(stop_event)`; SIGTERM/SIGINT set the event so it can finish and clean up."""
 
@@ -52,10 +68,8 @@ def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> No
 
 @serve.command()
 def api(
-    host: Annotated[
-        str | None, typer.Option(help="bind address [default: from CQRS_API_URL]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="port [default: from CQRS_API_URL]")] = None,
+    host: Host = None,
+    port: Annotated[int | None, typer.Option(help="port (default: from CQRS_API_URL)")] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -67,16 +81,17 @@ def api(
 ) -> None:
     """Serve the HTTP API (FastAPI on uvicorn with uvloop and httptools).
 
-    Test-only: CQRS_API_TEST_DELAY_MS=N makes every request sleep N ms (used by the load tests
-    to prove coordinated-omission correction; never set it for a benchmark).
+    Test-only knob: CQRS_API_TEST_DELAY_MS=N sleeps N ms in every request.
+
+    The load tests use it to prove coordinated-omission correction; never set it for a benchmark.
     """
     _logging()
-    default_host, default_port = host_port(Settings.from_env().api_url, DEFAULT_API_PORT)
+    settings = Settings.from_env()
     uvicorn.run(
         "system.api.app:app_from_env",
         factory=True,
-        host=host or default_host,
-        port=port or default_port,
+        host=host or _bind_host(settings),
+        port=port or host_port(settings.api_url, DEFAULT_API_PORT)[1],
         workers=workers,
         loop="uvloop",
         http="httptools",
@@ -87,6 +102,7 @@ def api(
 
 @serve.command()
 def relay(
+    host: Host = None,
     metrics_port: Annotated[
         int, typer.Option(help="port of the relay's Prometheus /metrics")
     ] = DEFAULT_RELAY_METRICS_PORT,
@@ -96,7 +112,7 @@ def relay(
 
     _logging()
     settings = Settings.from_env()
-    start_http_server(metrics_port, addr="127.0.0.1")
+    start_http_server(metrics_port, addr=host or _bind_host(settings))
     _run_until_signalled(lambda stop: run_relay(settings, stop))
 
 
@@ -106,9 +122,10 @@ def projector(
         list[str] | None,
         typer.Option(
             help="run only this projection (repeatable): order_status, customer_orders, "
-            "inventory, revenue, account_balance [default: all]"
+            "inventory, revenue, account_balance (default: all)"
         ),
     ] = None,
+    host: Host = None,
     metrics_port: Annotated[
         int, typer.Option(help="port of the projector's Prometheus /metrics")
     ] = DEFAULT_PROJECTOR_METRICS_PORT,
@@ -125,7 +142,7 @@ def projector(
         )
     _logging()
     settings = Settings.from_env()
-    start_http_server(metrics_port, addr="127.0.0.1")
+    start_http_server(metrics_port, addr=host or _bind_host(settings))
     _run_until_signalled(lambda stop: run_projector(settings, only, stop))
 
 
