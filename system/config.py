@@ -48,6 +48,8 @@ class Settings:
     snapshot_every: int | None = 100
     kafka_partitions: int = 3
     es_index_prefix: str = "cqrs"
+    kafka_topic_prefix: str = ""
+    """Prepended to every topic name (`account-events` …); empty in production."""
     projection_refresh: str = "explicit"
     """How a projector makes its writes searchable: `explicit` refresh after each bulk, or
     `wait_for` (bulk with refresh=wait_for, riding the index's periodic refresh)."""
@@ -72,6 +74,7 @@ class Settings:
             snapshot_every=_parse_snapshot_every(snapshot, defaults.snapshot_every),
             kafka_partitions=int(env.get("CQRS_KAFKA_PARTITIONS", defaults.kafka_partitions)),
             es_index_prefix=env.get("CQRS_ES_INDEX_PREFIX", defaults.es_index_prefix),
+            kafka_topic_prefix=env.get("CQRS_KAFKA_TOPIC_PREFIX", defaults.kafka_topic_prefix),
             projection_refresh=_parse_refresh(
                 env.get("CQRS_PROJECTION_REFRESH", defaults.projection_refresh)
             ),

@@ -55,8 +55,13 @@ _envelope_decoder = msgspec.json.Decoder(Envelope)
 _watermark_decoder = msgspec.json.Decoder(Watermark)
 
 
-def topic_for(aggregate_type: str) -> str:
-    return TOPICS[aggregate_type]
+def topic_for(aggregate_type: str, prefix: str = "") -> str:
+    """The topic of an aggregate type; a prefix isolates a whole private read side (tests)."""
+    return prefix + TOPICS[aggregate_type]
+
+
+def topics(prefix: str = "") -> list[str]:
+    return [prefix + topic for topic in TOPICS.values()]
 
 
 def envelope_of(event: RecordedEvent) -> Envelope:

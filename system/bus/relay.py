@@ -25,11 +25,11 @@ from system.bus.envelope import (
     KIND_HEADER,
     KIND_WATERMARK,
     PUBLISHED_AT_HEADER,
-    TOPICS,
     Watermark,
     encode,
     envelope_of,
     topic_for,
+    topics,
 )
 from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, now_header
 from system.config import Settings
@@ -54,6 +54,7 @@ class OutboxRelay:
         publisher: KafkaPublisher,
         partitions: Mapping[str, Sequence[int]],
         *,
+        topic_prefix: str = "",
         batch_size: int = 1000,
         watermark_interval_s: float = 0.05,
         idle_interval_s: float = 0.5,
@@ -67,6 +68,7 @@ class OutboxRelay:
         self.is_leader = is_leader
         self.wake = asyncio.Event()
         self.partitions = partitions
+        self.topic_prefix = topic_prefix
 
     async def publish_batch(self) -> int:
         """Publish one claimed batch; returns how many events it held."""
@@ -79,7 +81,7 @@ class OutboxRelay:
         for event in events:
             messages.append(
                 Outgoing(
-                    topic=topic_for(event.aggregate_type),
+                    topic=topic_for(event.aggregate_type, self.topic_prefix),
                     key=event.aggregate_id.encode(),
                     value=encode(envelope_of(event)),
                     headers=((KIND_HEADER, KIND_EVENT), (PUBLISHED_AT_HEADER, published_at)),
@@ -98,7 +100,7 @@ class OutboxRelay:
         value = encode(Watermark(watermark))
         headers = ((KIND_HEADER, KIND_WATERMARK),)
         messages = []
-        for topic in TOPICS.values():
+        for topic in topics(self.topic_prefix):
             for partition in self.partitions[topic]:
                 messages.append(
                     Outgoing(topic=topic, value=value, partition=partition, headers=headers)
@@ -145,14 +147,20 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
     """Run the relay until `stop_event` is set (a second relay waits for the first to die)."""
     partitions = await ensure_topics(
-        settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions
+        settings.kafka_bootstrap, topics(settings.kafka_topic_prefix), settings.kafka_partitions
     )
     pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=4)
     publisher = KafkaPublisher(settings.kafka_bootstrap)
     try:
         outbox = PostgresOutbox(pool)
         leader: asyncpg.Connection | None = None
-        relay = OutboxRelay(outbox, publisher, partitions, is_leader=lambda: not _closed(leader))
+        relay = OutboxRelay(
+            outbox,
+            publisher,
+            partitions,
+            topic_prefix=settings.kafka_topic_prefix,
+            is_leader=lambda: not _closed(leader),
+        )
         stopper = asyncio.create_task(_wake_on(stop_event, relay.wake))
         try:
             leader = await outbox.lead(settings.pg_dsn, relay.wake.set, stop_event)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from system.bus.envelope import TOPICS, topic_for
+from system.bus.envelope import topic_for, topics
 from system.bus.kafka import assigned_consumer, ensure_topics
 from system.config import Settings
 from system.projections import PROJECTIONS
@@ -38,7 +38,7 @@ class ProjectorRunner:
     async def run(self, stop: asyncio.Event) -> None:
         settings = self.settings
         partitions = await ensure_topics(
-            settings.kafka_bootstrap, TOPICS.values(), settings.kafka_partitions
+            settings.kafka_bootstrap, topics(settings.kafka_topic_prefix), settings.kafka_partitions
         )
         store = ElasticsearchReadStore(settings)
         consumers = []
@@ -48,7 +48,7 @@ class ProjectorRunner:
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
-                topic = topic_for(projection.aggregate_type)
+                topic = topic_for(projection.aggregate_type, settings.kafka_topic_prefix)
                 consumer = await assigned_consumer(
                     settings.kafka_bootstrap, group_id(settings, name), topic, partitions[topic]
                 )

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from system.app.commands import CommandHandlers
-from system.bus.envelope import TOPICS, topic_for
+from system.bus.envelope import topic_for, topics
 from system.bus.kafka import ensure_topics
 from system.config import Settings
 from system.domain import commands as c
@@ -82,8 +82,10 @@ async def test_accounts_and_a_mixed_workload_match_what_was_acknowledged(
 
 async def _rewind(settings: Settings, name: str) -> None:
     """Commit each partition's beginning offset for the projection's group."""
-    topic = topic_for(PROJECTIONS[name].aggregate_type)
-    partitions = await ensure_topics(settings.kafka_bootstrap, TOPICS.values(), 1)
+    topic = topic_for(PROJECTIONS[name].aggregate_type, settings.kafka_topic_prefix)
+    partitions = await ensure_topics(
+        settings.kafka_bootstrap, topics(settings.kafka_topic_prefix), 1
+    )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group_id(settings, name),
@@ -100,8 +102,10 @@ async def _rewind(settings: Settings, name: str) -> None:
 
 
 async def _drained(settings: Settings, name: str) -> bool:
-    topic = topic_for(PROJECTIONS[name].aggregate_type)
-    partitions = await ensure_topics(settings.kafka_bootstrap, TOPICS.values(), 1)
+    topic = topic_for(PROJECTIONS[name].aggregate_type, settings.kafka_topic_prefix)
+    partitions = await ensure_topics(
+        settings.kafka_bootstrap, topics(settings.kafka_topic_prefix), 1
+    )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, group_id=group_id(settings, name)
     )
