@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from bench.scenarios.base import WAIT_MS, ScenarioUser
+from bench.scenarios.base import ScenarioUser
 
 
 class BankingUser(ScenarioUser):
@@ -44,7 +44,7 @@ class BankingUser(ScenarioUser):
 
     def balance(self, rng: random.Random) -> None:
         a = self._account(rng)
-        self.query(f"/accounts/{a['id']}", "balance", min_position=a["position"], wait_ms=WAIT_MS)
+        self.query(f"/accounts/{a['id']}", "balance", min_position=a["position"])
 
     def history(self, rng: random.Random) -> None:
         a = self._account(rng)

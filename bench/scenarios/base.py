@@ -150,7 +150,11 @@ class ScenarioUser(FastHttpUser):
     def query(
         self, path: str, name: str, *, min_position: int | None = None, wait_ms: int = 0
     ) -> tuple[int, bytes]:
-        """GET a read model; a 202 (still processing) is its own request type `NAME [202]`."""
+        """GET a read model; a 202 (still processing) is its own request type `NAME [202]`.
+
+        With `min_position` and no wait, a query never waits for the projection: latency stays
+        the API's, and staleness shows as the share of 202s.
+        """
         params: dict[str, Any] = {}
         if min_position is not None:
             params = {"min_position": min_position, "wait_ms": wait_ms}

@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from bench.scenarios.base import WAIT_MS, ScenarioUser
+from bench.scenarios.base import ScenarioUser
 
 NEXT = {"confirm": "placed", "ship": "confirmed", "deliver": "shipped", "cancel": "placed"}
 """Lifecycle operation → the pool of orders it takes from."""
@@ -81,14 +81,12 @@ class OrdersUser(ScenarioUser):
 
     def order(self, rng: random.Random) -> None:
         o = rng.choice(self._pool("recent"))
-        self.query(
-            f"/orders/{o['id']}", "order status", min_position=o["position"], wait_ms=WAIT_MS
-        )
+        self.query(f"/orders/{o['id']}", "order status", min_position=o["position"])
 
     def customer_orders(self, rng: random.Random) -> None:
         o = rng.choice(self._pool("recent"))
         path = f"/customers/{o['customer_id']}/orders"
-        self.query(path, "customer orders", min_position=o["position"], wait_ms=WAIT_MS)
+        self.query(path, "customer orders", min_position=o["position"])
 
     def inventory(self, rng: random.Random) -> None:
         product = rng.choice(self.rt.seed["products"])
