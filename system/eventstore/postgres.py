@@ -3,9 +3,10 @@
 An append is one statement (one round trip, one implicit transaction): it checks that every
 stream's expected version exists, inserts all events from `unnest` arrays, writes one outbox
 row per event, upserts any due snapshot and, if no outbox row was waiting, fires `NOTIFY
-cqrs_outbox` (see below). UNIQUE(aggregate_id, version) turns a stale expected version into `ConcurrencyError`; the existence check (an
-InitPlan run before any row gets a position or a transaction id) rejects a version that is
-ahead, so streams stay gap-free, and a stream's versions get increasing positions and tx ids.
+cqrs_outbox` (see below). UNIQUE(aggregate_id, version) turns a stale expected version into
+`ConcurrencyError`; the existence check (an InitPlan run before any row gets a position or a
+transaction id) rejects a version that is ahead, so streams stay gap-free, and a stream's
+versions get increasing positions and tx ids.
 
 Followers read in (tx_id, position) order, only below the oldest running transaction
 (`pg_snapshot_xmin`): a transaction that commits late always has a tx id above everything
