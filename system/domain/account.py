@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import msgspec
 
-from system.domain.aggregate import Aggregate, require_positive, require_text
+from system.domain.aggregate import Aggregate, Evolver, require_positive, require_text
 from system.domain.errors import (
     AccountAlreadyOpened,
     AccountClosed,
@@ -33,32 +36,43 @@ class AccountState(msgspec.Struct, kw_only=True):
     reversed_versions: list[int] = msgspec.field(default_factory=list)
 
 
+def _opened(s: AccountState, e: AccountOpened) -> None:
+    s.opened = True
+    s.owner_id = e.owner_id
+
+
+def _deposited(s: AccountState, e: MoneyDeposited) -> None:
+    s.balance += e.amount
+
+
+def _withdrawn(s: AccountState, e: MoneyWithdrawn) -> None:
+    s.balance -= e.amount
+
+
+def _reversed(s: AccountState, e: WithdrawalReversed) -> None:
+    s.balance += e.amount
+    s.reversed_versions.append(e.withdrawal_version)
+
+
+def _closed(s: AccountState, e: AccountClosedEvent) -> None:
+    s.closed = True
+
+
 class BankAccount(Aggregate[AccountState]):
     """A bank account whose balance is the fold of its deposits, withdrawals and reversals."""
 
     aggregate_type = "BankAccount"
     state_type = AccountState
+    evolvers: ClassVar[Mapping[type[Event], Evolver]] = {
+        AccountOpened: _opened,
+        MoneyDeposited: _deposited,
+        MoneyWithdrawn: _withdrawn,
+        WithdrawalReversed: _reversed,
+        AccountClosedEvent: _closed,
+    }
 
     def initial_state(self) -> AccountState:
         return AccountState()
-
-    def evolve(self, event: Event) -> None:
-        s = self.state
-        match event:
-            case MoneyDeposited(amount=amount):
-                s.balance += amount
-            case MoneyWithdrawn(amount=amount):
-                s.balance -= amount
-            case WithdrawalReversed(amount=amount, withdrawal_version=v):
-                s.balance += amount
-                s.reversed_versions.append(v)
-            case AccountOpened(owner_id=owner):
-                s.opened = True
-                s.owner_id = owner
-            case AccountClosedEvent():
-                s.closed = True
-            case _:
-                raise TypeError(f"BankAccount cannot apply {type(event).__name__}")
 
     def _require_active(self) -> None:
         if not self.state.opened:

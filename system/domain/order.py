@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from typing import ClassVar
 
 import msgspec
 
-from system.domain.aggregate import Aggregate, require_positive, require_text
+from system.domain.aggregate import Aggregate, Evolver, require_positive, require_text
 from system.domain.errors import AlreadyExists, IllegalTransition, InvalidValue
 from system.domain.events import (
     Event,
@@ -49,35 +50,41 @@ class OrderState(msgspec.Struct, kw_only=True):
     tracking_number: str = ""
 
 
+def _placed(s: OrderState, e: OrderPlaced) -> None:
+    s.status, s.customer_id, s.items, s.total = OrderStatus.PENDING, e.customer_id, e.items, e.total
+
+
+def _confirmed(s: OrderState, e: OrderConfirmed) -> None:
+    s.status = OrderStatus.CONFIRMED
+
+
+def _shipped(s: OrderState, e: OrderShipped) -> None:
+    s.status, s.tracking_number = OrderStatus.SHIPPED, e.tracking_number
+
+
+def _delivered(s: OrderState, e: OrderDelivered) -> None:
+    s.status = OrderStatus.DELIVERED
+
+
+def _cancelled(s: OrderState, e: OrderCancelled) -> None:
+    s.status = OrderStatus.CANCELLED
+
+
 class Order(Aggregate[OrderState]):
     """An order whose lifecycle rejects every transition the state machine does not allow."""
 
     aggregate_type = "Order"
     state_type = OrderState
+    evolvers: ClassVar[Mapping[type[Event], Evolver]] = {
+        OrderPlaced: _placed,
+        OrderConfirmed: _confirmed,
+        OrderShipped: _shipped,
+        OrderDelivered: _delivered,
+        OrderCancelled: _cancelled,
+    }
 
     def initial_state(self) -> OrderState:
         return OrderState()
-
-    def evolve(self, event: Event) -> None:
-        s = self.state
-        match event:
-            case OrderPlaced(customer_id=customer_id, items=items, total=total):
-                s.status, s.customer_id, s.items, s.total = (
-                    OrderStatus.PENDING,
-                    customer_id,
-                    items,
-                    total,
-                )
-            case OrderConfirmed():
-                s.status = OrderStatus.CONFIRMED
-            case OrderShipped(tracking_number=tracking):
-                s.status, s.tracking_number = OrderStatus.SHIPPED, tracking
-            case OrderDelivered():
-                s.status = OrderStatus.DELIVERED
-            case OrderCancelled():
-                s.status = OrderStatus.CANCELLED
-            case _:
-                raise TypeError(f"Order cannot apply {type(event).__name__}")
 
     def _transition(self, action: str) -> None:
         if self.state.status not in ALLOWED[action]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import msgspec
 
-from system.domain.aggregate import Aggregate, require_positive, require_text
+from system.domain.aggregate import Aggregate, Evolver, require_positive, require_text
 from system.domain.errors import AlreadyExists, InsufficientStock, InvalidValue, NotFound
 from system.domain.events import (
     CustomerRegistered,
@@ -24,22 +27,20 @@ class CustomerState(msgspec.Struct, kw_only=True):
     email: str = ""
 
 
+def _registered(s: CustomerState, e: CustomerRegistered) -> None:
+    s.name = e.name
+    s.email = e.email
+
+
 class Customer(Aggregate[CustomerState]):
     """A customer whose name the order read models carry."""
 
     aggregate_type = "Customer"
     state_type = CustomerState
+    evolvers: ClassVar[Mapping[type[Event], Evolver]] = {CustomerRegistered: _registered}
 
     def initial_state(self) -> CustomerState:
         return CustomerState()
-
-    def evolve(self, event: Event) -> None:
-        match event:
-            case CustomerRegistered(name=name, email=email):
-                self.state.name = name
-                self.state.email = email
-            case _:
-                raise TypeError(f"Customer cannot apply {type(event).__name__}")
 
     def register(self, name: str, email: str) -> list[Event]:
         if self.exists:
@@ -60,33 +61,44 @@ class ProductState(msgspec.Struct, kw_only=True):
     reservations: dict[str, int] = msgspec.field(default_factory=dict)
 
 
+def _added(s: ProductState, e: ProductAdded) -> None:
+    s.name, s.price, s.stock = e.name, e.price, e.stock
+
+
+def _received(s: ProductState, e: StockReceived) -> None:
+    s.stock += e.quantity
+
+
+def _reserved(s: ProductState, e: StockReserved) -> None:
+    s.stock -= e.quantity
+    s.reservations[e.order_id] = e.quantity
+
+
+def _released(s: ProductState, e: StockReleased) -> None:
+    s.stock += e.quantity
+    s.reservations.pop(e.order_id, None)
+
+
+def _sold(s: ProductState, e: StockSold) -> None:
+    s.reservations.pop(e.order_id, None)
+    s.sold += e.quantity
+
+
 class Product(Aggregate[ProductState]):
     """A product whose stock can be reserved by orders but never goes below zero."""
 
     aggregate_type = "Product"
     state_type = ProductState
+    evolvers: ClassVar[Mapping[type[Event], Evolver]] = {
+        ProductAdded: _added,
+        StockReceived: _received,
+        StockReserved: _reserved,
+        StockReleased: _released,
+        StockSold: _sold,
+    }
 
     def initial_state(self) -> ProductState:
         return ProductState()
-
-    def evolve(self, event: Event) -> None:
-        s = self.state
-        match event:
-            case StockReserved(order_id=order_id, quantity=quantity):
-                s.stock -= quantity
-                s.reservations[order_id] = quantity
-            case StockReleased(order_id=order_id, quantity=quantity):
-                s.stock += quantity
-                s.reservations.pop(order_id, None)
-            case StockSold(order_id=order_id, quantity=quantity):
-                s.reservations.pop(order_id, None)
-                s.sold += quantity
-            case StockReceived(quantity=quantity):
-                s.stock += quantity
-            case ProductAdded(name=name, price=price, stock=stock):
-                s.name, s.price, s.stock = name, price, stock
-            case _:
-                raise TypeError(f"Product cannot apply {type(event).__name__}")
 
     def _require_exists(self) -> None:
         if not self.exists:
