@@ -45,6 +45,8 @@ class LagProbe:
     events: PostgresEventStore
     read_store: ElasticsearchReadStore
     kafka_bootstrap: str
+    groups: dict[str, str]
+    """Projection → its consumer group."""
     out: Path
     latest: LagSample | None = None
     peaks: dict[str, float] = field(default_factory=dict)
@@ -64,7 +66,7 @@ class LagProbe:
         return out
 
     async def consumer_lag(self) -> dict[str, int]:
-        """Group → end offsets minus committed offsets, summed over its partitions."""
+        """Projection → its group's end offsets minus committed offsets, over its partitions."""
         if self._kafka is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka_bootstrap)
             consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka_bootstrap)
@@ -73,12 +75,12 @@ class LagProbe:
             self._kafka = (admin, consumer)
         admin, consumer = self._kafka
         lags: dict[str, int] = {}
-        for group, *_ in await admin.list_consumer_groups():
+        for name, group in self.groups.items():
             committed = await admin.list_consumer_group_offsets(group)
             if not committed:
                 continue
             ends = await consumer.end_offsets(list(committed))
-            lags[str(group)] = sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items())
+            lags[name] = sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items())
         return lags
 
     async def position_lag(self) -> dict[str, int]:

@@ -30,6 +30,8 @@ from bench.report.files import write_report
 from bench.report.results import Results
 from system.config import Settings
 from system.eventstore.postgres import PostgresEventStore
+from system.projections import PROJECTIONS
+from system.projections.runner import group_id
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 CONFLICTS_METRIC = "cqrs_command_conflicts"
@@ -163,8 +165,14 @@ async def _run(
             (out / "seed.json").write_text(json.dumps(seed))
             config = _with(config, samples_dir=str(out), seed_file=str(out / "seed.json"))
             conflicts_before = await api_conflicts(api)
+            groups = {name: group_id(settings, name) for name in PROJECTIONS}
             probe = LagProbe(
-                prometheus, store, read_store, settings.kafka_bootstrap, out / "lag-probe.jsonl"
+                prometheus,
+                store,
+                read_store,
+                settings.kafka_bootstrap,
+                groups,
+                out / "lag-probe.jsonl",
             )
             stop = asyncio.Event()
             probing = asyncio.create_task(probe.run(stop))
