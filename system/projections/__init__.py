@@ -30,7 +30,7 @@ from system.projections import (
     order_status,
     revenue,
 )
-from system.projections.base import Doc, Projection, ProjectionError
+from system.projections.base import Doc, Projection
 
 PROJECTIONS: dict[str, Projection] = {
     p.name: p
@@ -44,4 +44,4 @@ PROJECTIONS: dict[str, Projection] = {
 }
 """Every read model by name."""
 
-__all__ = ["PROJECTIONS", "Doc", "Projection", "ProjectionError"]
+__all__ = ["PROJECTIONS", "Doc", "Projection"]

@@ -10,9 +10,23 @@ from system.domain.events import (
     MoneyWithdrawn,
     WithdrawalReversed,
 )
-from system.projections.base import Doc, Projection, require, timestamp
+from system.projections.base import Doc, Projection, copy, timestamp
 
 NAME = "account_balance"
+
+
+def empty(env: Envelope) -> Doc:
+    return {
+        "account_id": env.aggregate_id,
+        "owner_id": None,
+        "balance": 0,
+        "status": "open",
+        "deposits": 0,
+        "withdrawals": 0,
+        "reversals": 0,
+        "opened_at": None,
+        "last_updated": None,
+    }
 
 
 def opened(doc: Doc | None, env: Envelope, event: AccountOpened) -> Doc:
@@ -31,7 +45,7 @@ def opened(doc: Doc | None, env: Envelope, event: AccountOpened) -> Doc:
 
 
 def _move(doc: Doc | None, env: Envelope, amount: int, counter: str) -> Doc:
-    new = require(doc, NAME, env)
+    new = copy(doc)
     new["balance"] += amount
     new[counter] += 1
     new["last_updated"] = timestamp(env)
@@ -51,7 +65,7 @@ def reversed_(doc: Doc | None, env: Envelope, event: WithdrawalReversed) -> Doc:
 
 
 def closed(doc: Doc | None, env: Envelope, event: AccountClosed) -> Doc:
-    new = require(doc, NAME, env)
+    new = copy(doc)
     new["status"] = "closed"
     new["last_updated"] = timestamp(env)
     return new
@@ -67,4 +81,6 @@ PROJECTION = Projection(
         "WithdrawalReversed": reversed_,
         "AccountClosed": closed,
     },
+    empty=empty,
+    creators=frozenset({"AccountOpened"}),
 )

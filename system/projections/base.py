@@ -14,10 +14,6 @@ Fold = Callable[[Doc | None, Envelope, Any], Doc]
 """(current doc or None, envelope, decoded event) -> new doc; must not mutate its input."""
 
 
-class ProjectionError(RuntimeError):
-    """A projection cannot apply an event (e.g. the stream does not start with its creation)."""
-
-
 @dataclass(frozen=True)
 class Projection:
     """A read model: one doc per aggregate of `aggregate_type`, folded from that stream alone."""
@@ -26,30 +22,27 @@ class Projection:
     aggregate_type: str
     folds: dict[str, Fold]
     """Event type name -> fold. Types not listed leave the doc as it is (version still moves)."""
+    empty: Callable[[Envelope], Doc]
+    """The doc an update starts from when its stream has no creation event (streams written
+    straight to the event store, e.g. by micro-benchmarks); folds never fail on them."""
+
+    creators: frozenset[str] = frozenset()
+    """Event types whose fold builds the doc from nothing."""
 
     def apply(self, doc: Doc | None, envelope: Envelope, event: Event) -> Doc:
         """Fold one event; stamps `version` and `position` so every doc says how fresh it is."""
         fold = self.folds.get(envelope.event_type)
-        if fold is not None:
-            new = fold(doc, envelope, event)
-        elif doc is not None:
-            new = dict(doc)
-        else:
-            raise ProjectionError(
-                f"{self.name}: stream {envelope.aggregate_id!r} starts with"
-                f" {envelope.event_type} at version {envelope.version}, not a creation event"
-            )
+        if doc is None and envelope.event_type not in self.creators:
+            doc = self.empty(envelope)
+        new = fold(doc, envelope, event) if fold is not None else copy(doc)
         new["version"] = envelope.version
         new["position"] = envelope.position
         return new
 
 
-def require(doc: Doc | None, projection: str, envelope: Envelope) -> Doc:
-    """The existing doc, copied; a fold that updates calls this instead of trusting `doc`."""
-    if doc is None:
-        raise ProjectionError(
-            f"{projection}: {envelope.event_type} for {envelope.aggregate_id!r} before its creation"
-        )
+def copy(doc: Doc | None) -> Doc:
+    """The doc to update (Projection.apply has already supplied an empty one if needed)."""
+    assert doc is not None
     return dict(doc)
 
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from system.bus.envelope import Envelope
 from system.domain.events import OrderPlaced
-from system.projections.base import Doc, Fold, Projection, require, timestamp
+from system.projections.base import Doc, Fold, Projection, copy, timestamp
 
 NAME = "customer_orders"
+
+
+def empty(env: Envelope) -> Doc:
+    return {
+        "order_id": env.aggregate_id,
+        "customer_id": None,
+        "customer_name": None,
+        "status": None,
+        "total": 0,
+        "placed_at": None,
+    }
 
 
 def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
@@ -22,7 +33,7 @@ def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
 
 def _status(status: str) -> Fold:
     def fold(doc: Doc | None, env: Envelope, event: object) -> Doc:
-        new = require(doc, NAME, env)
+        new = copy(doc)
         new["status"] = status
         return new
 
@@ -39,4 +50,6 @@ PROJECTION = Projection(
         "OrderDelivered": _status("delivered"),
         "OrderCancelled": _status("cancelled"),
     },
+    empty=empty,
+    creators=frozenset({"OrderPlaced"}),
 )

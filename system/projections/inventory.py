@@ -10,9 +10,22 @@ from system.domain.events import (
     StockReserved,
     StockSold,
 )
-from system.projections.base import Doc, Projection, require, timestamp
+from system.projections.base import Doc, Projection, copy, timestamp
 
 NAME = "inventory"
+
+
+def empty(env: Envelope) -> Doc:
+    return {
+        "product_id": env.aggregate_id,
+        "name": None,
+        "price": 0,
+        "on_hand": 0,
+        "reserved": 0,
+        "sold": 0,
+        "remaining": 0,
+        "last_updated": None,
+    }
 
 
 def added(doc: Doc | None, env: Envelope, event: ProductAdded) -> Doc:
@@ -31,7 +44,7 @@ def added(doc: Doc | None, env: Envelope, event: ProductAdded) -> Doc:
 def _adjust(
     doc: Doc | None, env: Envelope, *, on_hand: int = 0, reserved: int = 0, sold: int = 0
 ) -> Doc:
-    new = require(doc, NAME, env)
+    new = copy(doc)
     new["on_hand"] += on_hand
     new["reserved"] += reserved
     new["sold"] += sold
@@ -66,4 +79,6 @@ PROJECTION = Projection(
         "StockReleased": released,
         "StockSold": sold,
     },
+    empty=empty,
+    creators=frozenset({"ProductAdded"}),
 )

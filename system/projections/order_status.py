@@ -10,9 +10,29 @@ from system.domain.events import (
     OrderPlaced,
     OrderShipped,
 )
-from system.projections.base import Doc, Projection, require, timestamp
+from system.projections.base import Doc, Projection, copy, timestamp
 
 NAME = "order_status"
+
+
+def empty(env: Envelope) -> Doc:
+    return {
+        "order_id": env.aggregate_id,
+        "customer_id": None,
+        "customer_name": None,
+        "status": None,
+        "total": 0,
+        "item_count": 0,
+        "items": [],
+        "shipping_address": None,
+        "tracking_number": None,
+        "placed_at": None,
+        "confirmed_at": None,
+        "shipped_at": None,
+        "delivered_at": None,
+        "cancelled_at": None,
+        "last_updated": None,
+    }
 
 
 def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
@@ -40,7 +60,7 @@ def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
 
 
 def _moved(doc: Doc | None, env: Envelope, status: str) -> Doc:
-    new = require(doc, NAME, env)
+    new = copy(doc)
     at = timestamp(env)
     new["status"] = status
     new[f"{status}_at"] = at
@@ -76,4 +96,6 @@ PROJECTION = Projection(
         "OrderDelivered": delivered,
         "OrderCancelled": cancelled,
     },
+    empty=empty,
+    creators=frozenset({"OrderPlaced"}),
 )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from system.bus.envelope import Envelope
 from system.domain.events import OrderCancelled, OrderPlaced
-from system.projections.base import Doc, Projection, require
+from system.projections.base import Doc, Projection, copy
 
 NAME = "revenue"
+
+
+def empty(env: Envelope) -> Doc:
+    return {"order_id": env.aggregate_id, "day": None, "total": 0, "counted": False}
 
 
 def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
@@ -19,7 +23,7 @@ def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
 
 
 def cancelled(doc: Doc | None, env: Envelope, event: OrderCancelled) -> Doc:
-    new = require(doc, NAME, env)
+    new = copy(doc)
     new["counted"] = False
     return new
 
@@ -28,4 +32,6 @@ PROJECTION = Projection(
     name=NAME,
     aggregate_type="Order",
     folds={"OrderPlaced": placed, "OrderCancelled": cancelled},
+    empty=empty,
+    creators=frozenset({"OrderPlaced"}),
 )

@@ -33,3 +33,9 @@ def test_closing_an_account_marks_it_closed() -> None:
     doc = fold(PROJECTION, "a1", [AccountOpened(owner_id="u1"), AccountClosed()])
     assert doc is not None
     assert doc["status"] == "closed"
+
+
+def test_a_stream_of_deposits_without_an_opening_still_has_a_balance() -> None:
+    doc = fold(PROJECTION, "bench-1", [MoneyDeposited(amount=100), MoneyDeposited(amount=50)])
+    assert doc is not None
+    assert (doc["owner_id"], doc["balance"], doc["deposits"], doc["version"]) == (None, 150, 2, 2)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 from projection_stream import envelope, fold
 
 from system.domain.events import (
@@ -11,7 +10,6 @@ from system.domain.events import (
     OrderPlaced,
     OrderShipped,
 )
-from system.projections import ProjectionError
 from system.projections.order_status import PROJECTION
 
 ITEMS = (
@@ -70,9 +68,14 @@ def test_folding_does_not_mutate_the_previous_doc() -> None:
     assert doc == before
 
 
-def test_an_update_before_the_order_exists_is_an_error() -> None:
-    with pytest.raises(ProjectionError):
-        PROJECTION.apply(None, envelope("o1", 1, OrderConfirmed()), OrderConfirmed())
+def test_a_stream_without_its_creation_event_still_projects_onto_an_empty_view() -> None:
+    doc = PROJECTION.apply(None, envelope("o1", 1, OrderConfirmed()), OrderConfirmed())
+    assert (doc["order_id"], doc["status"], doc["customer_name"], doc["version"]) == (
+        "o1",
+        "confirmed",
+        None,
+        1,
+    )
 
 
 def test_timestamps_are_the_events_record_times() -> None:
