@@ -33,4 +33,4 @@ bench: deps up
 	$(CLI) status
 	$(CLI) install-peers
 	$(CLI) micro --suite quick
-	$(CLI) load --scenario orders --rate 20 --duration 60 --out reports/load-orders-latest
+	$(CLI) load --scenario orders --rate 50 --duration 60 --out reports/load-orders-latest
