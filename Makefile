@@ -26,6 +26,7 @@ typecheck: deps
 	$(UV) run mypy
 
 test: deps up
+	$(CLI) install-peers
 	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy && $(UV) run pytest
 
 # Extend with the benchmark suites (keep `up` first).

@@ -1,8 +1,11 @@
 """PostgreSQL 15 from Debian's `postgresql-15`: a private cluster under `<stack_dir>/postgres`.
 
-initdb runs once (as the `postgres` OS user, since initdb refuses root) with superuser `cqrs`
-(password from the DSN); settings live in `cqrs-bench.conf`, rewritten at every start:
-loopback only, our port, fsync and synchronous_commit explicitly on, 200 connections.
+initdb runs once (as the `postgres` OS user, since initdb refuses root) with the superuser
+`postgres`; the application role of the DSN (`cqrs`) is an ordinary LOGIN role with CREATEDB
+and CREATEROLE, so the event store's append-only rules hold for it by privilege, not only by
+trigger (`system/eventstore/schema.py`). Both use the DSN's password (loopback only). Settings
+live in `cqrs-bench.conf`, rewritten at every start: loopback only, our port, fsync and
+synchronous_commit explicitly on, 200 connections.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from system.config import DEFAULT_PG_PORT, Settings
 
 PG_BIN = Path(os.environ.get("CQRS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"
+SUPERUSER = "postgres"
 
 CONFIG = """\
 # written by cqrs-bench at every start; edits are overwritten
@@ -76,7 +80,7 @@ async def version(settings: Settings) -> str | None:
         await conn.close()
 
 
-def _initdb(data: Path, user: str, password: str) -> None:
+def _initdb(data: Path, password: str) -> None:
     if not (PG_BIN / "initdb").exists():
         raise StackError(
             f"PostgreSQL 15 binaries not found in {PG_BIN}; install them with "
@@ -99,7 +103,7 @@ def _initdb(data: Path, user: str, password: str) -> None:
                 "-D",
                 str(tmp),
                 "-U",
-                user,
+                SUPERUSER,
                 f"--pwfile={pwfile}",
                 "--auth-host=scram-sha-256",
                 "--auth-local=trust",
@@ -122,7 +126,7 @@ async def start(settings: Settings) -> int:
     data = paths.root / "data"
     user, password, db = _dsn_parts(settings.pg_dsn)
     if not (data / "PG_VERSION").exists():
-        _initdb(data, user, password)
+        _initdb(data, password)
     (data / "cqrs-bench.conf").write_text(CONFIG.format(port=DEFAULT_PG_PORT))
     (data / "postmaster.pid").unlink(missing_ok=True)  # stale after a kill; we own the PID file
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -130,7 +134,7 @@ async def start(settings: Settings) -> int:
     ensure_port_free("127.0.0.1", DEFAULT_PG_PORT, "postgres")
     as_user = OS_USER if os.geteuid() == 0 else None
     pid = start_detached([str(PG_BIN / "postgres"), "-D", str(data)], paths, user=as_user)
-    admin_dsn = f"postgresql://{user}:{password}@127.0.0.1:{DEFAULT_PG_PORT}/postgres"
+    admin_dsn = f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{DEFAULT_PG_PORT}/postgres"
 
     async def accepting() -> bool:
         conn = await _connect(admin_dsn)
@@ -140,11 +144,21 @@ async def start(settings: Settings) -> int:
     if await wait_until(accepting, timeout=60):
         conn = await _connect(admin_dsn)
         try:
-            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-                await conn.execute(f'CREATE DATABASE "{db}"')
+            await _ensure_app_role(conn, user, password, db)
         finally:
             await conn.close()
     return pid
+
+
+async def _ensure_app_role(conn: asyncpg.Connection, user: str, password: str, db: str) -> None:
+    """The application role (not a superuser) and its database, created once."""
+    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", user):
+        quoted = password.replace("'", "''")
+        await conn.execute(f"CREATE ROLE \"{user}\" LOGIN CREATEDB CREATEROLE PASSWORD '{quoted}'")
+        # the outbox watermark must see every session's open transaction
+        await conn.execute(f'GRANT pg_read_all_stats TO "{user}"')
+    if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+        await conn.execute(f'CREATE DATABASE "{db}" OWNER "{user}"')
 
 
 register_service(

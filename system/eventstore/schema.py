@@ -9,7 +9,8 @@ Append-only is enforced by triggers that fire for every role, the owner and supe
 included. When the connecting role may create roles, the tables belong to a NOLOGIN role
 `cqrs_owner` and the application role gets only what it needs (events: SELECT, INSERT), so it
 cannot drop the triggers either; the migration borrows `cqrs_owner` for its DDL and gives it
-back. A superuser application role (as in the native stack) can still bypass anything.
+back. A superuser application role could still bypass anything; the native stack's `cqrs` is
+not one (it has CREATEDB and CREATEROLE only).
 """
 
 from __future__ import annotations
