@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -11,20 +14,36 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "bench.stack.commands": ("up", "down", "status", "logs"),
+    "bench.db_commands": ("db", "events"),
+    "bench.serve_commands": ("serve",),
+    "bench.projection_commands": ("projections",),
+    "bench.load_commands": ("load",),
+    "bench.micro_commands": ("micro", "report", "compare", "install-peers"),
+}
+"""Which module registers which top-level commands (each module exposes `register(app)`)."""
 
-def _register() -> None:
-    """Attach each concern's commands; each module exposes `register(app)`."""
-    from bench.stack import commands as stack_commands
 
-    stack_commands.register(app)
-    __import__("bench.db_commands", fromlist=["register"]).register(app)
-    __import__("bench.serve_commands", fromlist=["register"]).register(app)
-    __import__("bench.projection_commands", fromlist=["register"]).register(app)
-    __import__("bench.load_commands", fromlist=["register"]).register(app)
-    __import__("bench.micro_commands", fromlist=["register"]).register(app)
+def _modules_for(argv: list[str]) -> list[str]:
+    """Only the module that owns the invoked command, so `serve` and `up` start fast (the load
+    and report modules pull in locust and matplotlib); every module for help or a typo."""
+    if argv:
+        for module, commands in COMMAND_MODULES.items():
+            if argv[0] in commands:
+                return [module]
+    return list(COMMAND_MODULES)
+
+
+def register(argv: list[str] | None = None) -> typer.Typer:
+    """Attach the commands `argv` needs (all of them when `argv` is None)."""
+    modules = list(COMMAND_MODULES) if argv is None else _modules_for(argv)
+    for module in modules:
+        importlib.import_module(module).register(app)
+    return app
 
 
 def main() -> None:
     """Console-script entry point."""
-    _register()
+    register(sys.argv[1:])
     app()
