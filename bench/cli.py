@@ -9,10 +9,15 @@ import typer
 
 app = typer.Typer(
     name="cqrs-bench",
-    help="Benchmark harness for CQRS + Event Sourcing around a real system under test.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Benchmark harness for CQRS + Event Sourcing around a real system under test."""
+
 
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bench.stack.commands": ("up", "down", "status", "logs"),

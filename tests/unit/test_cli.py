@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import typer
 
 from bench import cli
@@ -18,3 +19,15 @@ def test_an_invoked_command_loads_only_its_module_and_help_loads_all() -> None:
     assert cli._modules_for(["serve", "api"]) == ["bench.serve_commands"]
     assert cli._modules_for(["--help"]) == list(cli.COMMAND_MODULES)
     assert cli._modules_for([]) == list(cli.COMMAND_MODULES)
+
+
+def test_a_single_registered_module_still_takes_its_command_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    monkeypatch.setattr(cli, "app", typer.Typer())
+    cli.app.callback()(cli._root)
+    result = CliRunner().invoke(cli.register(["load"]), ["load", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--scenario" in result.output
