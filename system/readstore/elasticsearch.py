@@ -35,6 +35,8 @@ class BulkOutcome(NamedTuple):
 
     written: int
     conflicts: int
+    refused: frozenset[str] = frozenset()
+    """Ids of the docs refused as stale."""
 
 
 class BulkError(RuntimeError):
@@ -158,8 +160,10 @@ class ElasticsearchReadStore:
             )
             lines.append(doc)
         statuses = await self._bulk(lines, refresh="wait_for" if wait_for else None)
-        conflicts = statuses.count(409)
-        return BulkOutcome(len(docs) - conflicts, conflicts)
+        refused = frozenset(
+            doc[0] for doc, status in zip(docs, statuses, strict=True) if status == 409
+        )
+        return BulkOutcome(len(docs) - len(refused), len(refused), refused)
 
     async def refresh(self, index: str) -> None:
         await self.client.indices.refresh(index=index)
