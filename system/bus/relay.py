@@ -1,9 +1,12 @@
 """The outbox relay: committed events → Kafka, marked published only after Kafka acked them.
 
 Loop: claim the oldest unpublished batch (position order), produce it (key = aggregate id,
-topic per aggregate type), await every ack, mark the batch published. It wakes on
-LISTEN/NOTIFY and otherwise every `idle_interval_s`, never busy-polls, and is safe to kill at
-any moment: unmarked rows are published again (at-least-once; projections ignore repeats).
+topic per aggregate type), await every ack, mark the batch published, and claim again at once
+while batches keep coming. Only an empty claim waits: for NOTIFY or `poll_interval_s`. Appends
+notify only when no unpublished row younger than the debounce exists (NOTIFY serialises
+commits; see `system/eventstore/postgres.py`), so an append that commits just after an empty
+claim may not ring: the short fallback poll bounds that wait. Safe to kill at any moment:
+unmarked rows are published again (at-least-once; projections ignore repeats).
 
 After a published batch (at most every `watermark_interval_s`) and on idle ticks it sends a
 watermark `{"watermark": W}` to every partition of every topic (see `PostgresOutbox.watermark`),
@@ -58,6 +61,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         watermark_interval_s: float = 0.05,
         idle_interval_s: float = 0.5,
+        poll_interval_s: float = 0.05,
         is_leader: Callable[[], bool] = lambda: True,
     ) -> None:
         self.outbox = outbox
@@ -65,6 +69,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.watermark_interval_s = watermark_interval_s
         self.idle_interval_s = idle_interval_s
+        self.poll_interval_s = poll_interval_s
         self.is_leader = is_leader
         self.wake = asyncio.Event()
         self.partitions = partitions
@@ -129,12 +134,12 @@ class OutboxRelay:
                 log.warning("relay batch failed, retrying in %.1fs: %s", RETRY_DELAY_S, exc)
                 await _sleep_or_stop(stop, RETRY_DELAY_S)
                 continue
-            if count == self.batch_size:
+            if count > 0:
                 continue
             since = time.monotonic() - last_watermark
             interval = self.watermark_interval_s if dirty else self.idle_interval_s
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(interval - since, 0.001)):
+                async with asyncio.timeout(max(min(interval - since, self.poll_interval_s), 0.001)):
                     await self.wake.wait()
 
 

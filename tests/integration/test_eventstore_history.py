@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from bench.cli import _register, app
+from bench.cli import register
 from system.app.commands import CommandHandlers
 from system.app.ports import Snapshot, StreamAppend
 from system.app.repository import Repository
@@ -75,7 +75,7 @@ def test_the_events_command_prints_the_stream_and_its_state_as_of_a_date() -> No
             await store.close()
 
     account = asyncio.run(seed())
-    _register()
+    app = register(["events"])
     result = CliRunner().invoke(app, ["events", account, "--until", "2025-01-03"])
     assert result.exit_code == 0, result.output
     assert "state at version 3" in result.output and '"balance": 7000' in result.output
