@@ -1,8 +1,8 @@
 """Fixtures for the read-side tests: a relay and projectors on their own index prefix.
 
-Each session gets a fresh prefix, hence fresh indices and consumer groups. The relay runs
-in-process; when another relay (e.g. the stack's) holds the outbox lock it waits as a standby
-and the leader publishes, which is all these tests need.
+Each session gets a fresh prefix, hence fresh indices and consumer groups. A relay runs
+in-process only when no relay (e.g. the stack's) already holds the outbox lock: a standby
+would never publish, and its lock polling need not outlive the session's last test.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
+import asyncpg
 import pytest
 
 from system.app.commands import CommandHandlers
 from system.bus.relay import run_relay
 from system.config import Settings
+from system.eventstore.outbox import RELAY_LOCK
 from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
 from system.projections.runner import run_projector
@@ -55,8 +57,25 @@ def read_settings(settings: Settings) -> Settings:
     return isolated(settings)
 
 
+async def _relay_leads(dsn: str) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(
+            await conn.fetchval(
+                "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objid = $1::bigint::oid)",
+                RELAY_LOCK,
+            )
+        )
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 async def relay(read_settings: Settings) -> AsyncIterator[None]:
+    if await _relay_leads(read_settings.pg_dsn):
+        yield
+        return
     runner = Background()
     runner.start(run_relay(read_settings, runner.stop))
     yield
