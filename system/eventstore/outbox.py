@@ -27,21 +27,20 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from system.domain.recorded import Metadata, RecordedEvent
+from system.domain.recorded import RecordedEvent
+from system.eventstore.postgres import COLUMNS, recorded_from_row
 
 RELAY_LOCK = 0x72656C61  # "rela": one outbox relay at a time
 CHANNEL = "cqrs_outbox"
 LOCK_RETRY_S = 0.5
 
-CLAIM = """
-SELECT e.event_id::text, e.aggregate_id, e.aggregate_type, e.version, e.position, e.event_type,
-       e.schema_version, e.data, e.metadata, e.recorded_at
-FROM outbox o JOIN events e ON e.position = o.position
-WHERE o.published_at IS NULL
-ORDER BY o.position
-LIMIT $1
+CLAIM = f"""
+SELECT {COLUMNS} FROM events
+WHERE position IN (
+    SELECT position FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1
+)
+ORDER BY position
 """
 MARK = "UPDATE outbox SET published_at = clock_timestamp() WHERE position = ANY($1::bigint[])"
 BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
@@ -56,8 +55,6 @@ WHERE backend_type = 'client backend' AND datname = current_database()
   AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
 """
 
-_metadata = msgspec.json.Decoder(Metadata)
-
 
 class PostgresOutbox:
     """Claim, mark and measure the outbox; compute the publish watermark."""
@@ -71,7 +68,7 @@ class PostgresOutbox:
     async def claim(self, limit: int) -> list[RecordedEvent]:
         """The oldest unpublished events, in position order."""
         rows = await self.pool.fetch(CLAIM, limit)
-        return [_recorded(row) for row in rows]
+        return [recorded_from_row(row) for row in rows]
 
     async def mark_published(self, positions: Sequence[int]) -> None:
         await self.pool.execute(MARK, list(positions))
@@ -126,18 +123,3 @@ class PostgresOutbox:
             await conn.close()
             raise
         return conn
-
-
-def _recorded(row: Any) -> RecordedEvent:
-    return RecordedEvent(
-        event_id=row[0],
-        aggregate_id=row[1],
-        aggregate_type=row[2],
-        version=row[3],
-        position=row[4],
-        event_type=row[5],
-        schema_version=row[6],
-        data=row[7].encode(),
-        metadata=_metadata.decode(row[8]),
-        recorded_at=row[9],
-    )

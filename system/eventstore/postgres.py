@@ -214,7 +214,7 @@ class PostgresEventStore:
         rows = await self.pool.fetch(
             LOAD, aggregate_id, after_version, until_version or MAX_VERSION, until_time
         )
-        return [_recorded(row) for row in rows]
+        return [recorded_from_row(row) for row in rows]
 
     async def load_events(
         self,
@@ -231,12 +231,12 @@ class PostgresEventStore:
 
     async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
         row = await self.pool.fetchrow(LOAD_EVENT, aggregate_id, version)
-        return None if row is None else _recorded(row)
+        return None if row is None else recorded_from_row(row)
 
     async def read_all(self, after_position: int, limit: int) -> list[RecordedEvent]:
         """Committed events after `after_position` (0 or a position this store returned)."""
         rows = await self.pool.fetch(READ_ALL, after_position, limit)
-        return [_recorded(row) for row in rows]
+        return [recorded_from_row(row) for row in rows]
 
     async def follow(
         self, after_position: int, batch: int = 1000
@@ -275,7 +275,8 @@ class PostgresEventStore:
         )
 
 
-def _recorded(row: Any) -> RecordedEvent:
+def recorded_from_row(row: Any) -> RecordedEvent:
+    """A `RecordedEvent` from a row selected as `COLUMNS` (event store and outbox alike)."""
     return RecordedEvent(
         event_id=row[0],
         aggregate_id=row[1],
