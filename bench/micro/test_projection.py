@@ -1,7 +1,8 @@
 """Projection throughput: events/s one projector folds into Elasticsearch, against raw bulk.
 
-Ours is the projector's batch path without Kafka: `mget` the current docs, `fold_batch` (the
-account-balance read model), one externally versioned `bulk_versioned`, then a refresh. The
+Ours is the projector's own batch path without Kafka (`BatchWriter`: current docs from its
+cache or `mget`, `fold_batch` for the account-balance read model, one externally versioned
+bulk), then a refresh. The
 ceiling bulk-indexes the very documents ours writes, per batch, into an index with the same
 mapping, without reads or versions, then refreshes. Beside them: the time `rebuild` takes to
 fold N events from a fresh event store into a new index and swap the alias.
@@ -30,7 +31,7 @@ from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
 from system.projections.base import Doc
-from system.projections.projector import Arrival, fold_batch
+from system.projections.projector import Arrival, BatchWriter, fold_batch
 from system.projections.rebuild import RebuildReport, rebuild
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
@@ -127,12 +128,11 @@ def test_projection_bulk(
         index["name"] = await read_store.create_index(READ_MODEL)
 
     async def project() -> int:
+        writer = BatchWriter(projection, read_store, index["name"])
         written = 0
         for batch in batches:
-            current = await read_store.mget(index["name"], list(batch))
-            applied = fold_batch(projection, current, batch)
-            outcome = await read_store.bulk_versioned(index["name"], applied.docs)
-            written += outcome.written
+            applied = await writer.apply(batch)
+            written += len(applied.docs)
         await read_store.refresh(index["name"])
         return written
 

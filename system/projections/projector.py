@@ -6,11 +6,8 @@ the moment a rebuild swaps its index in); one bulk write with external versionin
 searchable; commit the Kafka offsets; then advance the checkpoint to the lowest watermark the
 partitions have delivered, and queue the lag stamps.
 
-Fetching the current docs costs an `mget` only for what the projector cannot know: a stream
-whose batch starts at version 1 folds from nothing (if the doc exists, external versioning
-refuses the rebuilt copy as stale, which is the redelivery case), and a stream whose last
-written doc is cached at the preceding version folds from the cache. A refused write evicts
-the cached doc. This takes one Elasticsearch round trip off most batches.
+Fetching the current docs costs an `mget` only for what `BatchWriter` cannot know (see it),
+which takes one Elasticsearch round trip off most batches.
 """
 
 from __future__ import annotations
@@ -137,83 +134,32 @@ class StampWriter:
             self._flushed.set()
 
 
-class Projector:
-    """Keeps one read model up to date from one consumer (which owns all its partitions)."""
+class BatchWriter:
+    """Folds batches of events into one index: current docs from a cache or `mget`, one bulk.
+
+    A stream whose batch starts at version 1 folds from nothing (if the doc exists, external
+    versioning refuses the rebuilt copy as stale: the redelivery case); one whose last written
+    doc is cached at the preceding version folds from the cache; only the rest cost an `mget`.
+    A refused write evicts the cached doc.
+    """
 
     def __init__(
         self,
         projection: Projection,
         store: ElasticsearchReadStore,
-        consumer: Any,
-        stamps: StampWriter,
+        index: str,
         *,
-        batch_size: int = 5000,
         gap_patience_s: float = 30.0,
     ) -> None:
         self.projection = projection
         self.store = store
-        self.consumer = consumer
-        self.stamps = stamps
-        self.batch_size = batch_size
+        self.index = index
         self.gap_patience_s = gap_patience_s
-        self.index = store.alias(projection.name)
         self.wait_for = store.refresh_mode == "wait_for"
-        self.watermarks: dict[Any, int] = {}
-        self.position = 0
         self._docs: OrderedDict[str, Doc] = OrderedDict()
-        name = projection.name
-        self._lag = {
-            stage: PROJECTION_LAG.labels(name, stage)
-            for stage in ("relay", "kafka", "index", "refresh", "end_to_end")
-        }
-        self._events = PROJECTION_EVENTS.labels(name)
-        self._duplicates = PROJECTION_DUPLICATES.labels(name)
-        self._position = PROJECTION_POSITION.labels(name)
 
-    async def start(self) -> None:
-        self.position = await self.store.projection_position(self.projection.name)
-        self._position.set(self.position)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop`; a batch that fails on a transient error is applied again."""
-        await self.start()
-        while not stop.is_set():
-            batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            while batch and not stop.is_set():
-                try:
-                    await self.process(batch)
-                    break
-                except TRANSIENT as exc:
-                    if isinstance(exc, ApiError) and exc.meta.status < 500:
-                        raise
-                    log.warning("%s: batch failed (%s), retrying", self.projection.name, exc)
-                    await asyncio.sleep(TRANSIENT_RETRY_S)
-
-    async def process(self, batch: Mapping[Any, Sequence[Any]]) -> None:
-        """Apply one consumed batch end to end (see the module docstring)."""
-        consumed_at = time.time()
-        streams: dict[str, list[Arrival]] = {}
-        seen: dict[Any, int] = {}
-        for tp, records in batch.items():
-            for record in records:
-                headers = dict(record.headers)
-                if headers.get(KIND_HEADER) == KIND_WATERMARK:
-                    seen[tp] = decode_watermark(record.value).watermark
-                    continue
-                env = decode_envelope(record.value)
-                published_at = float(headers.get(PUBLISHED_AT_HEADER, b"0"))
-                streams.setdefault(env.aggregate_id, []).append(Arrival(env, published_at))
-        applied = await self._apply(streams)
-        indexed_at = searchable_at = time.time()
-        if applied.docs and not self.wait_for:
-            await self.store.refresh(self.index)
-            searchable_at = time.time()
-        await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        self._duplicates.inc(applied.duplicates)
-        await self._advance(seen)
-        await self._stamp(applied.events, consumed_at, indexed_at, searchable_at)
-
-    async def _apply(self, streams: Mapping[str, Sequence[Arrival]]) -> Applied:
+    async def apply(self, streams: Mapping[str, Sequence[Arrival]]) -> Applied:
+        """Fold the batch onto the current docs and write them; stale writes count as duplicates."""
         deadline = time.monotonic() + self.gap_patience_s
         while True:
             current = await self._current(streams)
@@ -262,6 +208,84 @@ class Projector:
                 cache.move_to_end(aggregate_id)
         while len(cache) > DOC_CACHE_SIZE:
             cache.popitem(last=False)
+
+
+class Projector:
+    """Keeps one read model up to date from one consumer (which owns all its partitions)."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        store: ElasticsearchReadStore,
+        consumer: Any,
+        stamps: StampWriter,
+        *,
+        batch_size: int = 5000,
+        gap_patience_s: float = 30.0,
+    ) -> None:
+        self.projection = projection
+        self.store = store
+        self.consumer = consumer
+        self.stamps = stamps
+        self.batch_size = batch_size
+        self.writer = BatchWriter(
+            projection, store, store.alias(projection.name), gap_patience_s=gap_patience_s
+        )
+        self.index = self.writer.index
+        self.wait_for = self.writer.wait_for
+        self.watermarks: dict[Any, int] = {}
+        self.position = 0
+        name = projection.name
+        self._lag = {
+            stage: PROJECTION_LAG.labels(name, stage)
+            for stage in ("relay", "kafka", "index", "refresh", "end_to_end")
+        }
+        self._events = PROJECTION_EVENTS.labels(name)
+        self._duplicates = PROJECTION_DUPLICATES.labels(name)
+        self._position = PROJECTION_POSITION.labels(name)
+
+    async def start(self) -> None:
+        self.position = await self.store.projection_position(self.projection.name)
+        self._position.set(self.position)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop`; a batch that fails on a transient error is applied again."""
+        await self.start()
+        while not stop.is_set():
+            batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            while batch and not stop.is_set():
+                try:
+                    await self.process(batch)
+                    break
+                except TRANSIENT as exc:
+                    if isinstance(exc, ApiError) and exc.meta.status < 500:
+                        raise
+                    log.warning("%s: batch failed (%s), retrying", self.projection.name, exc)
+                    await asyncio.sleep(TRANSIENT_RETRY_S)
+
+    async def process(self, batch: Mapping[Any, Sequence[Any]]) -> None:
+        """Apply one consumed batch end to end (see the module docstring)."""
+        consumed_at = time.time()
+        streams: dict[str, list[Arrival]] = {}
+        seen: dict[Any, int] = {}
+        for tp, records in batch.items():
+            for record in records:
+                headers = dict(record.headers)
+                if headers.get(KIND_HEADER) == KIND_WATERMARK:
+                    seen[tp] = decode_watermark(record.value).watermark
+                    continue
+                env = decode_envelope(record.value)
+                published_at = float(headers.get(PUBLISHED_AT_HEADER, b"0"))
+                streams.setdefault(env.aggregate_id, []).append(Arrival(env, published_at))
+        applied = await self.writer.apply(streams)
+        indexed_at = searchable_at = time.time()
+        if applied.docs and not self.wait_for:
+            await self.store.refresh(self.index)
+            searchable_at = time.time()
+        await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        self._duplicates.inc(applied.duplicates)
+        await self._advance(seen)
+        await self._stamp(applied.events, consumed_at, indexed_at, searchable_at)
 
     async def _advance(self, seen: Mapping[Any, int]) -> None:
         for tp, watermark in seen.items():

@@ -11,7 +11,7 @@
 
 Between 3 and 4 (milliseconds) the new index can miss events the old one had, so for that
 moment the checkpoint may overstate it; the live projector, meeting a version it cannot follow
-yet, waits for the catch-up instead of failing (`Projector.gap_patience_s`).
+yet, waits for the catch-up instead of failing (`BatchWriter.gap_patience_s`).
 """
 
 from __future__ import annotations
