@@ -99,6 +99,17 @@ async def version(settings: Settings) -> str | None:
         return KAFKA_VERSION
 
 
+def format_command(properties: Path, cluster_id: str) -> list[str]:
+    """StorageTool's arguments; `--cluster-id=` because a random id may start with '-'."""
+    return [
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "-c",
+        str(properties),
+    ]
+
+
 def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
@@ -122,7 +133,7 @@ async def start(settings: Settings) -> int:
     classpath = f"{libs}/*"
     if not (data / "meta.properties").exists():
         shutil.rmtree(data, ignore_errors=True)
-        fmt = ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(properties)]
+        fmt = format_command(properties, _cluster_id())
         run(
             [java, "-Xmx256m", log4j, "-cp", classpath, *fmt],
             what="formatting Kafka storage",
