@@ -7,6 +7,7 @@ CLI := $(UV) run cqrs-bench
 .PHONY: deps up down status lint typecheck test bench
 
 deps:
+	bash bench/stack/prerequisites.sh
 	$(UV) sync --frozen
 
 up: deps
