@@ -16,14 +16,23 @@ MESSAGES = 1_000
 KEYS = 37
 
 
+async def partitions_of(admin: AIOKafkaAdminClient, topic: str, timeout_s: float = 10.0) -> int:
+    """The topic's partition count once its metadata has propagated (KRaft is asynchronous)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        partitions = (await admin.describe_topics([topic]))[0]["partitions"]
+        if partitions or asyncio.get_running_loop().time() > deadline:
+            return len(partitions)
+        await asyncio.sleep(0.1)
+
+
 async def test_keyed_messages_come_back_in_per_key_order(settings: Settings) -> None:
     topic = f"stack-test-{uuid.uuid4().hex}"
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-        described = await admin.describe_topics([topic])
-        assert len(described[0]["partitions"]) == 3
+        assert await partitions_of(admin, topic) == 3
     finally:
         await admin.close()
 
