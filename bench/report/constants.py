@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 SCHEMA_ID = "cqrs-bench/results/1"
 """The `schema` value of every results.json this code writes."""
 
@@ -17,7 +19,7 @@ LATENCY_KEYS: tuple[str, ...] = (*(key for key, _ in PERCENTILES_TO_REPORT), "ma
 LAG_KEYS: tuple[str, ...] = ("p50", "p90", "p99", "max")
 LAG_STAGES: tuple[str, ...] = ("relay", "kafka", "index", "refresh", "end_to_end", "visibility")
 
-SECTIONS: tuple[str, ...] = (
+Section = Literal[
     "ceilings",
     "replay",
     "append",
@@ -28,7 +30,8 @@ SECTIONS: tuple[str, ...] = (
     "load",
     "lag",
     "audit",
-)
+]
+SECTIONS: tuple[Section, ...] = get_args(Section)
 """Result sections in report order."""
 
 METRIC_PREFIX = "cqrs_bench_"

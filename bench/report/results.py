@@ -14,20 +14,7 @@ from typing import Any, Literal, TypedDict
 import jsonschema
 from jsonschema.validators import Draft202012Validator
 
-from bench.report.constants import SCHEMA_ID, SECTIONS
-
-Section = Literal[
-    "ceilings",
-    "replay",
-    "append",
-    "conflicts",
-    "projection",
-    "peers",
-    "serialization",
-    "load",
-    "lag",
-    "audit",
-]
+from bench.report.constants import SCHEMA_ID, SECTIONS, Section
 
 
 class Environment(TypedDict):
