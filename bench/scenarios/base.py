@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
 import time
@@ -171,6 +172,21 @@ class ScenarioUser(FastHttpUser):
             else:
                 r.failure(f"{status} {_error_code(r.content)}")
             return status, bytes(r.content or b"")
+
+
+class CatalogueReader(ScenarioUser):
+    """The read-model queries over seeded products shared by the `orders` and `read-heavy` users."""
+
+    abstract = True
+
+    def inventory(self, rng: random.Random) -> None:
+        product = rng.choice(self.rt.seed["products"])
+        self.query(f"/inventory/{product['id']}", "inventory")
+
+    def revenue(self, rng: random.Random) -> None:
+        today = dt.datetime.now(dt.UTC).date()
+        start = today - dt.timedelta(days=rng.randint(0, 30))
+        self.query(f"/revenue?from={start.isoformat()}&to={today.isoformat()}", "revenue")
 
 
 def _error_code(content: bytes | None) -> str:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from typing import Any
 
-from bench.scenarios.base import ScenarioUser
+from bench.scenarios.base import CatalogueReader
 
 NEXT = {"confirm": "placed", "ship": "confirmed", "deliver": "shipped", "cancel": "placed"}
 """Lifecycle operation → the pool of orders it takes from."""
 AFTER = {"confirm": "confirmed", "ship": "shipped", "deliver": "delivered"}
 
 
-class OrdersUser(ScenarioUser):
+class OrdersUser(CatalogueReader):
     """Moves orders through their lifecycle; a step with no order waiting places one instead."""
 
     def choose(self, rng: random.Random) -> str:
@@ -87,12 +86,3 @@ class OrdersUser(ScenarioUser):
         o = rng.choice(self._pool("recent"))
         path = f"/customers/{o['customer_id']}/orders"
         self.query(path, "customer orders", min_position=o["position"])
-
-    def inventory(self, rng: random.Random) -> None:
-        product = rng.choice(self.rt.seed["products"])
-        self.query(f"/inventory/{product['id']}", "inventory")
-
-    def revenue(self, rng: random.Random) -> None:
-        today = dt.datetime.now(dt.UTC).date()
-        start = today - dt.timedelta(days=rng.randint(0, 30))
-        self.query(f"/revenue?from={start.isoformat()}&to={today.isoformat()}", "revenue")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
-from bench.scenarios.base import ScenarioUser
+from bench.scenarios.base import CatalogueReader
 
 
-class ReadHeavyUser(ScenarioUser):
+class ReadHeavyUser(CatalogueReader):
     """Reads seeded accounts, orders, customers and products (all projected before the run)."""
 
     def balance(self, rng: random.Random) -> None:
@@ -22,12 +21,3 @@ class ReadHeavyUser(ScenarioUser):
     def customer_orders(self, rng: random.Random) -> None:
         customer = rng.choice(self.rt.seed["customers"])
         self.query(f"/customers/{customer['id']}/orders", "customer orders")
-
-    def inventory(self, rng: random.Random) -> None:
-        product = rng.choice(self.rt.seed["products"])
-        self.query(f"/inventory/{product['id']}", "inventory")
-
-    def revenue(self, rng: random.Random) -> None:
-        today = dt.datetime.now(dt.UTC).date()
-        start = today - dt.timedelta(days=rng.randint(0, 30))
-        self.query(f"/revenue?from={start.isoformat()}&to={today.isoformat()}", "revenue")
