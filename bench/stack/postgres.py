@@ -5,7 +5,8 @@ initdb runs once (as the `postgres` OS user, since initdb refuses root) with the
 and CREATEROLE, so the event store's append-only rules hold for it by privilege, not only by
 trigger (`system/eventstore/schema.py`). Both use the DSN's password (loopback only). Settings
 live in `cqrs-bench.conf`, rewritten at every start: loopback only, our port, fsync and
-synchronous_commit explicitly on, 200 connections.
+synchronous_commit explicitly on, 200 connections, and `track_commit_timestamp` on, so the
+outbox relay can read each event's commit time (`pg_xact_commit_timestamp`) for lag stamps.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ shared_buffers = 128MB
 fsync = on
 synchronous_commit = on
 full_page_writes = on
+track_commit_timestamp = on
 log_min_duration_statement = -1
 log_line_prefix = '%m [%p] '
 """
