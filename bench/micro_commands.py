@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.export.pushgateway import push
-from bench.micro.assemble import add_sections
+from bench.micro.assemble import add_sections, add_targets
 from bench.micro.peers import PeerNotInstalled, install_message_db, require_eventsourcing
 from bench.micro.suite import SuiteError, load_suite
 from bench.report import compare as compare_runs
@@ -129,6 +129,7 @@ def micro(
         console.print(f"[red]pytest wrote no benchmark data; see {out / 'pytest.log'}[/red]")
         raise typer.Exit(1)
     add_sections(results, json.loads(json_path.read_text())["benchmarks"])
+    add_targets(results, chosen.targets)
     results.notes.extend(f"FAILED: {name} (see pytest.log)" for name in failed)
     results.environment = collect_environment(settings)
     results.finish()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from bench.micro.conflict_model import key_probabilities
+from bench.report.targets import TargetError, TargetSpec, parse_specs
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 
@@ -84,6 +85,8 @@ class Suite:
     serialization: SerializationSuite
     kafka: KafkaSuite
     peers: PeerSuite
+    targets: list[TargetSpec] = field(default_factory=list)
+    """What the run is judged against (the suite's `[[targets]]`), verdicts from intervals."""
 
     def as_config(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +96,7 @@ def _build(cls: type[Any], data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise SuiteError(f"{where}: expected a table, got {type(data).__name__}")
     hints = get_type_hints(cls)
-    names = {f.name for f in fields(cls)}
+    names = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
     unknown = sorted(set(data) - names)
     if unknown:
         raise SuiteError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(names))})")
@@ -133,7 +136,13 @@ def _check(hint: Any, value: Any, where: str) -> Any:
 
 def parse(data: dict[str, Any], source: str = "suite") -> Suite:
     """Validate a suite's data; errors name the bad key (e.g. `quick.append.connections[2]`)."""
+    data = dict(data)
+    try:
+        targets = parse_specs(data.pop("targets", []), source)
+    except TargetError as exc:
+        raise SuiteError(str(exc)) from None
     suite: Suite = _build(Suite, data, source)
+    suite = replace(suite, targets=targets)
     for i, skew in enumerate(suite.conflicts.skew):
         try:
             key_probabilities(skew, suite.conflicts.aggregates)

@@ -1,10 +1,10 @@
 """Compare two runs figure by figure, and say which differences are beyond noise.
 
-The rule: a row matches its counterpart by its parameters (every non-figure field). For each
-figure, Δ = contender - baseline. When both rows carry a `spread` (the standard deviation of
-the row's main figure over the measured rounds, in the figure's unit) the difference of that
-figure is beyond noise if |Δ| > 2 · max(spread_a, spread_b). Without spreads (e.g. figures
-counted once) a relative threshold applies: |Δ| > 10% of the baseline.
+The rule: a row matches its counterpart by its parameters (ROW_PARAMS). For each figure,
+Δ = contender - baseline. When both rows carry a 95 % interval for the figure (`low`/`high`
+or `<figure>_low`/`_high`), the difference is beyond noise only if the two intervals do not
+overlap. Without intervals (figures counted once) a relative threshold applies: |Δ| > 10% of
+the baseline.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.report.constants import SECTIONS
+from bench.report.constants import ROW_PARAMS, SECTIONS
+from bench.report.intervals import Interval
+from bench.report.targets import figure_interval
 
 RELATIVE_NOISE = 0.10
-SPREAD_FACTOR = 2.0
 
 # Per section: the figures compared, each with True when higher is better.
 FIGURES: dict[str, dict[str, bool]] = {
@@ -30,33 +31,7 @@ FIGURES: dict[str, dict[str, bool]] = {
     "load": {"achieved_rps": True, "failures": False},
     "lag": {"p50": False, "p90": False, "p99": False, "max": False},
     "audit": {},
-}
-MAIN = {
-    "ceilings": "value",
-    "replay": "events_per_s",
-    "append": "events_per_s",
-    "conflicts": "committed_per_s",
-    "projection": "events_per_s",
-    "serialization": "events_per_s",
-}
-_NOT_KEYS = {
-    "spread",
-    "ceiling",
-    "fetch_seconds",
-    "decode_fold_seconds",
-    "events_per_s",
-    "predicted_conflict_rate",
-    "attempts",
-    "conflicts",
-    "duration_s",
-    "requests",
-    "latency_seconds",
-    "corrected",
-    "detail",
-    "seconds",
-    "unit",
-    "target_rps",
-    "seconds_per_event",
+    "targets": {},
 }
 
 
@@ -77,25 +52,16 @@ class Difference:
 
 
 def _key(section: str, row: Mapping[str, Any]) -> str:
-    figures = set(FIGURES[section])
-    parts = [
-        f"{k}={v if v is not None else 'off'}"
-        for k, v in row.items()
-        if k not in figures and k not in _NOT_KEYS and not isinstance(v, (dict, list))
-    ]
-    return ", ".join(parts)
+    return ", ".join(
+        f"{k}={row[k] if row[k] is not None else 'off'}"
+        for k in ROW_PARAMS.get(section, ())
+        if k in row
+    )
 
 
-def _spread(section: str, figure: str, row: Mapping[str, Any]) -> float | None:
-    if MAIN.get(section) != figure:
-        return None
-    value = row.get("spread")
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def _beyond(delta: float, base: float, sa: float | None, sb: float | None) -> bool:
-    if sa is not None and sb is not None:
-        return abs(delta) > SPREAD_FACTOR * max(sa, sb)
+def _beyond(delta: float, base: float, a: Interval | None, b: Interval | None) -> bool:
+    if a is not None and b is not None and (a.low != a.high or b.low != b.high):
+        return a.high < b.low or b.high < a.low
     return abs(delta) > RELATIVE_NOISE * abs(base)
 
 
@@ -115,7 +81,10 @@ def compare(baseline: Mapping[str, Any], contender: Mapping[str, Any]) -> list[D
                     continue
                 delta = float(b) - float(a)
                 beyond = _beyond(
-                    delta, float(a), _spread(section, figure, base), _spread(section, figure, row)
+                    delta,
+                    float(a),
+                    figure_interval(section, figure, base),
+                    figure_interval(section, figure, row),
                 )
                 better = ((delta > 0) == higher_better) if beyond else None
                 diffs.append(Difference(section, key, figure, float(a), float(b), beyond, better))
@@ -127,8 +96,8 @@ def render(diffs: Sequence[Difference], baseline_id: str, contender_id: str) -> 
     lines = [
         f"# {contender_id} compared with {baseline_id}",
         "",
-        f"Beyond noise: |Δ| > {SPREAD_FACTOR:g} x the larger spread of the two runs, or > "
-        f"{RELATIVE_NOISE:.0%} of the baseline where no spread was measured.",
+        "Beyond noise: the two runs' 95% intervals do not overlap, or, for figures measured"
+        f" once (no interval), |change| > {RELATIVE_NOISE:.0%} of the baseline.",
         "",
         "| section | row | figure | baseline | contender | change | verdict |",
         "| --- | --- | --- | --- | --- | --- | --- |",

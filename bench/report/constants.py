@@ -30,6 +30,7 @@ Section = Literal[
     "load",
     "lag",
     "audit",
+    "targets",
 ]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 """Result sections in report order."""
@@ -58,3 +59,28 @@ MICRO_METRICS: dict[str, str] = {
 UNIT_EVENTS_PER_S = "events/s"
 UNIT_COMMANDS_PER_S = "commands/s"
 UNIT_SECONDS = "s"
+
+MAIN_FIGURE: dict[str, str] = {
+    "ceilings": "value",
+    "replay": "events_per_s",
+    "append": "events_per_s",
+    "projection": "events_per_s",
+    "serialization": "events_per_s",
+    "peers": "ratio",
+}
+"""The figure a row's bare `low`/`high` belong to; other figures use `<figure>_low/_high`."""
+
+ROW_PARAMS: dict[str, tuple[str, ...]] = {
+    "ceilings": ("name",),
+    "replay": ("events", "snapshot_every", "tail_events"),
+    "append": ("connections", "batch", "snapshots"),
+    "conflicts": ("writers", "aggregates", "skew", "retry"),
+    "projection": ("name", "path"),
+    "serialization": ("codec",),
+    "peers": ("peer", "workload", "concurrency"),
+    "load": ("scenario", "model"),
+    "lag": ("projection", "stage"),
+    "audit": ("check",),
+    "targets": ("name",),
+}
+"""The parameters that identify a row of each section (what `compare` matches rows by)."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from bench.report.tables import Table, environment_table, tables, target_lines
+from bench.report.tables import Table, environment_table, tables
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
@@ -29,15 +29,8 @@ def _table(table: Table) -> str:
     )
 
 
-def _klass(line: str) -> str:
-    return "met" if line.startswith("MET") else "missed" if line.startswith("MISSED") else "none"
-
-
 def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
     """The whole report as a standalone HTML page; `plots` are image files beside it."""
-    targets = "".join(
-        f'<li class="{_klass(line)}">{escape(line)}</li>' for line in target_lines(data)
-    )
     notes = "".join(f"<li>{escape(n)}</li>" for n in data.get("notes", []))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -45,7 +38,6 @@ def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
         f"<h1>cqrs-bench run {escape(data['run_id'])}</h1>",
         f"<p>Suite <code>{escape(data['suite'])}</code>, {escape(data['started_at'])} → "
         f"{escape(str(data['finished_at']))}.</p>",
-        f"<h2>Targets</h2><ul>{targets}</ul>",
         f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "",
         *(_table(t) for t in tables(data)),
         *(f'<p><img src="{escape(p)}" alt="{escape(p)}"></p>' for p in plots),

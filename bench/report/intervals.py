@@ -112,8 +112,9 @@ def ratio_interval(numerator: Sequence[float], denominator: Sequence[float]) -> 
 def rates_ratio_interval(
     units_a: float, seconds_a: Sequence[float], units_b: float, seconds_b: Sequence[float]
 ) -> Interval:
-    """(units_a / t_a) / (units_b / t_b) from the round times of two rate benchmarks."""
-    return ratio_interval([units_a / t for t in seconds_a], [units_b / t for t in seconds_b])
+    """(units_a / t_a) / (units_b / t_b) at the median round times, bootstrapped from the rounds
+    of both (so it equals the quotient of the two rates as reported)."""
+    return ratio_interval(seconds_b, seconds_a).scaled(units_a / units_b)
 
 
 def proportion_interval(hits: int, trials: int) -> Interval:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench.report.tables import Table, environment_table, tables, target_lines
+from bench.report.tables import Table, environment_table, tables
 
 
 def _table(table: Table) -> list[str]:
@@ -25,10 +25,6 @@ def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
         f"# cqrs-bench run {data['run_id']}",
         "",
         f"Suite `{data['suite']}`, {data['started_at']} → {data['finished_at']}.",
-        "",
-        "## Targets",
-        "",
-        *(f"- {line}" for line in target_lines(data)),
         "",
     ]
     if data.get("notes"):

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.report.analysis import break_even, check_targets, verdict
+from bench.report.analysis import break_even
 from bench.report.constants import LATENCY_KEYS, SECTIONS
+from bench.report.targets import figure_interval
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,14 @@ COLUMNS: dict[str, list[Column]] = {
         ("max", "max", seconds),
     ],
     "audit": [("check", "check", plain), ("passed", "passed", plain), ("detail", "detail", plain)],
+    "targets": [
+        ("verdict", "verdict", plain),
+        ("name", "target", plain),
+        ("value", "measured [95% interval]", plain),
+        ("threshold", "threshold", plain),
+        ("goal", "goal", plain),
+        ("reason", "why", plain),
+    ],
 }
 
 TITLES = {
@@ -148,6 +157,7 @@ TITLES = {
     "load": "Load",
     "lag": "Projection lag",
     "audit": "Audit",
+    "targets": "Targets (verdicts from 95% intervals)",
 }
 
 
@@ -180,12 +190,27 @@ def section_table(name: str, rows: Sequence[Mapping[str, Any]]) -> Table:
     return Table(
         TITLES[name],
         [c[1] for c in present],
-        [[fmt(_get(r, key)) for key, _, fmt in present] for r in rows],
+        [[_cell(name, r, key, fmt) for key, _, fmt in present] for r in rows],
     )
 
 
-def target_lines(sections: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
-    return [verdict(t) for t in check_targets(sections)]
+def _cell(section: str, row: Mapping[str, Any], key: str, fmt: Callable[[Any], str]) -> str:
+    """A figure with its 95 % interval when the row carries one: `1,234 (1,100 to 1,300)`."""
+    if section == "targets" and key in ("value", "threshold"):
+        fmt = _target_number(row)
+        if key == "value":
+            return f"{fmt(row['value'])} ({fmt(row['low'])} to {fmt(row['high'])})"
+        sign = "±" + fmt(row["tolerance"]) if row.get("op") == "within" else ""
+        return f"{row.get('op', '>=')} {fmt(row['threshold'])}{sign}"
+    interval = figure_interval(section, key, row) if "." not in key else None
+    if interval is None or interval.low == interval.high:
+        return fmt(_get(row, key))
+    return f"{fmt(interval.value)} ({fmt(interval.low)} to {fmt(interval.high)})"
+
+
+def _target_number(row: Mapping[str, Any]) -> Callable[[Any], str]:
+    magnitude = max(abs(float(row["threshold"])), abs(float(row["value"])))
+    return rate if magnitude >= 100 else (lambda x: f"{x:.3g}")
 
 
 def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -206,7 +231,7 @@ def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
 def tables(data: Mapping[str, Any]) -> list[Table]:
     """One table per section present, in contract order, with the derived notes attached."""
     out: list[Table] = []
-    for name in SECTIONS:
+    for name in ("targets", *(s for s in SECTIONS if s != "targets")):
         rows = data.get(name)
         if not rows:
             continue

@@ -56,6 +56,7 @@ def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run
             assert row["ratio"] == pytest.approx(row["events_per_s"] / row["ceiling"])
     for row in data["peers"]:
         assert row["ratio"] == pytest.approx(row["ours"] / row["theirs"])
+        assert row["low"] <= row["ratio"] <= row["high"]
     for row in data["conflicts"]:
         assert row["conflicts"] <= row["attempts"]
         assert row["conflict_rate"] == pytest.approx(row["conflicts"] / row["attempts"])
@@ -63,8 +64,18 @@ def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run
             assert row["conflicts"] == 0
 
 
-def test_the_report_states_each_target_in_words(tiny_run: Path) -> None:
+def test_every_target_has_a_verdict_from_an_interval_holding_its_value(tiny_run: Path) -> None:
+    data = load(tiny_run).to_dict()
+    names = {t["name"] for t in data["targets"]}
+    assert {"replay", "append", "message-db append", "eventsourcing append"} <= names
+    for target in data["targets"]:
+        assert target["low"] <= target["value"] <= target["high"], target
+        assert target["verdict"] in ("MET", "MISSED", "INCONCLUSIVE")
+        straddles = target["low"] < target["threshold"] < target["high"]
+        if straddles and target["op"] in (">=", "<="):
+            assert target["verdict"] == "INCONCLUSIVE", target
     report = (tiny_run / "report.md").read_text()
-    assert "## Targets" in report
-    assert "against eventsourcing (append)" in report
-    assert any(word in report for word in ("MET:", "MISSED:"))
+    assert "## Targets (verdicts from 95% intervals)" in report
+    assert "| message-db append |" in report.replace("| MET |", "|").replace(
+        "| MISSED |", "|"
+    ).replace("| INCONCLUSIVE |", "|")

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from bench.report import compare, html, markdown
-from bench.report.analysis import break_even, check_targets
+from bench.report.analysis import break_even
 from bench.report.files import write_report
 from bench.report.results import Results, ResultsInvalid, load, validate
+from bench.report.targets import TargetSpec, evaluate
 
 ENV: dict[str, Any] = {
     "cpu": "Test CPU",
@@ -34,14 +35,56 @@ def replay_row(events: int, every: int | None, seconds: float, ceiling: float) -
         "events_per_s": rate,
         "ceiling": ceiling,
         "ratio": rate / ceiling,
-        "spread": rate * 0.01,
+        "low": rate * 0.99,
+        "high": rate * 1.01,
     }
+
+
+SPECS = [
+    TargetSpec(
+        name="append",
+        goal="append at 16 connections at >= 80% of the raw insert",
+        section="append",
+        figure="ratio",
+        op=">=",
+        threshold=0.8,
+        where={"connections": 16, "batch": 1, "snapshots": False},
+    ),
+    TargetSpec(
+        name="eventsourcing append",
+        goal="ours >= 3x theirs",
+        section="peers",
+        figure="ratio",
+        op=">=",
+        threshold=3.0,
+        where={"peer": "eventsourcing", "workload": "append"},
+        max_halfwidth=0.25,
+    ),
+    TargetSpec(
+        name="projection",
+        goal="projection >= 70% of raw bulk",
+        section="projection",
+        figure="ratio",
+        op=">=",
+        threshold=0.7,
+    ),
+]
 
 
 def sample_run(scale: float = 1.0) -> Results:
     run = Results.new("tiny", {"seed": 1}, run_id="run-a")
     run.environment = ENV  # type: ignore[assignment]
-    run.add("ceilings", {"name": "postgres_insert", "unit": "events/s", "value": 20000.0})
+    run.add(
+        "ceilings",
+        {
+            "name": "postgres_insert",
+            "unit": "events/s",
+            "value": 20000.0,
+            "low": 14000.0,
+            "high": 26000.0,
+            "work": "raw INSERT",
+        },
+    )
     for events, off, snap in ((10, 1e-4, 2e-4), (1000, 4e-3, 3e-4), (100_000, 0.4, 3.5e-4)):
         run.add("replay", replay_row(events, None, off * scale, events / (off * 0.6)))
         run.add("replay", replay_row(events, 100, snap * scale, events / (off * 0.6)))
@@ -55,8 +98,11 @@ def sample_run(scale: float = 1.0) -> Results:
             "events_per_s": 9000.0 / scale,
             "p99_seconds": 0.01,
             "ceiling": 12000.0,
+            "low": 8900.0 / scale,
+            "high": 9100.0 / scale,
             "ratio": 0.75 / scale,
-            "spread": 100.0,
+            "ratio_low": 0.72 / scale,
+            "ratio_high": 0.78 / scale,
         },
     )
     run.add(
@@ -68,8 +114,13 @@ def sample_run(scale: float = 1.0) -> Results:
             "ours": 9000.0,
             "theirs": 2000.0,
             "ratio": 4.5,
+            "low": 4.0,
+            "high": 5.2,
         },
     )
+    rows, _ = evaluate(SPECS, run.sections)
+    for row in rows:
+        run.add("targets", row)
     run.finish()
     return run
 
@@ -100,13 +151,15 @@ def test_written_results_load_back_equal(tmp_path: Path) -> None:
     assert load(tmp_path).to_dict() == run.to_dict()
 
 
-def test_targets_say_met_or_missed_with_the_measured_ratio() -> None:
-    targets = {t.name: t for t in check_targets(sample_run().to_dict())}
-    assert targets["append"].met is False
-    assert "75% of raw insert" in targets["append"].measured
-    assert targets["snapshots"].met is True
-    assert targets["eventsourcing append"].met is True
-    assert targets["projection"].met is None
+def test_targets_are_judged_from_the_interval_and_unmeasured_ones_become_notes() -> None:
+    run = sample_run()
+    targets = {t["name"]: t for t in run.rows("targets")}
+    assert targets["append"]["verdict"] == "MISSED"
+    assert (targets["append"]["low"], targets["append"]["high"]) == (0.72, 0.78)
+    assert targets["eventsourcing append"]["verdict"] == "MET"
+    assert "projection" not in targets
+    _, notes = evaluate(SPECS, run.sections)
+    assert notes == ["target 'projection' not measured: no projection row with an interval"]
 
 
 def test_break_even_interpolates_where_snapshots_start_to_pay() -> None:
@@ -118,16 +171,16 @@ def test_break_even_interpolates_where_snapshots_start_to_pay() -> None:
 def test_reports_state_targets_in_words_and_hold_every_section(tmp_path: Path) -> None:
     data = sample_run().to_dict()
     md = markdown.render(data, ["replay_cost.png"])
-    assert "MISSED: append at 16 connections" in md
+    assert "| MISSED | append | 0.75 (0.72 to 0.78) | >= 0.8 |" in md
     assert "## Replay cost" in md and "## Peers" in md and "4.50x" in md
     assert "![replay_cost.png](replay_cost.png)" in md
-    assert '<li class="missed">MISSED: append' in html.render(data)
+    assert "<td>MISSED</td><td>append</td>" in html.render(data)
     sample_run().write(tmp_path)
     written = {p.name for p in write_report(tmp_path)}
     assert {"report.md", "report.html", "replay_cost.png"} <= written
 
 
-def test_compare_flags_differences_beyond_twice_the_spread_only() -> None:
+def test_compare_flags_differences_whose_intervals_do_not_overlap() -> None:
     diffs = compare.compare(sample_run().to_dict(), sample_run(scale=1.5).to_dict())
     append = next(d for d in diffs if d.section == "append" and d.figure == "events_per_s")
     assert append.beyond_noise and append.better is False

@@ -1,0 +1,1 @@
+"""One module per results.json section of a micro run; each exposes `add(results, benchmarks)`."""
