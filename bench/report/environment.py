@@ -10,11 +10,13 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 
 from bench.report.results import Environment
+from bench.stack.process import rss_bytes
 from system.config import Settings
 
 
@@ -86,34 +88,48 @@ async def elasticsearch_version(url: str) -> str | None:
     return f"{distribution} {number}" if number else None
 
 
-def stack_versions() -> dict[str, str | None]:
-    """Every service's version as `cqrs-bench status --json` reports it (empty if unavailable)."""
+def stack_status() -> list[dict[str, Any]]:
+    """`cqrs-bench status --json`'s rows (empty if unavailable)."""
     exe = shutil.which("cqrs-bench")
     if exe is None:
-        return {}
+        return []
     try:
         out = subprocess.run(
             [exe, "status", "--json"], capture_output=True, text=True, timeout=60, check=False
         ).stdout
         rows = json.loads(out)
     except (OSError, subprocess.SubprocessError, ValueError):
-        return {}
-    return {str(r["name"]): r.get("version") for r in rows if isinstance(r, dict) and "name" in r}
+        return []
+    if not isinstance(rows, list):
+        return []
+    return [r for r in rows if isinstance(r, dict) and "name" in r]
 
 
-async def service_versions(settings: Settings) -> dict[str, str | None]:
+async def service_versions(
+    settings: Settings, stack: list[dict[str, Any]]
+) -> dict[str, str | None]:
     """Versions asked of the running services; Postgres and Elasticsearch are queried directly."""
-    stack = await asyncio.to_thread(stack_versions)
     pg, es = await asyncio.gather(
         postgres_version(settings.pg_dsn), elasticsearch_version(settings.es_url)
     )
-    return {**stack, "postgres": pg, "elasticsearch": es}
+    versions = {str(r["name"]): r.get("version") for r in stack}
+    return {**versions, "postgres": pg, "elasticsearch": es}
+
+
+def service_rss(stack: list[dict[str, Any]]) -> dict[str, int]:
+    """Resident memory (process and children, bytes) of each native service now."""
+    return {
+        str(r["name"]): rss_bytes(int(r["pid"]))
+        for r in stack
+        if isinstance(r.get("pid"), int) and r["pid"] > 0
+    }
 
 
 async def gather_environment(settings: Settings | None = None) -> Environment:
     """The environment of this run (services are queried live; unreachable ones are null)."""
     settings = settings or Settings.from_env()
     revision, dirty = git_revision()
+    stack = await asyncio.to_thread(stack_status)
     return Environment(
         cpu=cpu_model(),
         cores=os.cpu_count() or 1,
@@ -122,7 +138,8 @@ async def gather_environment(settings: Settings | None = None) -> Environment:
         python=platform.python_version(),
         git_revision=revision,
         git_dirty=dirty,
-        services=await service_versions(settings),
+        services=await service_versions(settings, stack),
+        services_rss=service_rss(stack),
     )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import jsonschema
 from jsonschema.validators import Draft202012Validator
@@ -26,6 +26,7 @@ class Environment(TypedDict):
     git_revision: str | None
     git_dirty: bool | None
     services: dict[str, str | None]
+    services_rss: NotRequired[dict[str, int]]
 
 
 class CeilingRow(TypedDict):

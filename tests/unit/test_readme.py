@@ -1,0 +1,55 @@
+"""The README's figures are generated from the committed reference runs, and CI checks them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report.readme import README, REFERENCE, ReadmeError, references, render
+
+CLI = str(Path(sys.executable).parent / "cqrs-bench")
+
+
+def test_the_committed_readme_matches_the_reference_runs() -> None:
+    result = subprocess.run([CLI, "readme", "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_hand_edited_figure_fails_the_check_and_is_rewritten(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    text = README.read_text()
+    start = text.index("<!-- figures:targets -->")
+    end = text.index("<!-- /figures:targets -->")
+    readme.write_text(text[: start + 25] + "| a figure | typed by hand |\n" + text[end:])
+    check = [CLI, "readme", "--check", "--readme", str(readme), "--reference", str(REFERENCE)]
+    result = subprocess.run(check, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "-| a figure | typed by hand |" in result.stdout
+    subprocess.run(check[:2] + check[3:], check=True, capture_output=True)
+    assert readme.read_text() == text
+
+
+def test_every_reference_run_names_its_command_and_environment() -> None:
+    refs = references()
+    assert refs, "no committed reference run"
+    for ref in refs:
+        assert ref.command.startswith("cqrs-bench ")
+        assert ref.data["environment"]["git_revision"]
+    generated = render(README.read_text(), refs)
+    for ref in refs:
+        assert f"`{ref.command}`" in generated
+
+
+def test_an_unknown_block_or_a_missing_one_is_an_error(tmp_path: Path) -> None:
+    refs = references()
+    with pytest.raises(ReadmeError, match="figures:bogus is unknown"):
+        render(README.read_text() + "<!-- figures:bogus -->\n<!-- /figures:bogus -->\n", refs)
+    with pytest.raises(ReadmeError, match="no <!-- figures:"):
+        render("# nothing generated here\n", refs)
+    empty = tmp_path / "reference"
+    empty.mkdir()
+    with pytest.raises(ReadmeError, match="no reference run"):
+        render(README.read_text(), references(empty))
