@@ -34,6 +34,8 @@ class Sample(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     version: int | None = None
     position: int | None = None
     expected_version: int | None = None
+    actual_version: int | None = None
+    """On a 409 version conflict: the stream version the failed command saw (the API says)."""
 
     @property
     def latency(self) -> float:

@@ -138,6 +138,7 @@ class ScenarioUser(FastHttpUser):
         code = _error_code(r.content)
         if status == 409 and code == "version_conflict":
             meta_ctx["outcome"] = self.last_outcome = "conflict"
+            meta_ctx["actual_version"] = _actual_version(r.content)
             r.request_meta["name"] = f"{name} [409]"
             r.success()
         elif status == 409:
@@ -187,6 +188,15 @@ class CatalogueReader(ScenarioUser):
         today = dt.datetime.now(dt.UTC).date()
         start = today - dt.timedelta(days=rng.randint(0, 30))
         self.query(f"/revenue?from={start.isoformat()}&to={today.isoformat()}", "revenue")
+
+
+def _actual_version(content: bytes | None) -> int | None:
+    """The stream version a 409 `version_conflict` body reports (None if it has none)."""
+    try:
+        value = orjson.loads(content or b"{}").get("actual_version")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _error_code(content: bytes | None) -> str:

@@ -152,6 +152,7 @@ def _on_request(
             version=ack.get("version"),
             position=ack.get("position"),
             expected_version=ctx.get("expected_version"),
+            actual_version=ctx.get("actual_version"),
         )
     )
 

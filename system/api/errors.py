@@ -33,13 +33,14 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
     return body
 
 
-def map_error(exc: Exception) -> tuple[int, dict[str, str]]:
-    """Status and body for a failure raised while handling a request."""
+def map_error(exc: Exception) -> tuple[int, Mapping[str, str | int]]:
+    """Status and body for a failure raised while handling a request; a version conflict
+    adds `actual_version`, the stream version the refused command met."""
     match exc:
         case ApiError():
             return exc.status, error_body(exc.code, exc.message, exc.field)
         case ConcurrencyError():
-            return 409, error_body(exc.code, str(exc))
+            return 409, {**error_body(exc.code, str(exc)), "actual_version": exc.actual}
         case NotFound():
             return 404, error_body(exc.code, exc.message, exc.field)
         case InvalidValue():

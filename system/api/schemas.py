@@ -105,3 +105,8 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     field: str | None = None
+    actual_version: int | None = Field(
+        default=None,
+        description="409 `version_conflict` only: the stream's version when the command was"
+        " refused (its If-Match, or the version it read, was older)",
+    )

@@ -44,6 +44,7 @@ def test_each_failure_maps_to_its_status_code_and_field(
 def test_a_version_conflict_names_the_expected_and_actual_versions() -> None:
     _, body = map_error(ConcurrencyError("acc-1", expected=3, actual=5))
     assert "3" in body["message"] and "5" in body["message"]
+    assert body["actual_version"] == 5
 
 
 def test_an_unmapped_exception_is_a_programming_error() -> None:
