@@ -25,6 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bench.serve_commands": ("serve",),
     "bench.projection_commands": ("projections",),
     "bench.load_commands": ("load",),
+    "bench.audit.command": ("audit",),
     "bench.micro_commands": ("micro", "report", "compare", "install-peers"),
 }
 """Which module registers which top-level commands (each module exposes `register(app)`)."""

@@ -15,10 +15,10 @@ import httpx
 import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.audit import Check, ConflictCounts, audit
 from bench.lag.probe import LagProbe
 from bench.lag.stamps import fetch_stamps, lag_row, lag_rows
 from bench.load import seeding
-from bench.load.audit import Check, ConflictCounts, audit
 from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, judge
 from bench.load.latency import RequestStats, Summary, summarize

@@ -204,7 +204,7 @@ def test_the_audit_fails_the_run_when_a_read_model_doc_vanishes(
     assert "AUDIT FAILED" in output
     data = load_results(out).to_dict()
     (failed,) = audit_failures(data)
-    assert failed["check"] == "read_model_account_balance_equals_rebuild"
+    assert failed["check"] == "read_model_account_balance_matches_reference"
     assert victim in failed["detail"]
 
 
