@@ -53,6 +53,9 @@ class Settings:
     projection_refresh: str = "explicit"
     """How a projector makes its writes searchable: `explicit` refresh after each bulk, or
     `wait_for` (bulk with refresh=wait_for, riding the index's periodic refresh)."""
+    lag_stamps: bool = True
+    """Whether projectors write per-event lag stamps (one record per batch) to Elasticsearch;
+    off, the lag report falls back to the projectors' Prometheus histograms."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             projection_refresh=_parse_refresh(
                 env.get("CQRS_PROJECTION_REFRESH", defaults.projection_refresh)
             ),
+            lag_stamps=_parse_switch("CQRS_LAG_STAMPS", env.get("CQRS_LAG_STAMPS"), True),
         )
 
 
@@ -96,3 +100,12 @@ def _parse_refresh(raw: str) -> str:
     if raw not in {"explicit", "wait_for"}:
         raise ValueError(f"CQRS_PROJECTION_REFRESH must be 'explicit' or 'wait_for', got {raw!r}")
     return raw
+
+
+def _parse_switch(name: str, raw: str | None, default: bool) -> bool:
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value not in {"on", "off", "true", "false", "1", "0"}:
+        raise ValueError(f"{name} must be 'on' or 'off', got {raw!r}")
+    return value in {"on", "true", "1"}

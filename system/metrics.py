@@ -31,9 +31,18 @@ LAG_BUCKETS = (
 )  # fmt: skip
 PROJECTION_LAG = Histogram(
     "cqrs_projection_lag_seconds",
-    "Per event, time spent in each stage: relay (recorded→published), kafka (→consumed),"
-    " index (→bulk acked), refresh (→searchable), end_to_end (recorded→searchable).",
+    "Per event, time spent in each stage the projector can see: delivery (committed→consumed:"
+    " relay and Kafka together, the ack time being unknown to the consumer), index (→bulk"
+    " acked), refresh (→searchable), end_to_end (committed→searchable). Without commit"
+    " timestamps the start is the relay's first sight of the event.",
     ["projection", "stage"],
+    buckets=LAG_BUCKETS,
+)
+RELAY_LAG = Histogram(
+    "cqrs_relay_lag_seconds",
+    "Per event, from its commit (origin=committed) or the relay's first sight of it"
+    " (origin=observed, when PostgreSQL has no commit timestamps) to Kafka's ack.",
+    ["origin"],
     buckets=LAG_BUCKETS,
 )
 PROJECTION_EVENTS = Counter(

@@ -1,10 +1,13 @@
 """The Kafka wire format: one event per message, plus the relay's watermark control message.
 
 An event message has key = aggregate id, value = an `Envelope` as JSON (the payload embedded
-as JSON, not base64) and headers `kind=event` and `published_at` (relay send time, epoch
-seconds as ASCII). A watermark message has no key, value `{"watermark": W}` and header
-`kind=watermark`: it promises that every event with position <= W was acknowledged by Kafka
-before it, in every partition of every topic.
+as JSON, not base64) and headers `kind=event` and the time its lag is measured from, epoch
+seconds as ASCII: `committed_at` (the transaction's commit time, from PostgreSQL's commit
+timestamps) or, where the server does not track them, `observed_at` (when the relay claimed
+it). The ack time cannot travel in a header (headers are fixed before producing): the relay
+records it in the outbox row instead. A watermark message has no key, value
+`{"watermark": W}` and header `kind=watermark`: it promises that every event with
+position <= W was acknowledged by Kafka before it, in every partition of every topic.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ TOPICS: dict[str, str] = {
 """Aggregate type → Kafka topic."""
 
 KIND_HEADER = "kind"
-PUBLISHED_AT_HEADER = "published_at"
+COMMITTED_AT_HEADER = "committed_at"
+OBSERVED_AT_HEADER = "observed_at"
 KIND_EVENT = b"event"
 KIND_WATERMARK = b"watermark"
 

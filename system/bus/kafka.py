@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -76,40 +77,51 @@ async def ensure_topics(
     return found
 
 
+def producer_config(bootstrap: str, *, linger_ms: int = 1) -> dict[str, str | int | bool]:
+    """The relay's librdkafka settings (the Kafka produce ceiling reuses them, so they match)."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": linger_ms,
+        "partitioner": "murmur2_random",
+    }
+
+
 class KafkaPublisher:
     """An idempotent producer (acks=all); `publish` returns once Kafka acked the whole batch."""
 
     def __init__(self, bootstrap: str, *, linger_ms: int = 1) -> None:
-        self._config = {
-            "bootstrap.servers": bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": linger_ms,
-            "partitioner": "murmur2_random",
-        }
+        self._config = producer_config(bootstrap, linger_ms=linger_ms)
         self._producer = Producer(self._config)
         self._errors: list[KafkaError] = []
 
-    def _delivered(self, error: KafkaError | None, _: Message) -> None:
+    def _delivered(
+        self, acked: list[float], index: int, error: KafkaError | None, _: Message
+    ) -> None:
         if error is not None:
             self._errors.append(error)
+        else:
+            acked[index] = time.time()
 
-    async def publish(self, messages: Sequence[Outgoing]) -> None:
+    async def publish(self, messages: Sequence[Outgoing]) -> list[float]:
         """Produce every message and wait for all acks; raise PublishError if any failed.
 
-        A fatal producer error (e.g. the broker lost its idempotence state) replaces the
-        producer, so the caller's retry starts a fresh idempotent session.
+        Returns, per message, when its ack reached us (epoch seconds, taken in the delivery
+        callback). A fatal producer error (e.g. the broker lost its idempotence state) replaces
+        the producer, so the caller's retry starts a fresh idempotent session.
         """
         try:
-            await self._publish(messages)
+            return await self._publish(messages)
         except KafkaException as exc:
             await asyncio.to_thread(self._producer.purge)
             self._producer = Producer(self._config)
             raise PublishError(f"producer failed, replaced: {exc}") from exc
 
-    async def _publish(self, messages: Sequence[Outgoing]) -> None:
+    async def _publish(self, messages: Sequence[Outgoing]) -> list[float]:
         self._errors.clear()
-        for m in messages:
+        acked = [0.0] * len(messages)
+        for index, m in enumerate(messages):
             while True:
                 try:
                     self._producer.produce(
@@ -117,7 +129,7 @@ class KafkaPublisher:
                         m.value,
                         m.key,
                         partition=-1 if m.partition is None else m.partition,
-                        on_delivery=self._delivered,
+                        on_delivery=partial(self._delivered, acked, index),
                         headers=list(m.headers),
                     )
                     break
@@ -127,14 +139,15 @@ class KafkaPublisher:
             pass
         if self._errors:
             raise PublishError(f"{len(self._errors)} messages failed: {self._errors[0]}")
+        return acked
 
     async def close(self) -> None:
         await asyncio.to_thread(self._producer.flush, 10.0)
 
 
-def now_header() -> bytes:
-    """The current time as epoch seconds, for a `published_at`-style header."""
-    return repr(time.time()).encode()
+def time_header(t: float) -> bytes:
+    """Epoch seconds as a header value (ASCII), e.g. for `committed_at`."""
+    return repr(t).encode()
 
 
 async def assigned_consumer(

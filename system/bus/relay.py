@@ -1,7 +1,9 @@
 """The outbox relay: committed events → Kafka, marked published only after Kafka acked them.
 
 Loop: claim the oldest unpublished batch (position order), produce it (key = aggregate id,
-topic per aggregate type), await every ack, mark the batch published, and claim again at once
+topic per aggregate type, each event's commit time as its `committed_at` header, or the claim
+time as `observed_at` when PostgreSQL has no commit timestamp), await every ack, mark the batch
+published with each event's ack time, and claim again at once
 while batches keep coming. Only an empty claim waits: for NOTIFY or `poll_interval_s`. Appends
 notify only when no unpublished row younger than the debounce exists (NOTIFY serialises
 commits; see `system/eventstore/postgres.py`), so an append that commits just after an empty
@@ -24,20 +26,21 @@ from collections.abc import Callable, Mapping, Sequence
 import asyncpg
 
 from system.bus.envelope import (
+    COMMITTED_AT_HEADER,
     KIND_EVENT,
     KIND_HEADER,
     KIND_WATERMARK,
-    PUBLISHED_AT_HEADER,
+    OBSERVED_AT_HEADER,
     Watermark,
     encode,
     envelope_of,
     topic_for,
     topics,
 )
-from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, now_header
+from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, time_header
 from system.config import Settings
 from system.eventstore.outbox import PostgresOutbox
-from system.metrics import OUTBOX_BACKLOG, RELAY_BATCH, RELAY_PUBLISHED
+from system.metrics import OUTBOX_BACKLOG, RELAY_BATCH, RELAY_LAG, RELAY_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +81,34 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one claimed batch; returns how many events it held."""
         started = time.perf_counter()
-        events = await self.outbox.claim(self.batch_size)
-        if not events:
+        claimed = await self.outbox.claim(self.batch_size)
+        if not claimed:
             return 0
-        published_at = now_header()
+        observed_at = time.time()
+        observed = (OBSERVED_AT_HEADER, time_header(observed_at))
         messages = []
-        for event in events:
+        for event, committed_at in claimed:
+            origin = observed
+            if committed_at is not None:
+                origin = (COMMITTED_AT_HEADER, time_header(committed_at))
             messages.append(
                 Outgoing(
                     topic=topic_for(event.aggregate_type, self.topic_prefix),
                     key=event.aggregate_id.encode(),
                     value=encode(envelope_of(event)),
-                    headers=((KIND_HEADER, KIND_EVENT), (PUBLISHED_AT_HEADER, published_at)),
+                    headers=((KIND_HEADER, KIND_EVENT), origin),
                 )
             )
-        await self.publisher.publish(messages)
-        await self.outbox.mark_published([e.position for e in events])
-        for m in messages:
+        acked = await self.publisher.publish(messages)
+        await self.outbox.mark_published([c.event.position for c in claimed], acked)
+        for m, (_, committed_at), acked_at in zip(messages, claimed, acked, strict=True):
             RELAY_PUBLISHED.labels(m.topic).inc()
+            if committed_at is None:
+                RELAY_LAG.labels("observed").observe(acked_at - observed_at)
+            else:
+                RELAY_LAG.labels("committed").observe(acked_at - committed_at)
         RELAY_BATCH.observe(time.perf_counter() - started)
-        return len(events)
+        return len(claimed)
 
     async def send_watermark(self) -> int:
         """Tell every partition of every topic how far publishing is complete."""

@@ -15,6 +15,11 @@ started at or before t is still open, every position <= S is final. This needs t
 sequence's default CACHE 1, and sees other roles' transactions only as superuser or with
 pg_read_all_stats (the application role writes the events, so its own sessions suffice). Like
 the xid8 follower, a transaction left open holds the watermark back until it ends.
+
+Lag stamps: a claim also reads each event's commit time, `pg_xact_commit_timestamp(xmin)` of
+its row (null unless the server runs with `track_commit_timestamp = on`; the private cluster
+does), and marking records, per row, when Kafka acknowledged it (`published_at`, the relay's
+clock at the delivery callback), which is where the lag report finds the ack time.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -36,13 +41,21 @@ CHANNEL = "cqrs_outbox"
 LOCK_RETRY_S = 0.5
 
 CLAIM = f"""
-SELECT {COLUMNS} FROM events
+SELECT {COLUMNS}, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 FROM events
 WHERE position IN (
     SELECT position FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1
 )
 ORDER BY position
 """
-MARK = "UPDATE outbox SET published_at = clock_timestamp() WHERE position = ANY($1::bigint[])"
+MARK = """
+UPDATE outbox AS o SET published_at = to_timestamp(a.acked)
+FROM unnest($1::bigint[], $2::float8[]) AS a(position, acked)
+WHERE o.position = a.position
+"""
+ACKED = """
+SELECT position, extract(epoch FROM published_at)::float8 FROM outbox
+WHERE position = ANY($1::bigint[]) AND published_at IS NOT NULL
+"""
 BACKLOG = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 MIN_UNPUBLISHED = "SELECT min(position) FROM outbox WHERE published_at IS NULL"
 SEQUENCE_AND_CLOCK = """
@@ -56,6 +69,19 @@ WHERE backend_type = 'client backend' AND datname = current_database()
 """
 
 
+class Claimed(NamedTuple):
+    """A claimed event and its commit time (epoch seconds; None without commit timestamps)."""
+
+    event: RecordedEvent
+    committed_at: float | None
+
+
+async def acked_at(pool: asyncpg.Pool, positions: Sequence[int]) -> dict[int, float]:
+    """Position -> when Kafka acknowledged that event (epoch seconds), for published rows."""
+    rows = await pool.fetch(ACKED, list(positions))
+    return {row[0]: row[1] for row in rows}
+
+
 class PostgresOutbox:
     """Claim, mark and measure the outbox; compute the publish watermark."""
 
@@ -65,13 +91,14 @@ class PostgresOutbox:
         self._safe_head = 0
         self._watermark = 0
 
-    async def claim(self, limit: int) -> list[RecordedEvent]:
-        """The oldest unpublished events, in position order."""
+    async def claim(self, limit: int) -> list[Claimed]:
+        """The oldest unpublished events, in position order, with their commit times."""
         rows = await self.pool.fetch(CLAIM, limit)
-        return [recorded_from_row(row) for row in rows]
+        return [Claimed(recorded_from_row(row), row[-1]) for row in rows]
 
-    async def mark_published(self, positions: Sequence[int]) -> None:
-        await self.pool.execute(MARK, list(positions))
+    async def mark_published(self, positions: Sequence[int], acked: Sequence[float]) -> None:
+        """Mark rows published, each with the time Kafka acked it (epoch seconds)."""
+        await self.pool.execute(MARK, list(positions), list(acked))
 
     async def backlog(self) -> int:
         count: int = await self.pool.fetchval(BACKLOG)

@@ -4,7 +4,9 @@ Per batch: decode; group events by aggregate; fetch the current docs; skip what 
 holds (redelivery), fold the rest; stop on a version gap (after `gap_patience_s`, which covers
 the moment a rebuild swaps its index in); one bulk write with external versioning; make it
 searchable; commit the Kafka offsets; then advance the checkpoint to the lowest watermark the
-partitions have delivered, and queue the lag stamps.
+partitions have delivered, and queue the batch's lag record (see the lag-stamp contract in
+`system/projections`). A batch applied again after a transient error keeps the time it was
+first consumed.
 
 Fetching the current docs costs an `mget` only for what `BatchWriter` cannot know (see it),
 which takes one Elasticsearch round trip off most batches.
@@ -26,9 +28,10 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError
 
 from system.bus.envelope import (
+    COMMITTED_AT_HEADER,
     KIND_HEADER,
     KIND_WATERMARK,
-    PUBLISHED_AT_HEADER,
+    OBSERVED_AT_HEADER,
     Envelope,
     decode_envelope,
     decode_watermark,
@@ -59,10 +62,51 @@ class VersionGapError(RuntimeError):
 
 @dataclass
 class Arrival:
-    """An event as consumed, with the stamps gathered on its way."""
+    """An event as consumed, with the time its lag counts from."""
 
     envelope: Envelope
-    published_at: float
+    origin: float | None = None
+    """Its `committed_at` header (or `observed_at` if `observed`), epoch seconds; None if absent."""
+    observed: bool = False
+
+
+def arrival(envelope: Envelope, headers: Mapping[str, bytes]) -> Arrival:
+    """The arrival of an event message, its lag origin taken from its headers."""
+    committed = headers.get(COMMITTED_AT_HEADER)
+    if committed is not None:
+        return Arrival(envelope, float(committed))
+    observed = headers.get(OBSERVED_AT_HEADER)
+    if observed is not None:
+        return Arrival(envelope, float(observed), observed=True)
+    return Arrival(envelope)
+
+
+def lag_record(
+    name: str, events: Sequence[Arrival], consumed: float, indexed: float, searchable: float
+) -> Doc | None:
+    """The lag record of one applied batch (None if no event carries an origin).
+
+    Times shared by the batch are stored once; the per-event columns sit under `events`.
+    """
+    timed = [a for a in events if a.origin is not None]
+    if not timed:
+        return None
+    positions = [a.envelope.position for a in timed]
+    origins = [a.origin for a in timed if a.origin is not None]
+    return {
+        "_id": f"{name}:{min(positions)}:{max(positions)}:{len(positions)}",
+        "projection": name,
+        "consumed_at": consumed,
+        "indexed_at": indexed,
+        "searchable_at": searchable,
+        "origin_min": min(origins),
+        "origin_max": max(origins),
+        "events": {
+            "position": positions,
+            "origin": origins,
+            "observed": [a.observed for a in timed],
+        },
+    }
 
 
 @dataclass
@@ -103,7 +147,7 @@ def fold_batch(
 
 
 class StampWriter:
-    """Writes lag stamps in the background, one bulk at a time, off the projectors' path."""
+    """Writes lag records in the background, one bulk at a time, off the projectors' path."""
 
     def __init__(self, store: ElasticsearchReadStore) -> None:
         self.store = store
@@ -130,7 +174,7 @@ class StampWriter:
                 self._wake.clear()
                 continue
             stamps, self._buffer = self._buffer, []
-            await self.store.write_stamps(stamps)
+            await self.store.write_lag_records(stamps)
             self._flushed.set()
 
 
@@ -218,7 +262,7 @@ class Projector:
         projection: Projection,
         store: ElasticsearchReadStore,
         consumer: Any,
-        stamps: StampWriter,
+        stamps: StampWriter | None,
         *,
         batch_size: int = 5000,
         gap_patience_s: float = 30.0,
@@ -238,7 +282,7 @@ class Projector:
         name = projection.name
         self._lag = {
             stage: PROJECTION_LAG.labels(name, stage)
-            for stage in ("relay", "kafka", "index", "refresh", "end_to_end")
+            for stage in ("delivery", "index", "refresh", "end_to_end")
         }
         self._events = PROJECTION_EVENTS.labels(name)
         self._duplicates = PROJECTION_DUPLICATES.labels(name)
@@ -253,9 +297,10 @@ class Projector:
         await self.start()
         while not stop.is_set():
             batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            consumed_at = time.time()
             while batch and not stop.is_set():
                 try:
-                    await self.process(batch)
+                    await self.process(batch, consumed_at)
                     break
                 except TRANSIENT as exc:
                     if isinstance(exc, ApiError) and exc.meta.status < 500:
@@ -263,9 +308,15 @@ class Projector:
                     log.warning("%s: batch failed (%s), retrying", self.projection.name, exc)
                     await asyncio.sleep(TRANSIENT_RETRY_S)
 
-    async def process(self, batch: Mapping[Any, Sequence[Any]]) -> None:
-        """Apply one consumed batch end to end (see the module docstring)."""
-        consumed_at = time.time()
+    async def process(
+        self, batch: Mapping[Any, Sequence[Any]], consumed_at: float | None = None
+    ) -> None:
+        """Apply one consumed batch end to end (see the module docstring).
+
+        `consumed_at` is when the batch was first received (default: now).
+        """
+        if consumed_at is None:
+            consumed_at = time.time()
         streams: dict[str, list[Arrival]] = {}
         seen: dict[Any, int] = {}
         for tp, records in batch.items():
@@ -275,8 +326,7 @@ class Projector:
                     seen[tp] = decode_watermark(record.value).watermark
                     continue
                 env = decode_envelope(record.value)
-                published_at = float(headers.get(PUBLISHED_AT_HEADER, b"0"))
-                streams.setdefault(env.aggregate_id, []).append(Arrival(env, published_at))
+                streams.setdefault(env.aggregate_id, []).append(arrival(env, headers))
         applied = await self.writer.apply(streams)
         indexed_at = searchable_at = time.time()
         if applied.docs and not self.wait_for:
@@ -304,31 +354,16 @@ class Projector:
     ) -> None:
         if not events:
             return
-        name = self.projection.name
         lag = self._lag
-        stamps = []
-        for arrival in events:
-            env = arrival.envelope
-            recorded = env.recorded_at.timestamp()
-            published = arrival.published_at
-            lag["relay"].observe(published - recorded)
-            lag["kafka"].observe(consumed - published)
+        for arrival_ in events:
             lag["index"].observe(indexed - consumed)
             lag["refresh"].observe(searchable - indexed)
-            lag["end_to_end"].observe(searchable - recorded)
-            stamps.append(
-                {
-                    "_id": f"{name}:{env.event_id}",
-                    "projection": name,
-                    "position": env.position,
-                    "aggregate_type": env.aggregate_type,
-                    "event_type": env.event_type,
-                    "recorded_at": recorded,
-                    "published_at": published,
-                    "consumed_at": consumed,
-                    "indexed_at": indexed,
-                    "searchable_at": searchable,
-                }
-            )
+            if arrival_.origin is not None:
+                lag["delivery"].observe(consumed - arrival_.origin)
+                lag["end_to_end"].observe(searchable - arrival_.origin)
         self._events.inc(len(events))
-        await self.stamps.add(stamps)
+        if self.stamps is None:
+            return
+        record = lag_record(self.projection.name, events, consumed, indexed, searchable)
+        if record is not None:
+            await self.stamps.add([record])

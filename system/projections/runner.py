@@ -44,7 +44,7 @@ class ProjectorRunner:
         consumers = []
         try:
             await store.ensure(self.names)
-            stamps = StampWriter(store)
+            stamps = StampWriter(store) if settings.lag_stamps else None
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
@@ -57,11 +57,12 @@ class ProjectorRunner:
             stamps_stop = asyncio.Event()
             log.info("projecting %s", ", ".join(self.names))
             async with asyncio.TaskGroup() as group:
-                stamp_task = group.create_task(stamps.run(stamps_stop))
+                stamp_task = None if stamps is None else group.create_task(stamps.run(stamps_stop))
                 runs = [group.create_task(p.run(stop)) for p in projectors]
                 await asyncio.gather(*runs)
                 stamps_stop.set()
-                await stamp_task
+                if stamp_task is not None:
+                    await stamp_task
         finally:
             for consumer in consumers:
                 await consumer.stop()

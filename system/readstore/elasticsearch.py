@@ -19,7 +19,7 @@ import orjson
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from system.config import Settings
-from system.readstore.mappings import LAG_STAMPS, POSITIONS, plain_body, read_model_body
+from system.readstore.mappings import LAG_BATCHES, POSITIONS, plain_body, read_model_body
 
 Doc = dict[str, Any]
 
@@ -67,13 +67,14 @@ class ElasticsearchReadStore:
         return f"{self.prefix}-projection-positions"
 
     @property
-    def stamps_index(self) -> str:
-        return f"{self.prefix}-lag-stamps"
+    def lag_index(self) -> str:
+        """Where projectors write their lag records (one per batch)."""
+        return f"{self.prefix}-lag-batches"
 
     async def ensure(self, names: Iterable[str]) -> None:
-        """Create what is missing: first index + alias per read model, positions, lag stamps."""
+        """Create what is missing: first index + alias per read model, positions, lag records."""
         await self._create(self.positions_index, plain_body(POSITIONS))
-        await self._create(self.stamps_index, plain_body(LAG_STAMPS, "5s"))
+        await self._create(self.lag_index, plain_body(LAG_BATCHES, "5s"))
         for name in names:
             alias = self.alias(name)
             if not await self.client.indices.exists_alias(name=alias):
@@ -168,12 +169,12 @@ class ElasticsearchReadStore:
     async def refresh(self, index: str) -> None:
         await self.client.indices.refresh(index=index)
 
-    async def write_stamps(self, stamps: Sequence[Doc]) -> None:
-        """Lag stamps, each created once (`<projection>:<event_id>`); repeats are ignored."""
+    async def write_lag_records(self, records: Sequence[Doc]) -> None:
+        """Lag records, each created once (by its `_id`); repeats are ignored."""
         lines: list[Mapping[str, Any]] = []
-        for stamp in stamps:
-            lines.append({"create": {"_index": self.stamps_index, "_id": stamp.pop("_id")}})
-            lines.append(stamp)
+        for record in records:
+            lines.append({"create": {"_index": self.lag_index, "_id": record.pop("_id")}})
+            lines.append(record)
         if lines:
             await self._bulk(lines)
 
@@ -286,6 +287,13 @@ class ElasticsearchReadStore:
         """The balance view of one account."""
         return await self._get("account_balance", account_id)
 
+    async def visible(self, name: str, doc_id: str, version: int) -> bool:
+        """Whether a search (not a realtime GET) finds `doc_id` of `name` at >= `version`."""
+        response = await self.client.search(
+            index=self.alias(name), **visibility_search(doc_id, version)
+        )
+        return int(response["hits"]["total"]["value"]) > 0
+
     # --- whole-index reads (rebuild checks, tests)
 
     async def snapshot(self, index: str) -> dict[str, Doc]:
@@ -306,6 +314,26 @@ class ElasticsearchReadStore:
             if scroll_id:
                 await self.client.clear_scroll(scroll_id=scroll_id)
         return docs
+
+
+def visibility_search(doc_id: str, version: int) -> dict[str, Any]:
+    """A `_search` body that finds `doc_id` only once a refresh exposed it at >= `version`.
+
+    Read-your-writes measures visibility with it: a search sees what a user's query sees,
+    where a realtime GET would also see writes no refresh has exposed yet.
+    """
+    return {
+        "query": {
+            "bool": {
+                "filter": [
+                    {"ids": {"values": [doc_id]}},
+                    {"range": {"version": {"gte": version}}},
+                ]
+            }
+        },
+        "size": 0,
+        "track_total_hits": 1,
+    }
 
 
 def _ndjson_chunks(lines: Sequence[Mapping[str, Any]]) -> list[bytes]:

@@ -73,17 +73,17 @@ READ_MODELS: dict[str, dict[str, Any]] = {
 
 POSITIONS: dict[str, Any] = {"projection": KEYWORD, "position": LONG, "updated_at": DATE}
 
-LAG_STAMPS: dict[str, Any] = {
+LAG_BATCHES: dict[str, Any] = {
     "projection": KEYWORD,
-    "position": LONG,
-    "aggregate_type": KEYWORD,
-    "event_type": KEYWORD,
-    "recorded_at": {"type": "double"},
-    "published_at": {"type": "double"},
     "consumed_at": {"type": "double"},
     "indexed_at": {"type": "double"},
     "searchable_at": {"type": "double"},
+    "origin_min": {"type": "double"},
+    "origin_max": {"type": "double"},
+    "events": {"type": "object", "enabled": False},
 }
+"""One lag record per projector batch (see `system/projections`): the per-event columns under
+`events` are stored, not indexed; only the window bounds are searchable."""
 
 
 def read_model_body(name: str) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from system.app.ports import StreamAppend
 from system.bus.envelope import (
+    COMMITTED_AT_HEADER,
     KIND_EVENT,
     KIND_HEADER,
     KIND_WATERMARK,
-    PUBLISHED_AT_HEADER,
     decode_envelope,
     decode_watermark,
 )
@@ -96,7 +96,7 @@ async def test_appended_events_reach_their_topic_keyed_by_aggregate_in_version_o
                     env = decode_envelope(record.value)
                     if env.aggregate_id in seen:
                         assert record.key == env.aggregate_id.encode()
-                        assert float(headers[PUBLISHED_AT_HEADER]) >= env.recorded_at.timestamp()
+                        assert float(headers[COMMITTED_AT_HEADER]) >= env.recorded_at.timestamp()
                         seen[env.aggregate_id].append(env.version)
                         partition_of[env.aggregate_id].add(tp.partition)
                         positions.append(env.position)
