@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
+from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
-from bench.lag.stamps import fetch_stamps, lag_row, lag_rows
+from bench.lag.stamps import fetch_stamps, lag_row, lag_rows, measured_window
 from bench.load import seeding
 from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, judge
@@ -205,7 +207,7 @@ async def _run(
             )
             summary = summarize(samples)
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
-            lag = await _lag(read_store, samples, started)
+            lag = await _lag(read_store, store.pool, prometheus, samples)
         results.config = _config_dict(config, settings, seed)
         results.environment = await gather_environment(settings)
     finally:
@@ -237,12 +239,18 @@ def _target(config: LoadConfig) -> float | None:
 
 
 async def _lag(
-    read_store: ElasticsearchReadStore, samples: list[Sample], started: float
+    read_store: ElasticsearchReadStore,
+    pool: asyncpg.Pool,
+    prometheus: httpx.AsyncClient,
+    samples: list[Sample],
 ) -> list[dict[str, Any]]:
-    """Stage rows from the stamps of events recorded during the run, plus visibility."""
-    until = max(s.finished for s in samples)
-    stamps = await fetch_stamps(read_store.client, read_store.stamps_index, started, until)
-    rows = lag_rows(stamps)
+    """Stage rows for events committed in the measured window (lag records, else the
+    histograms), plus visibility."""
+    window = measured_window(samples)
+    if window is None:
+        return []
+    stamps = await fetch_stamps(read_store.client, read_store.lag_index, pool, *window)
+    rows = lag_rows(stamps) or await histogram_rows(prometheus, *window)
     visibility = [s.latency for s in samples if s.request == VISIBILITY and s.phase == "measured"]
     if visibility:
         rows.append(lag_row(VISIBILITY_PROJECTION, VISIBILITY, visibility))
