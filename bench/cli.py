@@ -24,7 +24,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bench.db_commands": ("db", "events"),
     "bench.serve_commands": ("serve",),
     "bench.projection_commands": ("projections",),
-    "bench.load_commands": ("load",),
+    "bench.load_commands": ("load", "calibrate"),
     "bench.audit.command": ("audit",),
     "bench.micro_commands": ("micro", "report", "compare", "install-peers"),
 }

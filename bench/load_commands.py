@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.load import metrics as m
+from bench.load.calibrate import CALIBRATION_S, SCENARIO, Calibration, CalibrationError, calibrate
 from bench.load.config import SCENARIOS, LoadConfig
 from bench.load.keys import Distribution
 from bench.load.runner import LoadRun, LoadRunError, Progress, run_load
@@ -24,6 +26,10 @@ from bench.load.shapes import ShapeName
 from system.config import Settings
 
 console = Console(stderr=True)
+
+EXIT_AUDIT_FAILED = 2
+EXIT_INVALID = 3
+LOAD_SCENARIOS = [name for name in SCENARIOS if name != SCENARIO]
 
 
 def _scrape(url: str) -> dict[str, float]:
@@ -106,9 +112,16 @@ def _print_run(run: LoadRun) -> None:
         f"achieved {run.verdict.achieved_rps:.1f} req/s"
         + (f" of {target:.1f} targeted" if target else "")
         + f"; p99 send lag {run.verdict.send_lag_p99 * 1000:.1f} ms"
+        + (
+            f"; {run.verdict.unsent} of {run.verdict.scheduled} scheduled never sent"
+            if run.verdict.scheduled
+            else ""
+        )
     )
     for problem in run.verdict.problems:
         out.print(f"[yellow]schedule not kept:[/yellow] {problem}")
+    if run.calibration is not None:
+        out.print(_calibration_table(run.calibration))
     lag = Table(title="lag (s, exact from per-event stamps)")
     for col in ("projection", "stage", "p50", "p90", "p99", "max"):
         lag.add_column(col)
@@ -123,8 +136,31 @@ def _print_run(run: LoadRun) -> None:
     out.print(f"results: {run.results_path}")
 
 
+def _calibration_table(c: Calibration) -> Table:
+    row = c.row()
+    table = Table(
+        title=f"generator floor: GET {row['route']} at {c.rate_rps:g} req/s for {c.duration_s:g} s"
+    )
+    cells = {
+        "requests": str(row["requests"]),
+        "achieved req/s": f"{row['achieved_rps']:.1f}",
+        "unsent": str(row["unsent"]),
+        "send lag p50 ms": f"{row['send_lag_seconds']['p50'] * 1000:.2f}",
+        "send lag p99 ms": f"{row['send_lag_seconds']['p99'] * 1000:.2f}",
+        "p50 ms": f"{row['latency_seconds']['p50'] * 1000:.2f}",
+        "p99 ms": f"{row['latency_seconds']['p99'] * 1000:.2f}",
+        "p99 corrected ms": f"{row['corrected']['p99'] * 1000:.2f}",
+        "max ms": f"{row['latency_seconds']['max'] * 1000:.2f}",
+    }
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in cells.items():
+        table.add_row(name, value)
+    return table
+
+
 def load(
-    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(SCENARIOS)}")],
+    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(LOAD_SCENARIOS)}")],
     duration: Annotated[float, typer.Option(help="measured seconds")],
     rate: Annotated[float | None, typer.Option(help="open model: target requests/s")] = None,
     users: Annotated[int | None, typer.Option(help="closed model: concurrent users")] = None,
@@ -137,8 +173,24 @@ def load(
     think_time: Annotated[float, typer.Option(help="closed model: seconds between ops")] = 1.0,
     keys: Annotated[int, typer.Option(help="contention: hot accounts")] = 8,
     zipf: Annotated[float | None, typer.Option(help="contention: Zipf s (default uniform)")] = None,
+    calibration: Annotated[
+        float,
+        typer.Option(
+            help="seconds of generator calibration against /health at the run's rate, "
+            "before the run (0 = none)"
+        ),
+    ] = CALIBRATION_S,
 ) -> None:
-    """Run a locust scenario against the stack (started if needed); audit and report it."""
+    """Run a locust scenario against the stack (started if needed); audit and report it.
+
+    Exit status: 0 fine, 2 the audit failed, 3 the run is INVALID because the generator fell
+    behind (achieved < 95 % of the target rate, > 1 % of the scheduled requests never sent, or
+    p99 send lag > 50 ms). When both happen, 2 wins: see bench/load/README.md.
+    """
+    if scenario == SCENARIO:
+        _fail("--scenario calibration is what `cqrs-bench calibrate` runs; use that command")
+    if calibration < 0:
+        _fail(f"--calibration must not be negative, got {calibration:g}")
     if rate is not None and users is not None:
         _fail("give either --rate (open model) or --users (closed model), not both")
     if rate is None and users is None:
@@ -170,17 +222,78 @@ def load(
     run_dir = out or Path("reports") / f"load-{scenario}-{stamp}"
     try:
         with Live(console=console, refresh_per_second=2, transient=True) as live:
-            run = run_load(config, settings, run_dir, on_progress=LiveView(live))
+            run = run_load(
+                config, settings, run_dir, on_progress=LiveView(live), calibration_s=calibration
+            )
     except LoadRunError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"a service of the stack went away during the run ({exc}); `cqrs-bench status`")
     _print_run(run)
+    if not run.valid:
+        console.print(f"[bold red]INVALID: {run.verdict.reason}[/bold red]")
     if not run.audit_passed:
         console.print(
             "[bold red]AUDIT FAILED: the run's data is inconsistent (see above)[/bold red]"
         )
-        raise typer.Exit(2)
+    status = exit_status(audit_passed=run.audit_passed, valid=run.valid)
+    if status:
+        raise typer.Exit(status)
+
+
+def exit_status(*, audit_passed: bool, valid: bool) -> int:
+    """0 fine, 2 the audit failed, 3 the generator fell behind; 2 wins when both happen.
+
+    The audit judges only what was sent and acknowledged, so a generator that sent less cannot
+    make it fail: a failed audit names a fault of the system (data lost, doubled or wrong, or a
+    read side that never caught up), true whatever the load. An invalid run only means its
+    latency figures describe the generator too; its report still starts with INVALID and
+    results.json still says `valid: false`.
+    """
+    if not audit_passed:
+        return EXIT_AUDIT_FAILED
+    return 0 if valid else EXIT_INVALID
+
+
+def calibrate_command(
+    rate: Annotated[float, typer.Option(help="requests/s to offer (open model)")] = 50.0,
+    duration: Annotated[float, typer.Option(help="measured seconds")] = 10.0,
+    workers: Annotated[int, typer.Option(help="locust worker processes (0 = one process)")] = 0,
+    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+) -> None:
+    """Measure the load generator's own floor: GET /health (the api's cheapest route) at --rate.
+
+    Uses the same locust machinery as `load`. Prints the send lag (sent - intended) and the
+    latency percentiles of /health: no load run measures below them on this machine. Writes
+    calibration.json (and the raw samples) into --out. Exit status 3 when even this schedule
+    was not kept (the generator cannot offer this rate here).
+    """
+    if rate <= 0:
+        _fail(f"--rate must be positive, got {rate:g}")
+    if duration <= 0:
+        _fail(f"--duration must be positive, got {duration:g}")
+    if workers < 0:
+        _fail(f"--workers must not be negative, got {workers}")
+    settings = Settings.from_env()
+    _ensure_stack(settings)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = out or Path("reports") / f"calibration-{stamp}"
+    with console.status(f"calibrating: GET /health at {rate:g} req/s for {duration:g} s"):
+        try:
+            result = asyncio.run(
+                calibrate(
+                    settings.api_url, rate, duration, run_dir, dict(os.environ), workers=workers
+                )
+            )
+        except CalibrationError as exc:
+            _fail(str(exc))
+    Console().print(_calibration_table(result))
+    Console().print(f"calibration: {run_dir / 'calibration.json'}")
+    if not result.verdict.valid:
+        console.print(f"[bold red]the generator could not keep {rate:g} req/s:[/bold red]")
+        for problem in result.verdict.problems:
+            console.print(f"  {problem}")
+        raise typer.Exit(EXIT_INVALID)
 
 
 def _ensure_stack(settings: Settings) -> None:
@@ -201,3 +314,4 @@ def _fail(message: str) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command()(load)
+    app.command("calibrate")(calibrate_command)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
+from bench.load.pacing import Unsent
 from bench.load.samples import VISIBILITY, Sample
 from bench.report.constants import PERCENTILES_TO_REPORT
+from bench.report.intervals import Z95, Interval
 
 MICROS = 1_000_000
 HIGHEST_TRACKABLE_US = 3_600 * MICROS
@@ -32,6 +35,22 @@ class LatencyHistogram:
     def percentile(self, quantile: float) -> float:
         """The value at `quantile` (0..1) in seconds."""
         return float(self._h.get_value_at_percentile(quantile * 100)) / MICROS
+
+    def percentile_interval(self, quantile: float) -> Interval:
+        """The value at `quantile` and its distribution-free 95 % interval (order statistics).
+
+        The rank of the sample quantile is binomial: its bounds are the values at
+        quantile ± 1.96·√(q(1-q)/n).
+        """
+        n = self.count
+        if not n:
+            return Interval(0.0, 0.0, 0.0)
+        half = Z95 * math.sqrt(quantile * (1 - quantile) / n)
+        return Interval(
+            self.percentile(quantile),
+            self.percentile(max(0.0, quantile - half)),
+            self.percentile(min(1.0, quantile + half)),
+        )
 
     def summary(self) -> dict[str, float]:
         """{p50, p90, p99, p999, max} in seconds (zeros when empty)."""
@@ -70,10 +89,31 @@ class Summary:
     send_lag: LatencyHistogram = field(default_factory=LatencyHistogram)
     first_intended: float = float("inf")
     sent_times: list[float] = field(default_factory=list)
+    scheduled: int | None = None
+    """Open model: measured tickets in the timetable (None when no timetable was kept)."""
+    unsent: int = 0
+    """Measured tickets never sent; each is in `total.corrected` and `send_lag`, censored."""
+
+    def censor(self, intended: float, stopped_at: float) -> None:
+        """Count a request that was due at `intended` but never sent before `stopped_at`.
+
+        Its corrected latency and send lag are at least `stopped_at - intended`: it is recorded
+        with that value (a lower bound), so overload raises the corrected tail instead of
+        thinning it.
+        """
+        waited = max(0.0, stopped_at - intended)
+        self.unsent += 1
+        self.total.corrected.record(waited)
+        self.send_lag.record(waited)
+        self.first_intended = min(self.first_intended, intended)
 
 
-def summarize(samples: Iterable[Sample]) -> Summary:
-    """Fold measured samples (warm-up ones are skipped) into histograms and counts."""
+def summarize(samples: Iterable[Sample], unsent: Iterable[Unsent] = ()) -> Summary:
+    """Fold measured samples (warm-up ones are skipped) and never-sent tickets into a summary.
+
+    `unsent` holds each locust process's record of tickets it never sent; they are censored at
+    the moment that process stopped sending (see `Summary.censor`).
+    """
     s = Summary()
     for sample in samples:
         if sample.phase != "measured":
@@ -86,4 +126,8 @@ def summarize(samples: Iterable[Sample]) -> Summary:
         s.send_lag.record(max(0.0, sample.send_lag))
         s.first_intended = min(s.first_intended, sample.intended)
         s.sent_times.append(sample.sent)
+    for record in unsent:
+        s.scheduled = (s.scheduled or 0) + record.scheduled
+        for intended in record.intended:
+            s.censor(intended, record.stopped_at)
     return s

@@ -17,10 +17,22 @@ STOP_TIMEOUT_S = 30
 """Seconds in-flight requests get to finish when the run time is up."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port` now."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the exporter binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def run_time_s(config: LoadConfig) -> int:
@@ -49,7 +61,7 @@ def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
     ]  # fmt: skip
     if not config.workers:
         return [[*lead, user_class]]
-    port = str(_free_port())
+    port = str(free_port())
     master = [
         *lead,
         "--master",

@@ -21,10 +21,25 @@ from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
 from bench.lag.stamps import fetch_stamps, lag_row, lag_rows, measured_window
 from bench.load import seeding
+from bench.load.calibrate import (
+    CALIBRATION_S,
+    Calibration,
+    CalibrationError,
+    calibrate,
+    calibration_rate,
+    clear_run_files,
+)
 from bench.load.config import LoadConfig
-from bench.load.health import ScheduleVerdict, judge
+from bench.load.health import ScheduleVerdict, health_fields, judge
 from bench.load.latency import RequestStats, Summary, summarize
-from bench.load.locust_process import STOP_TIMEOUT_S, LocustProcesses, run_time_s
+from bench.load.locust_process import (
+    STOP_TIMEOUT_S,
+    LocustProcesses,
+    free_port,
+    port_free,
+    run_time_s,
+)
+from bench.load.pacing import read_unsent
 from bench.load.samples import LOCUST_COUNTS, VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
 from bench.report.environment import gather_environment
@@ -58,10 +73,16 @@ class LoadRun:
     lag: list[dict[str, Any]]
     results_path: Path
     report_paths: list[Path] = field(default_factory=list)
+    calibration: Calibration | None = None
 
     @property
     def audit_passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+    @property
+    def valid(self) -> bool:
+        """False when the generator fell behind (see bench/load/health.py)."""
+        return self.verdict.valid
 
 
 async def api_conflicts(client: httpx.AsyncClient) -> int:
@@ -84,7 +105,16 @@ def locust_conflicts(out: Path) -> int:
     return sum(n for name, n in counts.items() if name.endswith("[409]"))
 
 
-def load_row(config: LoadConfig, summary: Summary, verdict: ScheduleVerdict) -> dict[str, Any]:
+def load_row(
+    config: LoadConfig,
+    summary: Summary,
+    verdict: ScheduleVerdict,
+    calibration: Calibration | None = None,
+) -> dict[str, Any]:
+    """The run's `load` row: counts, latency raw and corrected, generator health, calibration.
+
+    `corrected` includes the never-sent requests (`unsent`), censored at the end of the run.
+    """
     total = summary.total
     return {
         "scenario": config.scenario,
@@ -97,6 +127,8 @@ def load_row(config: LoadConfig, summary: Summary, verdict: ScheduleVerdict) -> 
         "conflicts": total.outcomes["conflict"],
         "latency_seconds": total.raw.summary(),
         "corrected": total.corrected.summary() if config.model == "open" else None,
+        **health_fields(summary, verdict),
+        "calibration": calibration.row() if calibration is not None else None,
     }
 
 
@@ -133,13 +165,16 @@ def run_load(
     out: Path,
     *,
     on_progress: Callable[[Progress], Any] | None = None,
+    calibration_s: float = CALIBRATION_S,
 ) -> LoadRun:
-    """Carry out one run into `out`; raises LoadRunError if it could not run at all."""
+    """Carry out one run into `out`; raises LoadRunError if it could not run at all.
+
+    It starts with `calibration_s` seconds of calibration against `/health` at the run's rate
+    (0 = none), before seeding, so the report can show the generator's floor beside its figures.
+    """
     config.validate()
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in sample_files(out):
-        stale.unlink()
-    return asyncio.run(_run(config, settings, out, on_progress))
+    clear_run_files(out)
+    return asyncio.run(_run(config, settings, out, on_progress, calibration_s))
 
 
 async def _run(
@@ -147,8 +182,10 @@ async def _run(
     settings: Settings,
     out: Path,
     on_progress: Callable[[Progress], Any] | None,
+    calibration_s: float,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
+    calibration = await _calibrate(config, settings, out, calibration_s)
     store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=8)
     read_store = ElasticsearchReadStore(settings)
     try:
@@ -166,6 +203,12 @@ async def _run(
                 ) from exc
             (out / "seed.json").write_text(json.dumps(seed))
             config = _with(config, samples_dir=str(out), seed_file=str(out / "seed.json"))
+            if not port_free(config.exporter_port):
+                busy, config = config.exporter_port, _with(config, exporter_port=free_port())
+                results.notes.append(
+                    f"locust's exporter port {busy} was taken (another run?): this run's served"
+                    f" on {config.exporter_port}, which Prometheus does not scrape"
+                )
             conflicts_before = await api_conflicts(api)
             groups = {name: group_id(settings, name) for name in PROJECTIONS}
             probe = LagProbe(
@@ -205,7 +248,7 @@ async def _run(
             checks = await audit(
                 store, read_store, samples, seeded=seeding.seeded_ids(seed), conflicts=conflicts
             )
-            summary = summarize(samples)
+            summary = summarize(samples, read_unsent(out))
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
             lag = await _lag(read_store, store.pool, prometheus, samples)
         results.config = _config_dict(config, settings, seed)
@@ -213,19 +256,44 @@ async def _run(
     finally:
         await store.close()
         await read_store.close()
-    results.add("load", load_row(config, summary, verdict))
+    results.add("load", load_row(config, summary, verdict, calibration))
     for row in lag:
         results.add("lag", row)
     for check in checks:
         results.add("audit", check.row())
     results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)
+    if calibration is not None and not calibration.verdict.valid:
+        results.notes.append(
+            f"the calibration against {calibration.row()['route']} at"
+            f" {calibration.rate_rps:g} req/s did not keep its schedule either: this machine's"
+            f" generator cannot offer this rate ({'; '.join(calibration.verdict.problems)})"
+        )
     results.notes.extend(f"audit failed: {c.check}: {c.detail}" for c in checks if not c.passed)
     if probe.peaks:
         peaks = ", ".join(f"{k}={v:g}" for k, v in sorted(probe.peaks.items()))
         results.notes.append(f"peak lag during the run (lag-probe.jsonl): {peaks}")
     (out / "requests.json").write_text(json.dumps(request_table(summary), indent=2))
     path = results.write(out)
-    return LoadRun(config, out, summary, verdict, checks, lag, path, write_report(results, out))
+    report = write_report(results, out)
+    return LoadRun(config, out, summary, verdict, checks, lag, path, report, calibration)
+
+
+async def _calibrate(
+    config: LoadConfig, settings: Settings, out: Path, seconds: float
+) -> Calibration | None:
+    if seconds <= 0:
+        return None
+    try:
+        return await calibrate(
+            settings.api_url,
+            calibration_rate(config),
+            seconds,
+            out / "calibration",
+            dict(os.environ),
+            workers=config.workers,
+        )
+    except CalibrationError as exc:
+        raise LoadRunError(f"could not calibrate the generator: {exc}") from exc
 
 
 def _with(config: LoadConfig, **changes: Any) -> LoadConfig:

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from bench.report.tables import Table, environment_table, tables
+from bench.report.generator import INVALID, generator_table, invalid_line
+from bench.report.tables import TITLES, Table, environment_table, tables
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
@@ -14,6 +15,7 @@ table{border-collapse:collapse;margin-bottom:1em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 li.met{color:#176b17}li.missed{color:#a31515}li.none{color:#777}
+p.invalid{color:#fff;background:#a31515;padding:.5em .8em;font-weight:bold}
 """
 
 
@@ -29,17 +31,25 @@ def _table(table: Table) -> str:
     )
 
 
+def _health(data: Mapping[str, Any], table: Table) -> str:
+    health = generator_table(data["load"]) if table.title == TITLES["load"] else None
+    return _table(health) if health is not None else ""
+
+
 def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
     """The whole report as a standalone HTML page; `plots` are image files beside it."""
     notes = "".join(f"<li>{escape(n)}</li>" for n in data.get("notes", []))
+    invalid = invalid_line(data)
+    title = f"{INVALID} " * bool(invalid) + f"cqrs-bench {data['run_id']}"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>cqrs-bench {escape(data['run_id'])}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f'<p class="invalid">{escape(invalid)}</p>' if invalid else "",
         f"<h1>cqrs-bench run {escape(data['run_id'])}</h1>",
         f"<p>Suite <code>{escape(data['suite'])}</code>, {escape(data['started_at'])} → "
         f"{escape(str(data['finished_at']))}.</p>",
         f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "",
-        *(_table(t) for t in tables(data)),
+        *(_table(t) + _health(data, t) for t in tables(data)),
         *(f'<p><img src="{escape(p)}" alt="{escape(p)}"></p>' for p in plots),
         _table(environment_table(data["environment"])),
         "</body></html>",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench.report.tables import Table, environment_table, tables
+from bench.report.generator import generator_table, invalid_line
+from bench.report.tables import TITLES, Table, environment_table, tables
 
 
 def _table(table: Table) -> list[str]:
@@ -20,8 +21,13 @@ def _table(table: Table) -> list[str]:
 
 
 def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
-    """The whole report as Markdown; `plots` are file names beside it to embed."""
-    out = [
+    """The whole report as Markdown; `plots` are file names beside it to embed.
+
+    An invalid load run's report starts with its `INVALID: …` line, before the title.
+    """
+    invalid = invalid_line(data)
+    out = [invalid, ""] if invalid else []
+    out += [
         f"# cqrs-bench run {data['run_id']}",
         "",
         f"Suite `{data['suite']}`, {data['started_at']} → {data['finished_at']}.",
@@ -31,6 +37,9 @@ def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
         out += ["## Notes", "", *(f"- {n}" for n in data["notes"]), ""]
     for table in tables(data):
         out += _table(table)
+        health = generator_table(data["load"]) if table.title == TITLES["load"] else None
+        if health is not None:
+            out += _table(health)
     if plots:
         out += ["## Plots", "", *(f"![{p}]({p})" for p in plots), ""]
     out += _table(environment_table(data["environment"]))

@@ -16,7 +16,7 @@ from locust.runners import MasterRunner
 
 from bench.load.config import LoadConfig
 from bench.load.keys import KeyChooser
-from bench.load.pacing import Timetable
+from bench.load.pacing import Timetable, write_unsent
 from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWriter
 from bench.load.shapes import Phase as ShapePhase
 from bench.load.shapes import phases, rate_at, timetable
@@ -36,6 +36,9 @@ class Runtime:
     writer: SampleWriter | None = None
     pools: dict[str, list[Any]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    sent: set[float] = field(default_factory=set)
+    """Intended starts that a request carried (open model): the tickets that were sent."""
+    stopped_at: float | None = None
 
     @property
     def workers(self) -> int:
@@ -96,6 +99,22 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     rt.writer = SampleWriter(Path(rt.config.samples_dir) / name)
 
 
+def _on_test_stopping(**_: Any) -> None:
+    if _current is not None and _current.stopped_at is None:
+        _current.stopped_at = time.time()
+
+
+def _on_test_stop(**_: Any) -> None:
+    """Record the tickets this process never sent (its users are stopped by now)."""
+    rt = _current
+    if rt is None or rt.timetable is None:
+        return
+    stopped_at = rt.stopped_at if rt.stopped_at is not None else time.time()
+    record = rt.timetable.unsent(rt.worker, rt.workers, rt.sent, stopped_at)
+    name = f"unsent-{rt.worker}-{os.getpid()}.json"
+    write_unsent(Path(rt.config.samples_dir) / name, record)
+
+
 def _on_quitting(environment: Environment, **_: Any) -> None:
     if _current is None:
         return
@@ -135,6 +154,8 @@ def _on_request(
     if rt is None or rt.writer is None:
         return
     ctx = context or {}
+    if rt.timetable is not None and "intended" in ctx:
+        rt.sent.add(ctx["intended"])
     sent = start_time if start_time is not None else time.time() - response_time / 1000
     status = int(getattr(response, "status_code", 0) or 0)
     ack: dict[str, Any] = ctx.get("ack") or {}
@@ -166,6 +187,8 @@ def install() -> None:
     hooks: list[tuple[Any, Callable[..., None]]] = [
         (events.init, _on_init),
         (events.test_start, _on_test_start),
+        (events.test_stopping, _on_test_stopping),
+        (events.test_stop, _on_test_stop),
         (events.quitting, _on_quitting),
         (events.request, _on_request),
     ]

@@ -38,3 +38,42 @@ def test_bad_input_fails_with_the_flag_named(
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 1
     assert message in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "-5"], "--rate must be positive"),
+        (["--duration", "0"], "--duration must be positive"),
+        (["--workers", "-1"], "--workers must not be negative"),
+    ],
+)
+def test_calibrate_refuses_bad_input_naming_the_flag(
+    app: typer.Typer, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, ["calibrate", *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+
+
+def test_load_refuses_the_calibration_scenario_and_a_negative_calibration(
+    app: typer.Typer,
+) -> None:
+    runner = CliRunner()
+    base = ["load", "--duration", "5", "--rate", "5"]
+    result = runner.invoke(app, [*base, "--scenario", "calibration"])
+    assert result.exit_code == 1
+    assert "cqrs-bench calibrate" in " ".join(result.output.split())
+    result = runner.invoke(app, [*base, "--scenario", "orders", "--calibration", "-1"])
+    assert result.exit_code == 1
+    assert "--calibration must not be negative" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("audit_passed", "valid", "status"),
+    [(True, True, 0), (False, True, 2), (True, False, 3), (False, False, 2)],
+)
+def test_exit_status_is_2_for_a_failed_audit_even_when_the_run_is_also_invalid(
+    audit_passed: bool, valid: bool, status: int
+) -> None:
+    assert load_commands.exit_status(audit_passed=audit_passed, valid=valid) == status

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
-from bench.load.pacing import Timetable
+from bench.load.pacing import Timetable, read_unsent, write_unsent
 from bench.load.shapes import Phase, mean_rate, phases, rate_at, timetable
 
 
@@ -61,3 +62,35 @@ def test_workers_take_interleaved_slices_that_cover_the_timetable_once() -> None
     assert sorted(t.seq for t in claimed) == list(range(30))
     assert {t.intended for t in claimed} == {100.0 + o for o in offsets}
     assert sum(t.phase == "warmup" for t in claimed) == 10
+
+
+def test_tickets_no_request_carried_are_the_unsent_ones_of_the_slice() -> None:
+    offsets = timetable(phases("constant", 10, 3))
+    table = Timetable(offsets, epoch=100.0, warmup_s=1.0)
+    mine = list(table.tickets(1, 2))
+    assert [t.seq for t in mine] == list(range(1, 30, 2))
+    sent = {t.intended for t in mine[:8]}
+    record = table.unsent(1, 2, sent, stopped_at=102.5)
+    # 15 tickets in the slice, 5 of them in the warm-up second (all sent): 10 measured.
+    assert record.scheduled == 10
+    assert record.intended == [t.intended for t in mine[8:]]
+    assert record.warmup == 0
+    assert record.stopped_at == 102.5
+
+
+def test_unsent_warmup_tickets_are_counted_apart_from_the_measured_ones() -> None:
+    table = Timetable(timetable(phases("constant", 10, 2)), epoch=0.0, warmup_s=1.0)
+    record = table.unsent(0, 1, set(), stopped_at=2.0)
+    assert (record.scheduled, len(record.intended), record.warmup) == (10, 10, 10)
+
+
+def test_unsent_records_round_trip_through_the_run_directory(tmp_path: Path) -> None:
+    table = Timetable(timetable(phases("constant", 5, 2)), epoch=50.0, warmup_s=0.0)
+    for worker in (0, 1):
+        write_unsent(
+            tmp_path / f"unsent-{worker}-1.json", table.unsent(worker, 2, set(), stopped_at=53.0)
+        )
+    records = read_unsent(tmp_path)
+    assert [r.worker for r in records] == [0, 1]
+    assert sum(r.scheduled for r in records) == 10
+    assert sorted(t for r in records for t in r.intended) == [50.0 + i / 5 for i in range(10)]
