@@ -197,9 +197,19 @@ def test_the_audit_fails_the_run_when_a_read_model_doc_vanishes(
         time.sleep(0.2)
     victim = json.loads((out / "seed.json").read_text())["accounts"][0]["id"]
     index = f"{settings.es_index_prefix}-account_balance"
-    r = httpx.delete(f"{settings.es_url}/{index}/_doc/{victim}?refresh=true", timeout=10)
+    doc = httpx.get(f"{settings.es_url}/{index}/_doc/{victim}", timeout=10).json()
+    # Versioned like the projector's writes, so the same version can put the doc back after.
+    where = (
+        f"{settings.es_url}/{index}/_doc/{victim}"
+        f"?version={doc['_version']}&version_type=external_gte&refresh=true"
+    )
+    r = httpx.delete(where, timeout=10)
     assert r.status_code == 200, r.text
-    output, _ = proc.communicate(timeout=300)
+    try:
+        output, _ = proc.communicate(timeout=300)
+    finally:
+        restored = httpx.put(where, json=doc["_source"], timeout=10)
+    assert restored.status_code in (200, 201), restored.text
     assert proc.returncode == 2, output
     assert "AUDIT FAILED" in output
     data = load_results(out).to_dict()
