@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from system.app.ports import EventStore, Snapshot
 from system.domain.aggregate import Aggregate
 from system.domain.codec import decode_state, encode_state
 
 A = TypeVar("A", bound=Aggregate[Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Rehydrated(Generic[A]):
+    """An aggregate and how it was rebuilt: from which snapshot, with how many events after it."""
+
+    aggregate: A
+    snapshot_version: int
+    """The version of the snapshot it started from; 0 when it replayed from the first event."""
+    replayed_events: int
+    """How many events the store returned after that snapshot (all of them without one)."""
 
 
 class Repository:
@@ -28,6 +40,20 @@ class Repository:
         until_time: datetime | None = None,
     ) -> A:
         """The aggregate now, or as it was at `until_version` / `until_time` (time travel)."""
+        rehydrated = await self.rehydrate(
+            cls, aggregate_id, until_version=until_version, until_time=until_time
+        )
+        return rehydrated.aggregate
+
+    async def rehydrate(
+        self,
+        cls: type[A],
+        aggregate_id: str,
+        *,
+        until_version: int | None = None,
+        until_time: datetime | None = None,
+    ) -> Rehydrated[A]:
+        """`load`, reporting the snapshot used and how many events the store replayed after it."""
         aggregate = cls(aggregate_id)
         if self.snapshot_every is not None:
             snapshot = await self.store.load_snapshot(aggregate_id)
@@ -35,15 +61,15 @@ class Repository:
                 aggregate = cls(
                     aggregate_id, decode_state(cls.state_type, snapshot.state), snapshot.version
                 )
-        aggregate.apply_all(
-            await self.store.load_events(
-                aggregate_id,
-                after_version=aggregate.version,
-                until_version=until_version,
-                until_time=until_time,
-            )
+        snapshot_version = aggregate.version
+        events = await self.store.load_events(
+            aggregate_id,
+            after_version=snapshot_version,
+            until_version=until_version,
+            until_time=until_time,
         )
-        return aggregate
+        aggregate.apply_all(events)
+        return Rehydrated(aggregate, snapshot_version, len(events))
 
     def snapshot_due(self, aggregate: Aggregate[Any], new_version: int) -> bool:
         """Whether moving from `aggregate.version` to `new_version` crosses a multiple of N."""
