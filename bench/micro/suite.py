@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -17,12 +18,60 @@ class SuiteError(ValueError):
     """A suite file is missing, malformed, or names a bad key; the message says which."""
 
 
+TAILS: dict[str, Callable[[int], int]] = {
+    "1": lambda k: 1,
+    "half": lambda k: k // 2,
+    "k-1": lambda k: k - 1,
+}
+"""How a suite names the events left after a snapshot taken every k (`k-1` is the worst case)."""
+
+
 @dataclass(frozen=True)
 class ReplaySuite:
+    """Stream lengths, snapshot intervals and tails of the replay benchmark.
+
+    Every length n is replayed in full (snapshots off). For each interval k <= n (n must be a
+    multiple of k), streams of n + r events hold a snapshot at version n, so rehydrating them
+    replays a tail of r events, for each r the `tails` name; tailed streams no longer than
+    `compare_up_to` are also replayed in full, to compare both at the same length.
+    """
+
     events: list[int]
     snapshot_every: list[int]
     """Intervals measured beside snapshots off."""
+    tails: list[str]
+    """Events after the snapshot, per interval k: "1", "half" (k // 2) or "k-1"."""
+    compare_up_to: int
+    """Base lengths whose tailed streams are also replayed with snapshots off (break-even)."""
     rounds: int
+
+    def tails_of(self, every: int) -> list[int]:
+        """The distinct tails measured after a snapshot taken every `every` events."""
+        return sorted({TAILS[name](every) for name in self.tails})
+
+    def intervals_for(self, events: int) -> list[int]:
+        """The intervals whose snapshot a stream of `events` (or more) holds."""
+        return [k for k in self.snapshot_every if k <= events]
+
+    def check(self, where: str) -> None:
+        """Raise SuiteError naming the first key that cannot give tailed streams."""
+        for i, name in enumerate(self.tails):
+            if name not in TAILS:
+                known = ", ".join(f'"{t}"' for t in TAILS)
+                raise SuiteError(f"{where}.tails[{i}]: {name!r} is not one of {known}")
+        for i, k in enumerate(self.snapshot_every):
+            if k < 2:
+                raise SuiteError(f"{where}.snapshot_every[{i}]: an interval of {k} leaves no tail")
+            if k > max(self.events):
+                raise SuiteError(
+                    f"{where}.snapshot_every[{i}]: {k} is longer than every stream in events"
+                )
+            for j, n in enumerate(self.events):
+                if n >= k and n % k:
+                    raise SuiteError(
+                        f"{where}.events[{j}]: {n} is not a multiple of snapshot_every {k},"
+                        " so its snapshot would not sit at its end"
+                    )
 
 
 @dataclass(frozen=True)
@@ -143,6 +192,7 @@ def parse(data: dict[str, Any], source: str = "suite") -> Suite:
         raise SuiteError(str(exc)) from None
     suite: Suite = _build(Suite, data, source)
     suite = replace(suite, targets=targets)
+    suite.replay.check(f"{source}.replay")
     for i, skew in enumerate(suite.conflicts.skew):
         try:
             key_probabilities(skew, suite.conflicts.aggregates)

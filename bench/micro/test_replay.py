@@ -1,52 +1,84 @@
 """Replay cost: rehydrating accounts of 10 … 100,000 events, snapshots off and every N.
 
-Three measurements per stream length: the raw asyncpg fetch of the rows (the ceiling), decode +
-fold of rows already fetched, and the repository's full rehydration at each snapshot interval.
+Every suite length n is replayed in full. For each interval k <= n, streams of n + r events hold
+a snapshot at n, so rehydrating them loads the snapshot and replays a tail of r events (r = 1,
+k // 2, k - 1: the suite's `tails`); the tail each row reports is what the store returned after
+the snapshot, counted in every round. Ceilings: the raw asyncpg fetch of the same rows (the whole
+stream, or the snapshot row and the tail), and decode + fold of rows already fetched.
 """
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import asyncpg
 import pytest
 
 from bench.micro.harness import Runner
-from bench.micro.streams import account_events, seed_account
-from bench.micro.suite import Suite, load_suite
-from system.app.repository import Repository
+from bench.micro.streams import ReplayStream, replay_streams, seed_replay_streams
+from bench.micro.suite import ReplaySuite, Suite, load_suite
+from system.app.repository import Rehydrated, Repository
 from system.domain.account import BankAccount
 from system.domain.codec import decode_event
 from system.eventstore.postgres import PostgresEventStore
 
 RAW_FETCH = "SELECT event_type, data FROM events WHERE aggregate_id = $1 ORDER BY version"
+RAW_SNAPSHOT = "SELECT version, state FROM snapshots WHERE aggregate_id = $1"
+RAW_TAIL = (
+    "SELECT event_type, data FROM events WHERE aggregate_id = $1 AND version > $2 ORDER BY version"
+)
+
+Case = tuple[ReplayStream, int | None]
 
 
-def stream_id(events: int, snapshot_every: int) -> str:
-    return f"replay-{events}-every-{snapshot_every}"
+def full_streams(replay: ReplaySuite) -> list[ReplayStream]:
+    """Streams replayed with snapshots off: every suite length, and the tailed streams of the
+    lengths up to `compare_up_to`."""
+    return [
+        s
+        for n, streams in replay_streams(replay).items()
+        for s in streams
+        if not s.tail or n <= replay.compare_up_to
+    ]
+
+
+def tailed_streams(replay: ReplaySuite) -> list[ReplayStream]:
+    return [s for streams in replay_streams(replay).values() for s in streams if s.tail]
+
+
+def replay_cases(replay: ReplaySuite) -> list[Case]:
+    """(stream, interval) per row: full replays, then each interval's tails after its snapshot."""
+    cases: list[Case] = [(s, None) for s in full_streams(replay)]
+    for n in replay.events:
+        for k in replay.intervals_for(n):
+            cases += [(ReplayStream(n, r), k) for r in replay.tails_of(k)]
+    return cases
+
+
+def stream_name(s: ReplayStream) -> str:
+    return f"events={s.base}" + (f"+{s.tail}" if s.tail else "")
+
+
+def case_name(case: Case) -> str:
+    stream, every = case
+    return f"{stream_name(stream)}-snapshots={every or 'off'}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    suite = load_suite(str(metafunc.config.getoption("--suite")))
+    replay = load_suite(str(metafunc.config.getoption("--suite"))).replay
     if "events" in metafunc.fixturenames:
-        metafunc.parametrize("events", suite.replay.events, ids=lambda n: f"events={n}")
-    if "snapshot_every" in metafunc.fixturenames:
-        intervals: list[int | None] = [None, *suite.replay.snapshot_every]
-        metafunc.parametrize("snapshot_every", intervals, ids=lambda k: f"snapshots={k or 'off'}")
+        metafunc.parametrize("events", replay.events, ids=lambda n: f"events={n}")
+    if "full" in metafunc.fixturenames:
+        metafunc.parametrize("full", full_streams(replay), ids=stream_name)
+    if "tailed" in metafunc.fixturenames:
+        metafunc.parametrize("tailed", tailed_streams(replay), ids=stream_name)
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", replay_cases(replay), ids=case_name)
 
 
 @pytest.fixture(scope="module")
 def streams(runner: Runner, store: PostgresEventStore, suite: Suite) -> None:
-    """One stream per (length, interval), the same seeded events for every interval."""
-
-    async def seed() -> None:
-        for n in suite.replay.events:
-            events = account_events(n, random.Random(suite.seed + n))
-            for k in suite.replay.snapshot_every:
-                await seed_account(store, stream_id(n, k), events, k)
-
-    runner.run(seed())
+    runner.run(seed_replay_streams(store, suite.replay, suite.seed))
 
 
 def test_replay_raw_fetch(
@@ -55,13 +87,11 @@ def test_replay_raw_fetch(
     store: PostgresEventStore,
     suite: Suite,
     streams: None,
-    events: int,
+    full: ReplayStream,
 ) -> None:
-    aggregate_id = stream_id(events, suite.replay.snapshot_every[0])
-
     async def fetch() -> list[asyncpg.Record]:
         async with store.pool.acquire() as conn:
-            rows: list[asyncpg.Record] = await conn.fetch(RAW_FETCH, aggregate_id)
+            rows: list[asyncpg.Record] = await conn.fetch(RAW_FETCH, full.aggregate_id)
             return rows
 
     rows = runner.measure(
@@ -70,9 +100,38 @@ def test_replay_raw_fetch(
         rounds=suite.replay.rounds,
         warmup_rounds=1,
         kind="replay_fetch",
-        events=events,
+        events=full.events,
+        base=full.base,
     )
-    assert len(rows) == events
+    assert len(rows) == full.events
+
+
+def test_replay_raw_snapshot_and_tail(
+    benchmark: Any,
+    runner: Runner,
+    store: PostgresEventStore,
+    suite: Suite,
+    streams: None,
+    tailed: ReplayStream,
+) -> None:
+    async def fetch() -> list[asyncpg.Record]:
+        async with store.pool.acquire() as conn:
+            snapshot = await conn.fetchrow(RAW_SNAPSHOT, tailed.aggregate_id)
+            rows: list[asyncpg.Record] = await conn.fetch(
+                RAW_TAIL, tailed.aggregate_id, snapshot[0]
+            )
+            return rows
+
+    rows = runner.measure(
+        benchmark,
+        fetch,
+        rounds=suite.replay.rounds,
+        warmup_rounds=1,
+        kind="replay_fetch_tail",
+        events=tailed.events,
+        tail_events=tailed.tail,
+    )
+    assert len(rows) == tailed.tail
 
 
 def test_replay_decode_fold(
@@ -83,9 +142,7 @@ def test_replay_decode_fold(
     streams: None,
     events: int,
 ) -> None:
-    rows = runner.run(
-        store.pool.fetch(RAW_FETCH, stream_id(events, suite.replay.snapshot_every[0]))
-    )
+    rows = runner.run(store.pool.fetch(RAW_FETCH, ReplayStream(events, 0).aggregate_id))
 
     async def fold() -> BankAccount:
         account = BankAccount("replay")
@@ -109,22 +166,28 @@ def test_replay(
     store: PostgresEventStore,
     suite: Suite,
     streams: None,
-    events: int,
-    snapshot_every: int | None,
+    case: Case,
 ) -> None:
-    aggregate_id = stream_id(events, snapshot_every or suite.replay.snapshot_every[0])
-    repository = Repository(store, snapshot_every)
+    stream, every = case
+    repository = Repository(store, every)
+    counted: set[tuple[int, int]] = set()
 
-    async def rehydrate() -> BankAccount:
-        return await repository.load(BankAccount, aggregate_id)
+    async def rehydrate() -> Rehydrated[BankAccount]:
+        rehydrated = await repository.rehydrate(BankAccount, stream.aggregate_id)
+        counted.add((rehydrated.snapshot_version, rehydrated.replayed_events))
+        return rehydrated
 
-    account = runner.measure(
+    rehydrated: Rehydrated[BankAccount] = runner.measure(
         benchmark,
         rehydrate,
         rounds=suite.replay.rounds,
         warmup_rounds=1,
         kind="replay",
-        events=events,
-        snapshot_every=snapshot_every,
+        events=stream.events,
+        snapshot_every=every,
     )
-    assert account.version == events
+    benchmark.extra_info["snapshot_version"] = rehydrated.snapshot_version
+    benchmark.extra_info["tail_events"] = rehydrated.replayed_events
+    assert rehydrated.aggregate.version == stream.events
+    expected = (stream.base, stream.tail) if every else (0, stream.events)
+    assert counted == {expected}, f"the store replayed {counted}, expected {expected}"

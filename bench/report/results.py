@@ -38,6 +38,7 @@ class CeilingRow(TypedDict):
 class ReplayRow(TypedDict):
     events: int
     snapshot_every: int | None
+    tail_events: int
     seconds: float
     events_per_s: float
     ceiling: float | None

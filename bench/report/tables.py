@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.report.analysis import break_even
+from bench.report.analysis import break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
 from bench.report.targets import figure_interval
 
@@ -68,6 +68,7 @@ COLUMNS: dict[str, list[Column]] = {
     "replay": [
         ("events", "events", plain),
         ("snapshot_every", "snapshot every", snapshot),
+        ("tail_events", "replayed (tail)", plain),
         ("seconds", "rehydrate", seconds),
         ("fetch_seconds", "of which fetch", seconds),
         ("decode_fold_seconds", "decode+fold", seconds),
@@ -213,18 +214,46 @@ def _target_number(row: Mapping[str, Any]) -> Callable[[Any], str]:
     return rate if magnitude >= 100 else (lambda x: f"{x:.3g}")
 
 
+def _events(x: float) -> str:
+    return f"{x:,.0f}"
+
+
 def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The rehydrate cost as a function of the tail, and where each interval starts to pay."""
     lines = []
+    cost = tail_cost(replay)
+    if cost is not None:
+        fixed, per = cost.fixed, cost.per_event
+        lines.append(
+            f"With a snapshot, rehydrate ≈ {seconds(fixed.value)} ({seconds(fixed.low)} to"
+            f" {seconds(fixed.high)}) + {seconds(per.value)} ({seconds(per.low)} to"
+            f" {seconds(per.high)}) per event of tail (fit over {cost.rows} rows with a tail,"
+            f" 95% intervals); the fixed part costs as much as replaying"
+            f" {_events(cost.snapshot_in_events)} tail events."
+        )
+        intervals = sorted({r["snapshot_every"] for r in replay if r["snapshot_every"]})
+        lines.append(
+            "Worst tail (k-1) by interval: "
+            + "; ".join(f"every {k:,}: {seconds(cost.at(k - 1))}" for k in intervals)
+            + "."
+        )
     for be in break_even(replay):
+        if be.tail_events + 1 != be.snapshot_every and be.tail_events != 1:
+            continue
+        head = f"Snapshots every {be.snapshot_every:,}, tail {be.tail_events:,}"
+        longest = _events(be.compared[-1][0])
         if be.events is None:
-            lines.append(
-                f"Snapshots every {be.snapshot_every}: never faster than a full replay here."
-            )
+            text = f"{head}: never faster than a full replay up to {longest} events"
+        elif be.events <= be.compared[0][0]:
+            text = f"{head}: faster than a full replay at every compared length"
         else:
-            lines.append(
-                f"Snapshots every {be.snapshot_every} pay from about {be.events:,.0f} events"
-                " per aggregate."
-            )
+            text = f"{head}: pay from about {_events(be.events)} events (medians cross)"
+        faster = be.faster_from
+        if faster is not None:
+            text += f"; faster beyond noise from {_events(faster)} events"
+        if be.within_noise:
+            text += "; inside the noise at " + ", ".join(_events(n) for n in be.within_noise)
+        lines.append(text + ".")
     return lines
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.micro.figures import by_kind
+from bench.micro.suite import load_suite
 from bench.report.results import load, validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +64,29 @@ def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run
         assert row["conflict_rate"] == pytest.approx(row["conflicts"] / row["attempts"])
         if row["writers"] == 1:
             assert row["conflicts"] == 0
+
+
+def test_snapshot_rows_leave_tails_of_one_and_k_minus_one_counted_by_the_store(
+    tiny_run: Path,
+) -> None:
+    replay = load(tiny_run).to_dict()["replay"]
+    for k in load_suite("tiny").replay.snapshot_every:
+        assert {1, k - 1} <= {r["tail_events"] for r in replay if r["snapshot_every"] == k}
+    benchmarks = json.loads((tiny_run / "pytest-benchmark.json").read_text())["benchmarks"]
+    for b in by_kind(benchmarks, "replay"):
+        info = b["extra_info"]
+        row = next(
+            r
+            for r in replay
+            if (r["events"], r["snapshot_every"]) == (info["events"], info["snapshot_every"])
+        )
+        assert row["tail_events"] == info["tail_events"]
+        # the snapshot the store read plus the events it returned after it: the whole stream
+        assert info["snapshot_version"] + info["tail_events"] == info["events"]
+        if info["snapshot_every"] is None:
+            assert info["snapshot_version"] == 0
+        else:
+            assert 0 < info["tail_events"] < info["snapshot_every"]
 
 
 def test_every_target_has_a_verdict_from_an_interval_holding_its_value(tiny_run: Path) -> None:

@@ -26,12 +26,17 @@ ENV: dict[str, Any] = {
 }
 
 
-def replay_row(events: int, every: int | None, seconds: float, ceiling: float) -> dict[str, Any]:
+def replay_row(
+    events: int, every: int | None, seconds: float, ceiling: float, tail: int | None = None
+) -> dict[str, Any]:
     rate = events / seconds
     return {
         "events": events,
         "snapshot_every": every,
+        "tail_events": events if tail is None else tail,
         "seconds": seconds,
+        "seconds_low": seconds * 0.99,
+        "seconds_high": seconds * 1.01,
         "events_per_s": rate,
         "ceiling": ceiling,
         "ratio": rate / ceiling,
@@ -85,10 +90,10 @@ def sample_run(scale: float = 1.0) -> Results:
             "work": "raw INSERT",
         },
     )
-    for events, off, snap in ((10, 1e-4, 2e-4), (1000, 4e-3, 3e-4), (100_000, 0.4, 3.5e-4)):
+    for events, off, snap in ((199, 1e-4, 2e-4), (1099, 4e-3, 3e-4), (100_099, 0.4, 3.5e-4)):
         run.add("replay", replay_row(events, None, off * scale, events / (off * 0.6)))
-        run.add("replay", replay_row(events, 100, snap * scale, events / (off * 0.6)))
-    run.add("replay", replay_row(100, 100, 2.5e-4, 100 / 1e-4))
+        run.add("replay", replay_row(events, 100, snap * scale, events / (snap * 0.6), tail=99))
+    run.add("replay", replay_row(101, 100, 1.5e-4, 101 / 1e-4, tail=1))
     run.add(
         "append",
         {
@@ -162,10 +167,11 @@ def test_targets_are_judged_from_the_interval_and_unmeasured_ones_become_notes()
     assert notes == ["target 'projection' not measured: no projection row with an interval"]
 
 
-def test_break_even_interpolates_where_snapshots_start_to_pay() -> None:
+def test_break_even_interpolates_where_snapshots_with_a_tail_start_to_pay() -> None:
     (k100,) = break_even(sample_run().to_dict()["replay"])
-    assert k100.snapshot_every == 100
-    assert k100.events is not None and 10 < k100.events < 1000
+    assert (k100.snapshot_every, k100.tail_events) == (100, 99)
+    assert k100.events is not None and 199 < k100.events < 1099
+    assert k100.faster_from == 1099
 
 
 def test_reports_state_targets_in_words_and_hold_every_section(tmp_path: Path) -> None:
