@@ -18,7 +18,15 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.load import metrics as m
-from bench.load.calibrate import CALIBRATION_S, SCENARIO, Calibration, CalibrationError, calibrate
+from bench.load.calibrate import (
+    CALIBRATION_S,
+    ROUTE,
+    ROUTES,
+    SCENARIO,
+    Calibration,
+    CalibrationError,
+    calibrate,
+)
 from bench.load.config import SCENARIOS, LoadConfig
 from bench.load.keys import Distribution
 from bench.load.runner import LoadRun, LoadRunError, Progress, run_load
@@ -176,7 +184,7 @@ def load(
     calibration: Annotated[
         float,
         typer.Option(
-            help="seconds of generator calibration against /health at the run's rate, "
+            help=f"seconds of generator calibration (GET {ROUTE}) at the run's rate, "
             "before the run (0 = none)"
         ),
     ] = CALIBRATION_S,
@@ -260,13 +268,21 @@ def calibrate_command(
     duration: Annotated[float, typer.Option(help="measured seconds")] = 10.0,
     workers: Annotated[int, typer.Option(help="locust worker processes (0 = one process)")] = 0,
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+    route: Annotated[
+        str,
+        typer.Option(
+            help=f"one of: {', '.join(ROUTES)} ({ROUTE} touches no backing service; /health "
+            "asks Postgres, Kafka and Elasticsearch on every call)"
+        ),
+    ] = ROUTE,
 ) -> None:
-    """Measure the load generator's own floor: GET /health (the api's cheapest route) at --rate.
+    """Measure the load generator's own floor: GET /health/live (the api's cheapest route).
 
-    Uses the same locust machinery as `load`. Prints the send lag (sent - intended) and the
-    latency percentiles of /health: no load run measures below them on this machine. Writes
-    calibration.json (and the raw samples) into --out. Exit status 3 when even this schedule
-    was not kept (the generator cannot offer this rate here).
+    Uses the same locust machinery as `load`, at --rate for --duration. Prints the send lag
+    (sent - intended) and the latency percentiles of the route: no load run measures below them
+    on this machine. Writes calibration.json (and the raw samples) into --out. Exit status 3
+    when even this schedule was not kept (the generator cannot offer this rate here), 1 when
+    the route did not answer 200.
     """
     if rate <= 0:
         _fail(f"--rate must be positive, got {rate:g}")
@@ -274,19 +290,33 @@ def calibrate_command(
         _fail(f"--duration must be positive, got {duration:g}")
     if workers < 0:
         _fail(f"--workers must not be negative, got {workers}")
+    if route not in ROUTES:
+        _fail(f"--route must be one of {', '.join(ROUTES)}, got {route!r}")
     settings = Settings.from_env()
     _ensure_stack(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("reports") / f"calibration-{stamp}"
-    with console.status(f"calibrating: GET /health at {rate:g} req/s for {duration:g} s"):
+    with console.status(f"calibrating: GET {route} at {rate:g} req/s for {duration:g} s"):
         try:
             result = asyncio.run(
                 calibrate(
-                    settings.api_url, rate, duration, run_dir, dict(os.environ), workers=workers
+                    settings.api_url,
+                    rate,
+                    duration,
+                    run_dir,
+                    dict(os.environ),
+                    workers=workers,
+                    route=route,
                 )
             )
         except CalibrationError as exc:
             _fail(str(exc))
+    if result.not_ok:
+        _fail(
+            f"GET {route} was not answered 200 {result.not_ok} times (see"
+            f" {run_dir}/locust_failures.csv: a 503 is a backing service the route asked, a 404"
+            " an api started before the route existed)"
+        )
     Console().print(_calibration_table(result))
     Console().print(f"calibration: {run_dir / 'calibration.json'}")
     if not result.verdict.valid:

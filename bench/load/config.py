@@ -57,7 +57,7 @@ SCENARIOS: dict[str, Scenario] = {
             {"balance": 3, "order": 3, "customer_orders": 2, "inventory": 1, "revenue": 1},
         ),
         Scenario("read-your-writes", "ReadYourWritesUser", {"deposit": 1}),
-        Scenario("calibration", "CalibrationUser", {"health": 1}, seeds=False),
+        Scenario("calibration", "CalibrationUser", {"live": 1, "health": 0}, seeds=False),
     )
 }
 

@@ -262,9 +262,15 @@ async def _run(
     for check in checks:
         results.add("audit", check.row())
     results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)
+    if calibration is not None and calibration.not_ok:
+        results.notes.append(
+            f"the calibration's GET {calibration.route} was not answered 200 {calibration.not_ok}"
+            " times (a 404: an api started before the route existed; see calibration/): its"
+            " figures are not the generator's floor"
+        )
     if calibration is not None and not calibration.verdict.valid:
         results.notes.append(
-            f"the calibration against {calibration.row()['route']} at"
+            f"the calibration against {calibration.route} at"
             f" {calibration.rate_rps:g} req/s did not keep its schedule either: this machine's"
             f" generator cannot offer this rate ({'; '.join(calibration.verdict.problems)})"
         )

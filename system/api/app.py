@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     app.include_router(commands.router)
     app.include_router(queries.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["ops"])
+    app.add_api_route("/health/live", live, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])
     for error in (ApiError, DomainError, ConcurrencyError):
         app.add_exception_handler(error, _mapped)
@@ -92,6 +93,15 @@ async def health(root: Handlers) -> Response:
     healthy = all(status == "ok" for status in components.values())
     body = {"status": "ok" if healthy else "degraded", "components": components}
     return json_response(body, 200 if healthy else 503)
+
+
+async def live() -> Response:
+    """200 without asking any backing service: the process is up (liveness).
+
+    The api's cheapest route: `cqrs-bench calibrate` sends it to measure the load generator's
+    own floor (`/health` opens a Kafka client per call, so it measures Kafka as well).
+    """
+    return json_response({"status": "ok"}, 200)
 
 
 async def metrics() -> Response:

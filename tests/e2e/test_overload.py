@@ -3,6 +3,7 @@ requests the generator never sent are in the corrected percentiles, censored at 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -29,16 +30,16 @@ SLOTS = 2
 DURATION_S = 8
 
 
-@pytest.fixture
-def slow_api(tmp_path: Path) -> Iterator[str]:
-    """A second API process on a free port that sleeps DELAY_MS in every request (test-only
-    CQRS_API_TEST_DELAY_MS); the shared stack's api is left alone."""
+@contextlib.contextmanager
+def own_api(tmp_path: Path, delay_ms: int) -> Iterator[str]:
+    """An API process of this tree on a free port, sleeping `delay_ms` in every request
+    (test-only CQRS_API_TEST_DELAY_MS); the shared stack's api is left alone."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CQRS_API_TEST_DELAY_MS": str(DELAY_MS), "CQRS_API_URL": url}
-    log_path = tmp_path / "slow-api.log"
+    env = {**os.environ, "CQRS_API_TEST_DELAY_MS": str(delay_ms), "CQRS_API_URL": url}
+    log_path = tmp_path / f"api-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [CLI, "serve", "api", "--port", str(port)], env=env, stdout=log, stderr=log
@@ -52,12 +53,18 @@ def slow_api(tmp_path: Path) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "slow api did not become healthy"
+            assert time.monotonic() < deadline, "the test's api did not become healthy"
             time.sleep(0.3)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture
+def slow_api(tmp_path: Path) -> Iterator[str]:
+    with own_api(tmp_path, DELAY_MS) as url:
+        yield url
 
 
 def percentile(values: list[float], quantile: float) -> float:
@@ -114,25 +121,35 @@ def test_an_overloaded_run_is_invalid_and_its_corrected_latency_counts_the_unsen
     assert row["corrected"]["p99"] >= bound
 
     calibration = row["calibration"]
-    assert calibration["route"] == "/health"
+    assert calibration["route"] == "/health/live"
     assert calibration["target_rps"] == RATE
     assert calibration["requests"] > 0
     assert calibration["latency_seconds"]["p50"] >= DELAY_MS / 1000
 
 
-def test_calibrate_reports_the_generator_floor_against_health(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [CLI, "calibrate", "--rate", "20", "--duration", "3", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+@pytest.mark.parametrize(
+    ("route", "request_name"), [("/health/live", "health live"), ("/health", "health")]
+)
+def test_calibrate_reports_the_generator_floor_on_the_route_asked(
+    tmp_path: Path, route: str, request_name: str
+) -> None:
+    out = tmp_path / "calibration"
+    with own_api(tmp_path, 0) as url:
+        proc = subprocess.run(
+            [CLI, "calibrate", "--rate", "20", "--duration", "3", "--route", route,
+             "--out", str(out)],
+            env={**os.environ, "CQRS_API_URL": url},
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "send lag p99 ms" in proc.stdout
-    row = json.loads((tmp_path / "calibration.json").read_text())
-    assert row["route"] == "/health"
+    row = json.loads((out / "calibration.json").read_text())
+    assert row["route"] == route
     assert row["requests"] + row["unsent"] == 60
     assert row["unsent"] == 0
-    samples = list(read_samples(sample_files(tmp_path)))
-    assert {s.request for s in samples} == {"health"}
+    assert row["failures"] == 0
+    samples = list(read_samples(sample_files(out)))
+    assert {s.request for s in samples} == {request_name}
     assert {s.status for s in samples} == {200}
-    lags = [s.send_lag for s in samples]
+    lags = [max(0.0, s.send_lag) for s in samples]
     assert row["send_lag_seconds"]["max"] == pytest.approx(max(lags), rel=0.01, abs=2e-6)

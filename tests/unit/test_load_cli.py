@@ -46,6 +46,7 @@ def test_bad_input_fails_with_the_flag_named(
         (["--rate", "-5"], "--rate must be positive"),
         (["--duration", "0"], "--duration must be positive"),
         (["--workers", "-1"], "--workers must not be negative"),
+        (["--route", "/orders"], "--route must be one of /health/live, /health"),
     ],
 )
 def test_calibrate_refuses_bad_input_naming_the_flag(

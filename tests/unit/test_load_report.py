@@ -106,7 +106,7 @@ def test_the_calibration_is_shown_right_after_the_latency_table() -> None:
     load = text.index("## Load\n")
     health = text.index("## Load generator health and calibration")
     assert load < health
-    assert "| calibration: GET /health, 5 s | 20 |" in text
+    assert "| calibration: GET /health/live, 5 s | 20 |" in text
     assert "| banking (this run) | 20 | 100% | 0 (0.0%) |" in text
 
 
