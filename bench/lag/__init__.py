@@ -1,1 +1,2 @@
-"""Projection lag: exact per-event stage lags from the projector's stamps, and a live probe."""
+"""Projection lag: exact per-event stage lags from the projectors' lag records (histograms when
+they are off), and a live probe."""
