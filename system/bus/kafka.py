@@ -24,6 +24,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 FLUSH_SLICE_S = 1.0
 METADATA_WAIT_S = 15.0
+LINGER_MS = 1
+"""The relay's `linger.ms`: how long librdkafka waits to fill a batch."""
 
 
 class PublishError(RuntimeError):
@@ -77,7 +79,7 @@ async def ensure_topics(
     return found
 
 
-def producer_config(bootstrap: str, *, linger_ms: int = 1) -> dict[str, str | int | bool]:
+def producer_config(bootstrap: str, *, linger_ms: int = LINGER_MS) -> dict[str, str | int | bool]:
     """The relay's librdkafka settings (the Kafka produce ceiling reuses them, so they match)."""
     return {
         "bootstrap.servers": bootstrap,
@@ -91,7 +93,7 @@ def producer_config(bootstrap: str, *, linger_ms: int = 1) -> dict[str, str | in
 class KafkaPublisher:
     """An idempotent producer (acks=all); `publish` returns once Kafka acked the whole batch."""
 
-    def __init__(self, bootstrap: str, *, linger_ms: int = 1) -> None:
+    def __init__(self, bootstrap: str, *, linger_ms: int = LINGER_MS) -> None:
         self._config = producer_config(bootstrap, linger_ms=linger_ms)
         self._producer = Producer(self._config)
         self._errors: list[KafkaError] = []
