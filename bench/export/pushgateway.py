@@ -65,9 +65,13 @@ def registry_for(data: Mapping[str, Any]) -> CollectorRegistry:
         set_("cqrs_bench_conflict_rate", r["predicted_conflict_rate"], source="model", **keys)
         set_("cqrs_bench_committed_commands_per_second", r["committed_per_s"], **keys)
     for r in data.get("projection", []):
-        set_("cqrs_bench_projection_events_per_second", r["events_per_s"], projection=r["name"])
+        case = r["name"] if r.get("path") in (None, "rebuild") else f"{r['name']}/{r['path']}"
+        set_("cqrs_bench_projection_events_per_second", r["events_per_s"], projection=case)
         if r["ratio"] is not None:
-            set_("cqrs_bench_ceiling_ratio", r["ratio"], section="projection", case=r["name"])
+            set_("cqrs_bench_ceiling_ratio", r["ratio"], section="projection", case=case)
+    for r in data.get("relay", []):
+        if r["ratio"] is not None:
+            set_("cqrs_bench_ceiling_ratio", r["ratio"], section="relay", case=r["name"])
     for r in data.get("ceilings", []):
         if r["unit"] == "events/s":
             set_("cqrs_bench_ceiling_events_per_second", r["value"], ceiling=r["name"])

@@ -11,14 +11,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.micro.figures import Bench
-from bench.micro.sections import append, conflicts, kafka, peers, projection, replay, serialization
+from bench.micro.sections import (
+    append,
+    conflicts,
+    kafka,
+    peers,
+    projection,
+    relay,
+    replay,
+    serialization,
+)
 from bench.report.results import Results
 from bench.report.targets import TargetSpec, evaluate
 
 
 def add_sections(results: Results, benchmarks: list[Bench]) -> None:
     """Fill `results` from the benchmarks of one micro run."""
-    for section in (replay, append, conflicts, projection, serialization, kafka, peers):
+    for section in (replay, append, conflicts, projection, relay, serialization, kafka, peers):
         section.add(results, benchmarks)
 
 

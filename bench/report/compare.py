@@ -26,6 +26,7 @@ FIGURES: dict[str, dict[str, bool]] = {
     "append": {"events_per_s": True, "p99_seconds": False, "ratio": True},
     "conflicts": {"committed_per_s": True, "conflict_rate": False, "p99_seconds": False},
     "projection": {"events_per_s": True, "ratio": True},
+    "relay": {"events_per_s": True, "ratio": True},
     "peers": {"ours": True, "theirs": True, "ratio": True},
     "serialization": {"events_per_s": True},
     "load": {"achieved_rps": True, "failures": False},

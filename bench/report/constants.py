@@ -25,6 +25,7 @@ Section = Literal[
     "append",
     "conflicts",
     "projection",
+    "relay",
     "peers",
     "serialization",
     "load",
@@ -65,6 +66,7 @@ MAIN_FIGURE: dict[str, str] = {
     "replay": "events_per_s",
     "append": "events_per_s",
     "projection": "events_per_s",
+    "relay": "events_per_s",
     "serialization": "events_per_s",
     "peers": "ratio",
 }
@@ -76,6 +78,7 @@ ROW_PARAMS: dict[str, tuple[str, ...]] = {
     "append": ("connections", "batch", "snapshots"),
     "conflicts": ("writers", "aggregates", "skew", "retry"),
     "projection": ("name", "path"),
+    "relay": ("name",),
     "serialization": ("codec",),
     "peers": ("peer", "workload", "concurrency"),
     "load": ("scenario", "model"),

@@ -99,10 +99,20 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "projection": [
         ("name", "projection", plain),
+        ("path", "path", plain),
         ("events", "events", plain),
         ("seconds", "time", seconds),
         ("events_per_s", "events/s", rate),
         ("ceiling", "raw bulk events/s", rate),
+        ("ratio", "of ceiling", ratio),
+    ],
+    "relay": [
+        ("name", "relay", plain),
+        ("events", "events", plain),
+        ("message_bytes", "mean message bytes", rate),
+        ("seconds", "time", seconds),
+        ("events_per_s", "events/s", rate),
+        ("ceiling", "same-work produce events/s", rate),
         ("ratio", "of ceiling", ratio),
     ],
     "peers": [
@@ -153,6 +163,7 @@ TITLES = {
     "append": "Append throughput",
     "conflicts": "Optimistic-concurrency conflicts",
     "projection": "Projection throughput",
+    "relay": "Outbox relay (publish rate vs the same-work Kafka produce)",
     "peers": "Peers",
     "serialization": "Serialization (codec choice)",
     "load": "Load",

@@ -39,8 +39,10 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_tiny_suite_writes_results_that_follow_the_schema(tiny_run: Path) -> None:
     data = json.loads((tiny_run / "results.json").read_text())
     validate(data)
-    for section in ("ceilings", "replay", "append", "conflicts", "projection", "peers"):
+    for section in ("ceilings", "replay", "append", "conflicts", "projection", "relay", "peers"):
         assert data[section], f"section {section} is empty"
+    paths = {r["path"] for r in data["projection"]}
+    assert paths == {"cached", "uncached_mget", "from_kafka", "rebuild"}
     assert {"report.md", "report.html", "replay_cost.png", "pytest-benchmark.json"} <= {
         p.name for p in tiny_run.iterdir()
     }
@@ -48,7 +50,7 @@ def test_the_tiny_suite_writes_results_that_follow_the_schema(tiny_run: Path) ->
 
 def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run: Path) -> None:
     data = load(tiny_run).to_dict()
-    for section in ("replay", "append", "projection"):
+    for section in ("replay", "append", "projection", "relay"):
         for row in data[section]:
             assert row["events_per_s"] > 0
             if row.get("name", "").endswith("rebuild"):
