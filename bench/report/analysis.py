@@ -10,6 +10,7 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Literal
 
 from bench.report.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, Z95, Interval
@@ -175,3 +176,58 @@ def _percentile(value: float, samples: Sequence[float]) -> Interval:
     low = ordered[int(tail * len(ordered))]
     high = ordered[min(len(ordered) - 1, int((1 - tail) * len(ordered)))]
     return Interval(value, min(low, value), max(high, value))
+
+
+def full_replay_length(replay: Sequence[Row], seconds: float) -> float | None:
+    """The stream length whose full replay takes `seconds`, on the measured curve.
+
+    The curve is the snapshots-off medians made non-decreasing from the long end (a shorter
+    stream never replays slower: interference only adds time), interpolated on log-log axes. The
+    shortest length when even it takes longer; None when even the longest replays faster.
+    """
+    points = sorted((r["events"], r["seconds"]) for r in replay if r["snapshot_every"] is None)
+    curve: list[tuple[int, float]] = []
+    for events, t in reversed(points):
+        curve.insert(0, (events, min(t, curve[0][1]) if curve else t))
+    if not curve or curve[-1][1] < seconds:
+        return None
+    if curve[0][1] >= seconds:
+        return float(curve[0][0])
+    for (n0, t0), (n1, t1) in pairwise(curve):
+        if t0 < seconds <= t1:
+            f = (math.log(seconds) - math.log(t0)) / (math.log(t1) - math.log(t0))
+            return math.exp(math.log(n0) + f * (math.log(n1) - math.log(n0)))
+    return None
+
+
+@dataclass(frozen=True)
+class FittedBreakEven:
+    """Stream length from which snapshots every `snapshot_every` pay at the worst tail, by the
+    fit: where a full replay costs as much as the snapshot plus k - 1 events."""
+
+    snapshot_every: int
+    events: float | None
+    low: float | None
+    """From the cheap end of the fit's interval (None: beyond the longest full replay)."""
+    high: float | None
+    """From the dear end of the fit's interval (None: beyond the longest full replay)."""
+
+
+def fitted_break_even(replay: Sequence[Row], cost: TailCost) -> list[FittedBreakEven]:
+    """Per interval: the worst-tail rehydrate cost of the fit, read off the full-replay curve.
+
+    No stream pays before it holds its first snapshot, so a length below k reads as k.
+    """
+    intervals = sorted({r["snapshot_every"] for r in replay if r["snapshot_every"] is not None})
+    found = []
+    for k in intervals:
+        tail = k - 1
+        costs = (
+            cost.at(tail),
+            cost.fixed.low + cost.per_event.low * tail,
+            cost.fixed.high + cost.per_event.high * tail,
+        )
+        lengths = [full_replay_length(replay, t) for t in costs]
+        value, low, high = (None if n is None else max(n, float(k)) for n in lengths)
+        found.append(FittedBreakEven(k, value, low, high))
+    return found

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.report.analysis import break_even, tail_cost
+from bench.report.analysis import break_even, fitted_break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
 from bench.report.targets import figure_interval
 
@@ -229,6 +229,10 @@ def _events(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _length(x: float | None) -> str:
+    return "beyond the longest full replay" if x is None else f"{x:,.0f}"
+
+
 def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
     """The rehydrate cost as a function of the tail, and where each interval starts to pay."""
     lines = []
@@ -242,10 +246,14 @@ def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
             f" 95% intervals); the fixed part costs as much as replaying"
             f" {_events(cost.snapshot_in_events)} tail events."
         )
-        intervals = sorted({r["snapshot_every"] for r in replay if r["snapshot_every"]})
         lines.append(
-            "Worst tail (k-1) by interval: "
-            + "; ".join(f"every {k:,}: {seconds(cost.at(k - 1))}" for k in intervals)
+            "By the fit, at the worst tail (k-1) snapshots pay from the stream length whose full"
+            " replay costs as much (never below k, the first snapshot): "
+            + "; ".join(
+                f"every {fit.snapshot_every:,} ({seconds(cost.at(fit.snapshot_every - 1))}):"
+                f" {_length(fit.events)} events ({_length(fit.low)} to {_length(fit.high)})"
+                for fit in fitted_break_even(replay, cost)
+            )
             + "."
         )
     for be in break_even(replay):
@@ -254,11 +262,11 @@ def break_even_lines(replay: Sequence[Mapping[str, Any]]) -> list[str]:
         head = f"Snapshots every {be.snapshot_every:,}, tail {be.tail_events:,}"
         longest = _events(be.compared[-1][0])
         if be.events is None:
-            text = f"{head}: never faster than a full replay up to {longest} events"
+            text = f"{head}: median not faster than a full replay up to {longest} events"
         elif be.events <= be.compared[0][0]:
-            text = f"{head}: faster than a full replay at every compared length"
+            text = f"{head}: median faster than a full replay at every compared length"
         else:
-            text = f"{head}: pay from about {_events(be.events)} events (medians cross)"
+            text = f"{head}: medians cross at about {_events(be.events)} events"
         faster = be.faster_from
         if faster is not None:
             text += f"; faster beyond noise from {_events(faster)} events"

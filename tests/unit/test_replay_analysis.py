@@ -9,7 +9,7 @@ import pytest
 
 from bench.micro.streams import ReplayStream, replay_streams
 from bench.micro.suite import SUITES_DIR, SuiteError, load_suite, parse
-from bench.report.analysis import break_even, tail_cost
+from bench.report.analysis import break_even, fitted_break_even, full_replay_length, tail_cost
 from bench.report.tables import break_even_lines
 
 FIXED, PER_EVENT = 3e-4, 2e-6
@@ -92,13 +92,40 @@ def test_break_even_says_when_the_difference_is_inside_the_noise() -> None:
 def test_break_even_is_none_when_snapshots_never_pay() -> None:
     rows = synthetic(full_per_event=1e-9)
     assert all(b.events is None and b.faster_from is None for b in break_even(rows))
-    assert "never faster than a full replay" in " ".join(break_even_lines(rows))
+    assert "tail 9: median not faster than a full replay up to 10,009 events" in " ".join(
+        break_even_lines(rows)
+    )
 
 
 def test_the_report_states_the_cost_of_the_tail_and_the_worst_tail_per_interval() -> None:
     text = " ".join(break_even_lines(synthetic()))
     assert "rehydrate ≈ 300.0 µs" in text and "2.0 µs" in text
-    assert "every 1,000: 2.30 ms" in text
+    assert "every 1,000 (2.30 ms): 1,465 events" in text
+
+
+def test_the_fitted_break_even_reads_the_worst_tail_cost_off_the_full_replay_curve() -> None:
+    rows = synthetic()
+    cost = tail_cost(rows)
+    assert cost is not None
+    fits = {f.snapshot_every: f for f in fitted_break_even(rows, cost)}
+    # 3e-4 + 9 * 2e-6 = 1e-4 + 1.5e-6 * L at L = 145; 3e-4 + 99 * 2e-6 at L = 265
+    assert fits[10].events == pytest.approx(145, rel=0.05)
+    assert fits[100].events is not None and 240 < fits[100].events < 290
+    assert fits[10].low is not None and fits[10].high is not None
+    assert fits[10].low <= fits[10].events <= fits[10].high
+
+
+def test_a_slow_short_full_replay_is_noise_and_a_stream_pays_only_from_its_first_snapshot() -> None:
+    rows = synthetic()
+    noisy = [*rows, row(10, None, 5e-3, 10)]
+    assert full_replay_length(noisy, 3.18e-4) == pytest.approx(full_replay_length(rows, 3.18e-4))
+    cost = tail_cost(rows)
+    assert cost is not None
+    slow = [r | {"seconds": 1.0} if r["snapshot_every"] is None else r for r in rows]
+    # every full replay costs more: from the shortest one measured (11 events), or from k
+    assert [f.events for f in fitted_break_even(slow, cost)] == [11.0, 100.0, 1000.0]
+    fast = [r | {"seconds": 1e-6} if r["snapshot_every"] is None else r for r in rows]
+    assert all(f.events is None for f in fitted_break_even(fast, cost))
 
 
 def test_each_tailed_stream_holds_its_snapshot_at_the_suite_length() -> None:
