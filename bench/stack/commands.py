@@ -169,8 +169,11 @@ def with_dependents(names: list[str]) -> list[str]:
 def bring_down(settings: Settings, names: list[str] | None = None) -> list[str]:
     """Stop managed services by PID, dependents first. Returns what was stopped."""
     stopped: list[str] = []
-    wanted = with_dependents(names) if names else None
-    for service in reversed(start_order(wanted)):
+    wanted = set(with_dependents(names)) if names else None
+    # start_order adds dependencies; stopping `relay` must not stop PostgreSQL under others.
+    for service in reversed(start_order(sorted(wanted) if wanted else None)):
+        if wanted is not None and service.name not in wanted:
+            continue
         if not service.managed(settings):
             continue
         paths = service_paths(settings, service.name)

@@ -67,3 +67,14 @@ def test_down_leaves_nothing_behind_then_up_again(settings: Settings) -> None:
         cli("up")
     after = json.loads(cli("status", "--json").stdout)
     assert all(r["healthy"] for r in after), after
+
+
+def test_stopping_a_process_leaves_the_services_it_depends_on_running() -> None:
+    cli("up", "relay")
+    before = status()
+    done = cli("down", "relay")
+    assert "relay (pid" in done.stdout + done.stderr
+    after = status()
+    assert {n: r["pid"] for n, r in after.items()} == {n: r["pid"] for n, r in before.items()}
+    assert all(row["healthy"] is True for row in after.values())
+    cli("up", "relay")
