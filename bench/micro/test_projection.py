@@ -25,7 +25,7 @@ import dataclasses
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,12 +110,18 @@ def final_documents(batches: list[Batch]) -> dict[str, Doc]:
 
 
 class WatchedStore(ElasticsearchReadStore):
-    """The read store, telling when a projector's checkpoint reaches `target`."""
+    """The read store, counting the docs it `mget`s and telling when a projector's checkpoint
+    reaches `target`."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.target = 0
         self.reached = asyncio.Event()
+        self.fetched = 0
+
+    async def mget(self, index: str, ids: Sequence[str]) -> dict[str, Doc]:
+        self.fetched += len(ids)
+        return await super().mget(index, ids)
 
     def watch(self, target: int) -> None:
         self.target, self.reached = target, asyncio.Event()
@@ -186,6 +192,7 @@ def test_projection_batch_writer(
 ) -> None:
     projection = PROJECTIONS[READ_MODEL]
     index = Index(read_store)
+    read_store.fetched = 0
 
     async def project() -> None:
         writer = BatchWriter(projection, read_store, index.name)
@@ -208,6 +215,8 @@ def test_projection_batch_writer(
         batches=len(batches),
         mget_docs=continued(batches) if path == "uncached_mget" else 0,
     )
+    rounds = suite.projection.rounds + 1
+    assert read_store.fetched == (continued(batches) * rounds if path == "uncached_mget" else 0)
     assert runner.run(index.docs()) == final_documents(batches)
     runner.run(read_store.delete_index(index.name))
 
