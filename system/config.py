@@ -42,6 +42,10 @@ class Settings:
     prometheus_url: str = f"http://127.0.0.1:{DEFAULT_PROMETHEUS_PORT}"
     pushgateway_url: str = f"http://127.0.0.1:{DEFAULT_PUSHGATEWAY_PORT}"
     grafana_url: str = f"http://127.0.0.1:{DEFAULT_GRAFANA_PORT}"
+    grafana_user: str = "admin"
+    grafana_password: str = "admin"
+    grafana_token: str = ""
+    """A Grafana service-account token; when set, it is used instead of user and password."""
     api_url: str = f"http://127.0.0.1:{DEFAULT_API_PORT}"
     stack_dir: Path = field(default_factory=lambda: Path(".stack").resolve())
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "cqrs-bench")
@@ -71,6 +75,9 @@ class Settings:
             prometheus_url=env.get("CQRS_PROMETHEUS_URL", defaults.prometheus_url),
             pushgateway_url=env.get("CQRS_PUSHGATEWAY_URL", defaults.pushgateway_url),
             grafana_url=env.get("CQRS_GRAFANA_URL", defaults.grafana_url),
+            grafana_user=env.get("CQRS_GRAFANA_USER", defaults.grafana_user),
+            grafana_password=env.get("CQRS_GRAFANA_PASSWORD", defaults.grafana_password),
+            grafana_token=env.get("CQRS_GRAFANA_TOKEN", defaults.grafana_token),
             api_url=env.get("CQRS_API_URL", defaults.api_url),
             stack_dir=Path(env.get("CQRS_STACK_DIR", str(defaults.stack_dir))).resolve(),
             cache_dir=Path(env.get("CQRS_CACHE_DIR", str(defaults.cache_dir))),

@@ -1,67 +1,103 @@
-"""Every panel query of the generated dashboards is accepted by the real Prometheus."""
+"""The generated dashboards against the real Prometheus: every panel query, variable selector and
+annotation query parses; panels keep their shape (per projection, instant Pushgateway bars);
+`cqrs-bench grafana push` at a server that is not a Grafana exits 2."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import re
+from typing import Any
 
 import httpx
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from bench.export.dashboards import DASHBOARDS, OUT_DIR, build
+from bench import dashboard_commands
+from bench.export import dashboards, panels
 from system.config import Settings
+
+SAMPLE_VALUES = {"$__rate_interval": "1m", "$__interval": "15s"}
+"""What Grafana substitutes for its own variables (any valid duration parses the same)."""
+
+
+def concrete(expr: str) -> str:
+    """`expr` as Grafana would send it with every template variable at `All` (`.*`)."""
+    for name, value in SAMPLE_VALUES.items():
+        expr = expr.replace(name, value)
+    return re.sub(r"\$[a-z_]+", ".*", expr)
 
 
 def queries() -> list[tuple[str, str, str]]:
     found = []
-    for make in DASHBOARDS:
-        dashboard = make().to_json()
-        for panel in dashboard["panels"]:
+    for name, model in dashboards.generated().items():
+        for panel in dashboards.panels(model):
             for target in panel["targets"]:
-                found.append((dashboard["uid"], panel["title"], target["expr"]))
+                found.append((name, panel["title"], target["expr"]))
+        for annotation in model["annotations"]["list"]:
+            if "expr" in annotation:
+                found.append((name, f"annotation {annotation['name']}", annotation["expr"]))
+        for variable in model["templating"]["list"]:
+            selector = re.fullmatch(r"label_values\((.+), *\w+\)", variable.get("query", ""))
+            if selector:
+                found.append((name, f"variable {variable['name']}", selector.group(1)))
     return found
 
 
-def test_the_committed_dashboards_are_the_generated_ones(tmp_path: Path) -> None:
-    for path in build(tmp_path):
-        committed = OUT_DIR / path.name
-        assert committed.is_file(), f"run `python -m bench.export.dashboards` ({path.name})"
-        assert json.loads(committed.read_text()) == json.loads(path.read_text())
+def prometheus_query(settings: Settings, expr: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"{settings.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10
+    )
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.mark.parametrize(("dashboard", "panel", "expr"), queries())
 def test_prometheus_accepts_the_panel_query(
     settings: Settings, dashboard: str, panel: str, expr: str
 ) -> None:
-    response = httpx.get(
-        f"{settings.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10
-    )
-    body = response.json()
+    body = prometheus_query(settings, concrete(expr))
     assert body["status"] == "success", f"{dashboard} / {panel}: {body.get('error')}"
 
 
-def test_dashboards_only_use_metric_names_the_code_exports() -> None:
-    from prometheus_client import REGISTRY
-
-    import system.metrics  # noqa: F401  (registers the system's metrics)
-    from bench.load import metrics as load_metrics
-    from bench.report.constants import MICRO_METRICS
-
-    exported = {m.name for m in REGISTRY.collect()} | set(MICRO_METRICS)
-    exported |= {
-        load_metrics.REQUESTS_TOTAL.removesuffix("_total"),
-        load_metrics.LATENCY_SECONDS,
-        load_metrics.USERS,
-        load_metrics.TARGET_RPS,
-    }
-    for dashboard, panel, expr in queries():
-        names = {w for w in _identifiers(expr) if w.startswith("cqrs_")}
-        for name in names:
-            base = name.removesuffix("_bucket").removesuffix("_total")
-            assert base in exported, f"{dashboard} / {panel}: {name} is not exported"
+def test_a_broken_query_is_refused_by_the_same_check(settings: Settings) -> None:
+    broken = concrete('sum by (projection (rate(cqrs_projection_events_total{projection=~"$x"}')
+    body = prometheus_query(settings, broken)
+    assert body["status"] == "error" and "parse error" in body["error"]
 
 
-def _identifiers(expr: str) -> list[str]:
-    import re
+def test_every_query_covers_every_dashboard_and_each_one_has_its_variables() -> None:
+    found = queries()
+    assert {d for d, _, _ in found} == set(dashboards.generated())
+    for name, model in dashboards.generated().items():
+        names = {v["name"] for v in model["templating"]["list"]}
+        assert set(panels.VARIABLES) <= names, name
+        assert sum(1 for d, p, _ in found if d == name and p.startswith("variable")) >= 3
 
-    return re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr)
+
+def test_lag_panels_are_per_projection_and_pushgateway_bars_are_instant() -> None:
+    lag = re.compile(r"cqrs_projection_(lag_seconds|consumer_lag|position_lag)")
+    per_projection = re.compile(r"by \([^)]*\bprojection\b|\$projection")
+    seen_lag = seen_bars = 0
+    for model in dashboards.generated().values():
+        for panel in dashboards.panels(model):
+            for target in panel["targets"]:
+                if lag.search(target["expr"]):
+                    seen_lag += 1
+                    assert per_projection.search(target["expr"]), panel["title"]
+                if panel["type"] == "barchart":
+                    seen_bars += 1
+                    assert target["instant"] and target["format"] == "table", panel["title"]
+    assert seen_lag >= 5 and seen_bars >= 10
+
+
+def test_grafana_push_at_prometheus_which_is_no_grafana_exits_2(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CQRS_GRAFANA_URL", settings.prometheus_url)
+    root = typer.Typer()
+    root.callback()(lambda: None)
+    dashboard_commands.register(root)
+    result = CliRunner().invoke(root, ["grafana", "push"])
+    assert result.exit_code == 2, result.output
+    assert "is not a Grafana" in result.output
+    assert "CQRS_GRAFANA_URL" in result.output
