@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,11 +28,18 @@ from system.bus.envelope import (
     KIND_EVENT,
     KIND_HEADER,
     KIND_WATERMARK,
+    Envelope,
     Watermark,
     encode,
     envelope_of,
 )
-from system.bus.kafka import FLUSH_SLICE_S, Outgoing, producer_config, time_header
+from system.bus.kafka import (
+    FLUSH_SLICE_S,
+    KafkaPublisher,
+    Outgoing,
+    producer_config,
+    time_header,
+)
 from system.bus.relay import OutboxRelay
 from system.domain.account import BankAccount
 from system.domain.codec import encode_event
@@ -90,14 +98,19 @@ def recorded(streams: Sequence[Stream], rng: random.Random) -> list[RecordedEven
     return out
 
 
-def event_message(event: RecordedEvent, topic: str, committed_at: float) -> Outgoing:
-    """The message the relay produces for `event`."""
+def envelope_message(envelope: Envelope, topic: str, committed_at: float) -> Outgoing:
+    """The message the relay produces for an event's envelope."""
     return Outgoing(
         topic=topic,
-        key=event.aggregate_id.encode(),
-        value=encode(envelope_of(event)),
+        key=envelope.aggregate_id.encode(),
+        value=encode(envelope),
         headers=((KIND_HEADER, KIND_EVENT), (COMMITTED_AT_HEADER, time_header(committed_at))),
     )
+
+
+def event_message(event: RecordedEvent, topic: str, committed_at: float) -> Outgoing:
+    """The message the relay produces for `event`."""
+    return envelope_message(envelope_of(event), topic, committed_at)
 
 
 def watermark_messages(topic: str, partitions: Sequence[int], watermark: int) -> list[Outgoing]:
@@ -105,6 +118,20 @@ def watermark_messages(topic: str, partitions: Sequence[int], watermark: int) ->
     value = encode(Watermark(watermark))
     headers = ((KIND_HEADER, KIND_WATERMARK),)
     return [Outgoing(topic=topic, value=value, partition=p, headers=headers) for p in partitions]
+
+
+async def publish_as_relay(
+    bootstrap: str, topic: str, partitions: Sequence[int], envelopes: Sequence[Envelope]
+) -> None:
+    """The envelopes, then a watermark at the last position, published as the relay does."""
+    now = time.time()
+    messages = [envelope_message(e, topic, now) for e in envelopes]
+    messages += watermark_messages(topic, partitions, envelopes[-1].position)
+    publisher = KafkaPublisher(bootstrap)
+    try:
+        await publisher.publish(messages)
+    finally:
+        await publisher.close()
 
 
 def mean_bytes(values: Sequence[bytes]) -> float:

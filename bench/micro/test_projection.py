@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -33,12 +32,12 @@ import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from bench.micro.bus import EVENTS_PER_ACCOUNT, delete_topics, watermark_messages
+from bench.micro.bus import EVENTS_PER_ACCOUNT, delete_topics, publish_as_relay
 from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database
 from bench.micro.streams import account_events, seed_account
 from bench.micro.suite import Suite
-from system.bus.envelope import COMMITTED_AT_HEADER, KIND_EVENT, KIND_HEADER, Envelope, encode
-from system.bus.kafka import KafkaPublisher, Outgoing, assigned_consumer, ensure_topics, time_header
+from system.bus.envelope import Envelope
+from system.bus.kafka import assigned_consumer, ensure_topics
 from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.recorded import Metadata
@@ -231,22 +230,7 @@ def topic(
 
     async def fill() -> list[int]:
         partitions = (await ensure_topics(bootstrap, [name], settings.kafka_partitions))[name]
-        committed = (COMMITTED_AT_HEADER, time_header(time.time()))
-        messages = [
-            Outgoing(
-                topic=name,
-                key=a.envelope.aggregate_id.encode(),
-                value=encode(a.envelope),
-                headers=((KIND_HEADER, KIND_EVENT), committed),
-            )
-            for a in flat
-        ]
-        messages += watermark_messages(name, partitions, flat[-1].envelope.position)
-        publisher = KafkaPublisher(bootstrap)
-        try:
-            await publisher.publish(messages)
-        finally:
-            await publisher.close()
+        await publish_as_relay(bootstrap, name, partitions, [a.envelope for a in flat])
         return partitions
 
     try:
