@@ -91,6 +91,8 @@ class ConflictSuite:
     retry: list[bool]
     retry_attempts: int
     commands: int
+    """Commands per round, spread over the writers; every round opens fresh accounts."""
+    rounds: int
 
 
 @dataclass(frozen=True)
