@@ -18,7 +18,9 @@ FAILED = f'{p.SCENARIO}, outcome="failure"'
 
 
 def _status(selector: str) -> str:
-    return f"sum({p.rate(n.HTTP_REQUESTS_TOTAL, f'{NOT_SCRAPES}, {selector}')})"
+    """Requests per second answered with the statuses `selector` picks; 0 when there were none
+    (a flat line says "none", a missing one could mean "not scraped")."""
+    return f"sum({p.rate(n.HTTP_REQUESTS_TOTAL, f'{NOT_SCRAPES}, {selector}')}) or vector(0)"
 
 
 def load() -> db.Dashboard:
