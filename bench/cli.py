@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bench.load_commands": ("load", "calibrate"),
     "bench.audit.command": ("audit",),
     "bench.micro_commands": ("micro", "report", "compare", "install-peers"),
+    "bench.readme_commands": ("readme",),
     "bench.dashboard_commands": ("dashboards", "grafana"),
 }
 """Which module registers which top-level commands (each module exposes `register(app)`)."""
