@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
+from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
 from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
 from bench.lag.stamps import fetch_stamps, lag_row, lag_rows, measured_window
@@ -279,9 +281,34 @@ async def _run(
         peaks = ", ".join(f"{k}={v:g}" for k, v in sorted(probe.peaks.items()))
         results.notes.append(f"peak lag during the run (lag-probe.jsonl): {peaks}")
     (out / "requests.json").write_text(json.dumps(request_table(summary), indent=2))
+    results.finish()
+    results.notes.extend(await _publish(results, settings))
     path = results.write(out)
     report = write_report(results, out)
     return LoadRun(config, out, summary, verdict, checks, lag, path, report, calibration)
+
+
+async def _publish(results: Results, settings: Settings) -> list[str]:
+    """Push the run's summary to the Pushgateway, and annotate Grafana when CQRS_GRAFANA_URL is
+    set; a finished run never fails for either: the notes returned say what was not published."""
+    notes: list[str] = []
+    try:
+        await asyncio.to_thread(push_load, results.to_dict(), settings.pushgateway_url)
+    except OSError as exc:
+        notes.append(f"Pushgateway not reached ({exc}): the load summary was not pushed")
+    if os.environ.get("CQRS_GRAFANA_URL"):
+        try:
+            await asyncio.to_thread(
+                annotate,
+                settings,
+                f"cqrs-bench load {results.run_id} ({results.config.get('scenario')})",
+                [*RUN_TAGS, results.run_id],
+                datetime.fromisoformat(results.started_at),
+                datetime.fromisoformat(results.finished_at or results.started_at),
+            )
+        except GrafanaUnavailable as exc:
+            notes.append(f"Grafana not annotated: {exc}")
+    return notes
 
 
 async def _calibrate(
