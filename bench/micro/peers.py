@@ -9,11 +9,17 @@
 
 from __future__ import annotations
 
+import glob
 import importlib.util
+import os
+import re
+import secrets
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -141,3 +147,61 @@ async def install_message_db(settings: Settings) -> str:
     finally:
         await conn.close()
     return (database / "VERSION.txt").read_text().strip()
+
+
+PGBENCH_WRITE_MESSAGE = """\
+SELECT message_store.write_message(
+  gen_random_uuid()::text, 'account-' || :run || 'x' || :client_id, 'MoneyDeposited',
+  '{"amount": 100}', NULL, :version);
+\\set version :version + 1
+"""
+"""One `write_message` per transaction with the expected version, on one stream per pgbench
+client (`account-RUNxCLIENT`: the same category, so the same lock, as our driver's streams);
+pgbench keeps each client's `version` from one transaction to the next."""
+
+
+def find_pgbench() -> str:
+    """pgbench on PATH, or the one the Debian postgresql packages put beside the server."""
+    found = shutil.which("pgbench") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"), reverse=True)), None
+    )
+    if found is None:
+        raise PeerNotInstalled(
+            "pgbench not found (on PATH or in /usr/lib/postgresql/*/bin): install the"
+            " `postgresql-contrib` or `postgresql-client` package (bench/stack/prerequisites.sh)"
+        )
+    return found
+
+
+def pgbench_write_message(dsn: str, clients: int, transactions: int) -> float:
+    """Messages/s of pgbench running `write_message` on `clients` connections (2 threads),
+    `transactions` each, after its connections are up (pgbench's own figure)."""
+    url = urlsplit(dsn)
+    env = {
+        **os.environ,
+        "PGPASSWORD": url.password or "",
+        "PGOPTIONS": "-c search_path=message_store,public",
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_WRITE_MESSAGE)
+        script.flush()
+        command = [
+            find_pgbench(),
+            "--no-vacuum",
+            f"--host={url.hostname or '127.0.0.1'}",
+            f"--port={url.port or 5432}",
+            f"--username={url.username or ''}",
+            f"--file={script.name}",
+            "--define=version=-1",
+            f"--define=run={secrets.randbelow(10**12)}",
+            f"--client={clients}",
+            f"--jobs={min(2, clients)}",
+            f"--transactions={transactions}",
+            url.path.lstrip("/"),
+        ]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    processed = re.search(r"actually processed: (\d+)/(\d+)", done.stdout)
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+    if done.returncode or processed is None or tps is None or processed[1] != processed[2]:
+        raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stdout}{done.stderr}")
+    return float(tps[1])

@@ -116,7 +116,19 @@ class KafkaSuite:
 
 @dataclass(frozen=True)
 class PeerSuite:
+    """Peer comparisons: appends at our connection count and at each side's best, and replays.
+
+    A sweep (`sweep_rounds` rounds of `sweep_appends` at each of `sweep`) proposes each side's
+    best concurrency; ours and theirs at `connections` and at those picks then run `rounds`
+    alternating rounds of `appends_per_round` each (bench/micro/peer_drivers.py).
+    """
+
     connections: int
+    """Ours' connections, and the peer's connections or threads, at "same concurrency"."""
+    sweep: list[int]
+    """Concurrencies each side is tried at, to find its best."""
+    sweep_appends: int
+    sweep_rounds: int
     appends_per_round: int
     replay_events: int
     snapshot_every: int

@@ -1,35 +1,41 @@
 """Peers on the same PostgreSQL, same account streams, same durability: `eventsourcing` and
-message-db, each beside ours measured in the same way at the same connections.
+message-db, each driven the way its authors drive it (bench/micro/peer_drivers.py says why the
+comparison is fair).
 
-eventsourcing runs its own synchronous code (psycopg) in a thread pool of `connections`
-threads, off our event loop; message-db is driven through `write_message` and
-`get_stream_messages` from asyncpg. A peer that is not installed fails this suite.
+Appends: a sweep of concurrency proposes each side's own best; then ours and the peer, at our
+connection count and at the sweep's picks, are timed in one rotation of alternating rounds, giving
+a "same concurrency" row and a "best vs best" row (each side at the faster of the two it ran at).
+Replays: one rehydrate per round on each side, alternating. A peer that is not installed fails
+this suite.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import itertools
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 
-from bench.micro.harness import (
-    RUN_TAG,
-    Runner,
-    drop_database,
-    recreate_database,
-    spread_over,
-    with_database,
+from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database, with_database
+from bench.micro.peer_drivers import (
+    MESSAGE_DB_SEARCH_PATH,
+    WRITE_MESSAGE,
+    Account,
+    Bank,
+    EventsourcingCommands,
+    MessageDbEvents,
+    OursCommands,
+    OursEvents,
+    Rotation,
+    Side,
+    best_level,
+    eventsourcing_env,
+    sweep,
 )
 from bench.micro.peers import (
     EVENTSOURCING_DATABASE,
@@ -39,50 +45,16 @@ from bench.micro.peers import (
 )
 from bench.micro.streams import account_events, seed_account
 from bench.micro.suite import Suite
-from system.app.commands import CommandHandlers
-from system.app.ports import StreamAppend
 from system.app.repository import Repository
 from system.config import Settings
 from system.domain.account import BankAccount
 from system.domain.codec import decode_event, encode_event
-from system.domain.commands import Deposit
 from system.domain.events import AccountOpened, MoneyDeposited
 from system.eventstore.postgres import PostgresEventStore
 
 CHUNK = 1000
-_runs = itertools.count()
-
-
-class Account(Aggregate):
-    """The same bank account, in eventsourcing's style."""
-
-    @event("Opened")
-    def __init__(self, owner_id: str) -> None:
-        self.owner_id = owner_id
-        self.balance = 0
-
-    @event("Deposited")
-    def deposit(self, amount: int) -> None:
-        self.balance += amount
-
-
-def eventsourcing_env(dsn: str, pool_size: int, snapshots: bool) -> dict[str, str]:
-    url = urlsplit(dsn)
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": url.path.lstrip("/"),
-        "POSTGRES_HOST": url.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(url.port or 5432),
-        "POSTGRES_USER": url.username or "",
-        "POSTGRES_PASSWORD": url.password or "",
-        "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": "0",
-        "IS_SNAPSHOTTING_ENABLED": "y" if snapshots else "n",
-    }
-
-
-class Bank(Application[uuid.UUID]):
-    snapshotting_intervals = {Account: 100}  # noqa: RUF012 (eventsourcing's own declaration)
+REPLAY_ID = "peer-replay"
+READ = "SELECT type, data FROM message_store.get_stream_messages($1, $2, $3)"
 
 
 @pytest.fixture(scope="module")
@@ -95,27 +67,216 @@ def peers_ready(runner: Runner, settings: Settings) -> str:
 
 
 @pytest.fixture(scope="module")
-def ours(runner: Runner, micro_dsn: str, suite: Suite) -> Iterator[PostgresEventStore]:
-    size = suite.peers.connections
-    store: PostgresEventStore = runner.run(
-        PostgresEventStore.open(micro_dsn, min_size=size, max_size=size)
+def eventsourcing_dsn(runner: Runner, settings: Settings, peers_ready: str) -> Iterator[str]:
+    """eventsourcing's database, fresh for this run and dropped after it."""
+    database = f"{EVENTSOURCING_DATABASE}_{RUN_TAG}"
+    dsn: str = runner.run(recreate_database(settings.pg_dsn, database))
+    yield dsn
+    runner.run(drop_database(settings.pg_dsn, database))
+
+
+def _record(
+    benchmark: Any,
+    peer: str,
+    workload: str,
+    unit: str,
+    events: int,
+    matchups: list[dict[str, Any]],
+    **more: Any,
+) -> None:
+    benchmark.extra_info.update(
+        kind="peer_pair",
+        peer=peer,
+        workload=workload,
+        unit=unit,
+        events=events,
+        matchups=matchups,
+        **more,
     )
-    events = account_events(suite.peers.replay_events, random.Random(suite.seed))
-    runner.run(seed_account(store, "peer-replay", events, suite.peers.snapshot_every))
-    yield store
-    runner.run(store.close())
+
+
+def _matchup(
+    concurrency: int | str, ours: tuple[int, list[float]], theirs: tuple[int, list[float]]
+) -> dict[str, Any]:
+    return {
+        "concurrency": concurrency,
+        "ours_concurrency": ours[0],
+        "theirs_concurrency": theirs[0],
+        "ours_seconds": ours[1],
+        "theirs_seconds": theirs[1],
+    }
+
+
+def _timed_rotation(benchmark: Any, runner: Runner, rotation: Rotation, rounds: int) -> None:
+    """Open `rotation`, let pytest-benchmark time `rounds` of its rounds, close it."""
+    runner.run(rotation.open())
+    try:
+        runner.measure(benchmark, rotation.round, rounds=rounds)
+    finally:
+        runner.run(rotation.close())
+
+
+# --- appends: a sweep, then same concurrency and best vs best, alternating rounds
+
+
+def _append_sides(
+    peer: str, settings: Settings, suite: Suite, ours_dsn: str, es_dsn: str, mdb_dsn: str
+) -> tuple[str, Callable[[], Side], Callable[[], Side]]:
+    """(unit, ours, theirs): commands for eventsourcing, single-event appends for message-db."""
+    if peer == "eventsourcing":
+        return (
+            "commands/s",
+            lambda: OursCommands(ours_dsn, settings, suite.peers.snapshot_every, suite.seed),
+            lambda: EventsourcingCommands(es_dsn, suite.seed),
+        )
+    return "events/s", lambda: OursEvents(ours_dsn), lambda: MessageDbEvents(mdb_dsn)
+
+
+@pytest.mark.parametrize("peer", ["eventsourcing", "message-db"])
+def test_peer_append(
+    benchmark: Any,
+    runner: Runner,
+    settings: Settings,
+    suite: Suite,
+    micro_dsn: str,
+    eventsourcing_dsn: str,
+    peers_ready: str,
+    peer: str,
+) -> None:
+    cfg = suite.peers
+    unit, ours, theirs = _append_sides(
+        peer, settings, suite, micro_dsn, eventsourcing_dsn, peers_ready
+    )
+    sweeps = {
+        side: runner.run(sweep(make, cfg.sweep, cfg.sweep_appends, cfg.sweep_rounds))
+        for side, make in (("ours", ours), ("theirs", theirs))
+    }
+    n = cfg.connections
+    candidate = {side: best_level(times) for side, times in sweeps.items()}
+    # ours and theirs at our connection count and at the sweep's best, all in one rotation
+    keys = [("ours", n), ("theirs", n), ("ours", candidate["ours"])]
+    keys = list(dict.fromkeys([*keys, ("theirs", candidate["theirs"])]))
+    make = {"ours": ours, "theirs": theirs}
+    rotation = Rotation([(make[side](), level) for side, level in keys], cfg.appends_per_round)
+    _timed_rotation(benchmark, runner, rotation, cfg.rounds)
+    measured = {key: (key[1], rotation.seconds[i]) for i, key in enumerate(keys)}
+    # each side's best: the faster, in the rotation, of our connection count and the sweep's pick
+    best = {
+        side: best_level({level: measured[side, level][1] for level in (n, candidate[side])})
+        for side in ("ours", "theirs")
+    }
+    matchups = [
+        _matchup(n, measured["ours", n], measured["theirs", n]),
+        _matchup("best", measured["ours", best["ours"]], measured["theirs", best["theirs"]]),
+    ]
+    _record(
+        benchmark,
+        peer,
+        "append",
+        unit,
+        cfg.appends_per_round,
+        matchups,
+        sweep_events=cfg.sweep_appends,
+        sweep={
+            side: [{"concurrency": level, "seconds": s} for level, s in times.items()]
+            for side, times in sweeps.items()
+        },
+    )
+    assert all(len(m["ours_seconds"]) == cfg.rounds for m in matchups)
+
+
+# --- replays: one rehydrate per round and side, alternating
+
+
+class OursReplay:
+    """Our repository rehydrating the seeded account (snapshot + tail, or every event)."""
+
+    def __init__(self, dsn: str, snapshot_every: int | None) -> None:
+        self.dsn, self.snapshot_every = dsn, snapshot_every
+        self.version = 0
+
+    async def open(self, concurrency: int) -> None:
+        self.store = await PostgresEventStore.open(self.dsn, min_size=1, max_size=1)
+        self.repository = Repository(self.store, self.snapshot_every)
+
+    async def run(self, count: int) -> None:
+        self.version = (await self.repository.load(BankAccount, REPLAY_ID)).version
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+class EventsourcingReplay:
+    """eventsourcing's repository getting the seeded account on a thread of its own."""
+
+    def __init__(self, dsn: str, account_id: uuid.UUID, snapshots: bool) -> None:
+        self.dsn, self.account_id, self.snapshots = dsn, account_id, snapshots
+        self.version = 0
+
+    async def open(self, concurrency: int) -> None:
+        self.app = Bank(env=eventsourcing_env(self.dsn, 1, snapshots=self.snapshots))
+        self.executor = ThreadPoolExecutor(max_workers=1)
+
+    async def run(self, count: int) -> None:
+        loop = asyncio.get_running_loop()
+        account: Account = await loop.run_in_executor(
+            self.executor, self.app.repository.get, self.account_id
+        )
+        self.version = account.version
+
+    async def close(self) -> None:
+        self.executor.shutdown()
+        self.app.close()
+
+
+class MessageDbReplay:
+    """message-db's `get_stream_messages`, paged as its clients page, folded into our account."""
+
+    def __init__(self, dsn: str, stream: str) -> None:
+        self.dsn, self.stream = dsn, stream
+        self.version = 0
+
+    async def open(self, concurrency: int) -> None:
+        self.pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=1, server_settings=MESSAGE_DB_SEARCH_PATH
+        )
+
+    async def run(self, count: int) -> None:
+        account = BankAccount(self.stream)
+        position = 0
+        while True:
+            rows = await self.pool.fetch(READ, self.stream, position, CHUNK)
+            account.apply_all(decode_event(t, d) for t, d in rows)
+            position += len(rows)
+            if len(rows) < CHUNK:
+                break
+        self.version = account.version
+
+    async def close(self) -> None:
+        await self.pool.close()
 
 
 @pytest.fixture(scope="module")
-def bank(
-    runner: Runner, settings: Settings, suite: Suite, peers_ready: str
-) -> Iterator[tuple[str, uuid.UUID]]:
-    """eventsourcing's database, fresh, with a replay account: (DSN, account id)."""
-    database = f"{EVENTSOURCING_DATABASE}_{RUN_TAG}"
-    dsn: str = runner.run(recreate_database(settings.pg_dsn, database))
-    app = Bank(env=eventsourcing_env(dsn, 2, snapshots=True))
-    rng = random.Random(suite.seed)
-    events = account_events(suite.peers.replay_events, rng)
+def ours_replay_dsn(runner: Runner, micro_dsn: str, suite: Suite) -> str:
+    """The micro database with our seeded replay account (and its snapshot)."""
+
+    async def seed() -> None:
+        store = await PostgresEventStore.open(micro_dsn, min_size=1, max_size=1)
+        try:
+            events = account_events(suite.peers.replay_events, random.Random(suite.seed))
+            await seed_account(store, REPLAY_ID, events, suite.peers.snapshot_every)
+        finally:
+            await store.close()
+
+    runner.run(seed())
+    return micro_dsn
+
+
+@pytest.fixture(scope="module")
+def bank_account(eventsourcing_dsn: str, suite: Suite) -> uuid.UUID:
+    """The same account in eventsourcing's database; snapshots every 100 taken by `save`."""
+    app = Bank(env=eventsourcing_env(eventsourcing_dsn, 1, snapshots=True))
+    events = account_events(suite.peers.replay_events, random.Random(suite.seed))
     opened = events[0]
     assert isinstance(opened, AccountOpened)
     account = Account(owner_id=opened.owner_id)
@@ -123,276 +284,59 @@ def bank(
         for e in events[start : start + CHUNK]:
             assert isinstance(e, MoneyDeposited)
             account.deposit(e.amount)
-        app.save(account)  # snapshots every 100 are taken by the save, as on a command path
-    app.close()
-    yield dsn, account.id
-    runner.run(drop_database(settings.pg_dsn, database))
-
-
-def _measure_threads(runner: Runner, connections: int, total: int, work: Any) -> Any:
-    """A coroutine running `work(worker, count)` on `connections` threads, off our loop."""
-    executor = ThreadPoolExecutor(max_workers=connections)
-
-    async def round_() -> None:
-        loop = asyncio.get_running_loop()
-        share, extra = divmod(total, connections)
-        await asyncio.gather(
-            *(
-                loop.run_in_executor(executor, work, w, share + (w < extra))
-                for w in range(connections)
-            )
-        )
-
-    return round_, executor
-
-
-# --- ours
-
-
-def test_peer_ours_append_commands(
-    benchmark: Any, runner: Runner, settings: Settings, suite: Suite, ours: PostgresEventStore
-) -> None:
-    cfg = suite.peers
-    handlers = CommandHandlers(
-        ours, dataclasses.replace(settings, snapshot_every=cfg.snapshot_every)
-    )
-    run = next(_runs)
-    accounts = [f"peer-ours-{run}-{w}" for w in range(cfg.connections)]
-    runner.run(_open_all(ours, accounts))
-    rng = random.Random(suite.seed)
-
-    async def work(worker: int, count: int) -> None:
-        for _ in range(count):
-            await handlers.handle(Deposit(account_id=accounts[worker], amount=rng.randint(1, 9)))
-
-    runner.measure(
-        benchmark,
-        lambda: spread_over(cfg.connections, cfg.appends_per_round, work),
-        rounds=cfg.rounds,
-        warmup_rounds=1,
-        kind="peer",
-        side="ours",
-        workload="append_commands",
-        events=cfg.appends_per_round,
-    )
-
-
-def test_peer_ours_append_events(
-    benchmark: Any, runner: Runner, suite: Suite, ours: PostgresEventStore
-) -> None:
-    cfg = suite.peers
-    run = next(_runs)
-    versions = [0] * cfg.connections
-
-    async def work(worker: int, count: int) -> None:
-        for _ in range(count):
-            await ours.append(
-                [
-                    StreamAppend(
-                        aggregate_id=f"peer-append-{run}-{worker}",
-                        aggregate_type="BankAccount",
-                        expected_version=versions[worker],
-                        events=[MoneyDeposited(amount=100 + versions[worker])],
-                    )
-                ]
-            )
-            versions[worker] += 1
-
-    runner.measure(
-        benchmark,
-        lambda: spread_over(cfg.connections, cfg.appends_per_round, work),
-        rounds=cfg.rounds,
-        warmup_rounds=1,
-        kind="peer",
-        side="ours",
-        workload="append_events",
-        events=cfg.appends_per_round,
-    )
-
-
-@pytest.mark.parametrize("snapshots", [False, True], ids=["snapshots=off", "snapshots=on"])
-def test_peer_ours_replay(
-    benchmark: Any, runner: Runner, suite: Suite, ours: PostgresEventStore, snapshots: bool
-) -> None:
-    repository = Repository(ours, suite.peers.snapshot_every if snapshots else None)
-
-    async def rehydrate() -> BankAccount:
-        return await repository.load(BankAccount, "peer-replay")
-
-    account = runner.measure(
-        benchmark,
-        rehydrate,
-        rounds=suite.peers.rounds,
-        warmup_rounds=1,
-        kind="peer",
-        side="ours",
-        workload="replay_snapshots" if snapshots else "replay",
-        events=suite.peers.replay_events,
-    )
-    assert account.version == suite.peers.replay_events
-
-
-async def _open_all(store: PostgresEventStore, ids: list[str]) -> None:
-    for aggregate_id in ids:
-        await seed_account(store, aggregate_id, [AccountOpened(owner_id="owner")])
-
-
-# --- eventsourcing
-
-
-def test_peer_eventsourcing_append_commands(
-    benchmark: Any, runner: Runner, suite: Suite, bank: tuple[str, uuid.UUID]
-) -> None:
-    cfg = suite.peers
-    app = Bank(env=eventsourcing_env(bank[0], cfg.connections, snapshots=True))
-    ids = []
-    for _ in range(cfg.connections):
-        account = Account(owner_id="owner")
         app.save(account)
-        ids.append(account.id)
-    rng = random.Random(suite.seed)
-
-    def work(worker: int, count: int) -> None:
-        for _ in range(count):
-            current: Account = app.repository.get(ids[worker])
-            current.deposit(rng.randint(1, 9))
-            app.save(current)
-
-    round_, executor = _measure_threads(runner, cfg.connections, cfg.appends_per_round, work)
-    try:
-        runner.measure(
-            benchmark,
-            round_,
-            rounds=cfg.rounds,
-            warmup_rounds=1,
-            kind="peer",
-            side="eventsourcing",
-            workload="append_commands",
-            events=cfg.appends_per_round,
-        )
-    finally:
-        executor.shutdown()
-        app.close()
+    app.close()
+    return account.id
 
 
-@pytest.mark.parametrize("snapshots", [False, True], ids=["snapshots=off", "snapshots=on"])
-def test_peer_eventsourcing_replay(
-    benchmark: Any, runner: Runner, suite: Suite, bank: tuple[str, uuid.UUID], snapshots: bool
-) -> None:
-    app = Bank(env=eventsourcing_env(bank[0], 2, snapshots=snapshots))
-    executor = ThreadPoolExecutor(max_workers=1)
-    account_id = bank[1]
-
-    async def rehydrate() -> Account:
-        return await asyncio.get_running_loop().run_in_executor(
-            executor, app.repository.get, account_id
-        )
-
-    try:
-        account = runner.measure(
-            benchmark,
-            rehydrate,
-            rounds=suite.peers.rounds,
-            warmup_rounds=1,
-            kind="peer",
-            side="eventsourcing",
-            workload="replay_snapshots" if snapshots else "replay",
-            events=suite.peers.replay_events,
-        )
-    finally:
-        executor.shutdown()
-        app.close()
-    assert account.version == suite.peers.replay_events
-
-
-# --- message-db
-
-WRITE = "SELECT message_store.write_message($1, $2, $3, $4::jsonb, NULL, $5)"
-READ = "SELECT type, data FROM message_store.get_stream_messages($1, $2, $3)"
-
-
-async def _message_db_pool(dsn: str, size: int) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
-        dsn, min_size=size, max_size=size, server_settings={"search_path": "message_store,public"}
-    )
-
-
-def test_peer_message_db_append_events(
-    benchmark: Any, runner: Runner, suite: Suite, peers_ready: str
-) -> None:
-    cfg = suite.peers
-    pool: asyncpg.Pool = runner.run(_message_db_pool(peers_ready, cfg.connections))
-    run = uuid.uuid4().hex[:8]
-    versions = [-1] * cfg.connections
-
-    async def work(worker: int, count: int) -> None:
-        for _ in range(count):
-            data = encode_event(MoneyDeposited(amount=100 + versions[worker])).decode()
-            await pool.execute(
-                WRITE,
-                str(uuid.uuid4()),
-                f"account-{run}x{worker}",
-                "MoneyDeposited",
-                data,
-                versions[worker],
-            )
-            versions[worker] += 1
-
-    try:
-        runner.measure(
-            benchmark,
-            lambda: spread_over(cfg.connections, cfg.appends_per_round, work),
-            rounds=cfg.rounds,
-            warmup_rounds=1,
-            kind="peer",
-            side="message-db",
-            workload="append_events",
-            events=cfg.appends_per_round,
-        )
-    finally:
-        runner.run(pool.close())
-
-
-def test_peer_message_db_replay(
-    benchmark: Any, runner: Runner, suite: Suite, peers_ready: str
-) -> None:
-    cfg = suite.peers
-    pool: asyncpg.Pool = runner.run(_message_db_pool(peers_ready, 2))
+async def _seed_message_db(dsn: str, suite: Suite) -> str:
     stream = f"account-{uuid.uuid4().hex}"
-    events = account_events(cfg.replay_events, random.Random(suite.seed))
-
-    async def seed() -> None:
-        async with pool.acquire() as conn, conn.transaction():
+    events = account_events(suite.peers.replay_events, random.Random(suite.seed))
+    conn = await asyncpg.connect(dsn, server_settings=MESSAGE_DB_SEARCH_PATH)
+    try:
+        async with conn.transaction():
             await conn.executemany(
-                WRITE,
+                WRITE_MESSAGE,
                 [
                     (str(uuid.uuid4()), stream, e.type_name(), encode_event(e).decode(), i - 1)
                     for i, e in enumerate(events)
                 ],
             )
-
-    async def rehydrate() -> BankAccount:
-        account = BankAccount(stream)
-        position = 0
-        while True:
-            rows = await pool.fetch(READ, stream, position, CHUNK)
-            account.apply_all(decode_event(t, d) for t, d in rows)
-            position += len(rows)
-            if len(rows) < CHUNK:
-                return account
-
-    runner.run(seed())
-    try:
-        account = runner.measure(
-            benchmark,
-            rehydrate,
-            rounds=cfg.rounds,
-            warmup_rounds=1,
-            kind="peer",
-            side="message-db",
-            workload="replay",
-            events=cfg.replay_events,
-        )
     finally:
-        runner.run(pool.close())
-    assert account.version == cfg.replay_events
+        await conn.close()
+    return stream
+
+
+REPLAYS = [
+    ("eventsourcing", "replay"),
+    ("eventsourcing", "replay_snapshots"),
+    ("message-db", "replay"),
+]
+
+
+@pytest.mark.parametrize(("peer", "workload"), REPLAYS, ids=[f"{p}-{w}" for p, w in REPLAYS])
+def test_peer_replay(
+    benchmark: Any,
+    runner: Runner,
+    suite: Suite,
+    ours_replay_dsn: str,
+    eventsourcing_dsn: str,
+    peers_ready: str,
+    peer: str,
+    workload: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    cfg = suite.peers
+    snapshots = workload == "replay_snapshots"
+    ours = OursReplay(ours_replay_dsn, cfg.snapshot_every if snapshots else None)
+    theirs: EventsourcingReplay | MessageDbReplay
+    if peer == "eventsourcing":
+        account_id: uuid.UUID = request.getfixturevalue("bank_account")
+        theirs = EventsourcingReplay(eventsourcing_dsn, account_id, snapshots)
+    else:
+        theirs = MessageDbReplay(peers_ready, runner.run(_seed_message_db(peers_ready, suite)))
+    rotation = Rotation([(ours, 1), (theirs, 1)], 1)
+    _timed_rotation(benchmark, runner, rotation, cfg.rounds)
+    same = _matchup(1, (1, rotation.seconds[0]), (1, rotation.seconds[1]))
+    _record(benchmark, peer, workload, "events/s", cfg.replay_events, [same])
+    assert ours.version == theirs.version == cfg.replay_events

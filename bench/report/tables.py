@@ -121,6 +121,9 @@ COLUMNS: dict[str, list[Column]] = {
     "peers": [
         ("peer", "peer", plain),
         ("workload", "workload", plain),
+        ("concurrency", "compared at", plain),
+        ("ours_concurrency", "ours at", plain),
+        ("theirs_concurrency", "theirs at", plain),
         ("unit", "unit", plain),
         ("ours", "ours", rate),
         ("theirs", "theirs", rate),

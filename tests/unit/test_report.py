@@ -121,6 +121,13 @@ def sample_run(scale: float = 1.0) -> Results:
             "ratio": 4.5,
             "low": 4.0,
             "high": 5.2,
+            "concurrency": 16,
+            "ours_concurrency": 16,
+            "theirs_concurrency": 16,
+            "ours_low": 8500.0,
+            "ours_high": 9400.0,
+            "theirs_low": 1800.0,
+            "theirs_high": 2200.0,
         },
     )
     rows, _ = evaluate(SPECS, run.sections)

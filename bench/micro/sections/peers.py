@@ -1,41 +1,99 @@
-"""The `peers` section: ours against eventsourcing and message-db on the same PostgreSQL."""
+"""The `peers` section: ours against eventsourcing and message-db on the same PostgreSQL.
+
+One row per comparison: appends at our connection count (`concurrency` = that count) and at each
+side's own best (`concurrency` = "best", with `ours_sweep`/`theirs_sweep` showing the rates the
+best was picked from), replays at 1. `ours` and `theirs` are each side's median rate with its
+interval (`ours_low`/`ours_high`, `theirs_low`/`theirs_high`). The sides ran in alternating
+rounds, so `ratio` is the median over round pairs of ours / theirs (round r of each ran back to
+back, on the same state of the machine), its `low`/`high` a bootstrap over the pairs. It is not
+the quotient of the two medians, which would set a round from a quiet minute against one from a
+busy minute: the drift the alternation cancels would come back.
+"""
 
 from __future__ import annotations
 
-from bench.micro.figures import Bench, by_kind, rate, ratio
+import random
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bench.micro.figures import Bench, by_kind
+from bench.report.intervals import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
+    Interval,
+    rate_interval,
+)
 from bench.report.results import Results
 
-WORKLOADS = (
-    # (peer, workload in the report, workload measured, unit)
-    ("eventsourcing", "append", "append_commands", "commands/s"),
-    ("eventsourcing", "replay", "replay", "events/s"),
-    ("eventsourcing", "replay_snapshots", "replay_snapshots", "events/s"),
-    ("message-db", "append", "append_events", "events/s"),
-    ("message-db", "replay", "replay", "events/s"),
-)
+PEERS = ("eventsourcing", "message-db")
+WORKLOADS = ("append", "replay", "replay_snapshots")
+
+
+def paired_ratio_interval(ours: Sequence[float], theirs: Sequence[float]) -> Interval:
+    """Our rate over theirs as the median over round pairs (round r of ours against round r of
+    theirs, the same work per round on both sides), with a percentile bootstrap over the pairs."""
+    if not ours or len(ours) != len(theirs):
+        raise ValueError("a paired ratio needs as many rounds of ours as of theirs")
+    pairs = [t / o for o, t in zip(ours, theirs, strict=True)]
+    value = statistics.median(pairs)
+    rng = random.Random(BOOTSTRAP_SEED)
+    medians = sorted(
+        statistics.median(rng.choices(pairs, k=len(pairs))) for _ in range(BOOTSTRAP_RESAMPLES)
+    )
+    tail = (1 - CONFIDENCE) / 2
+    low = medians[int(tail * BOOTSTRAP_RESAMPLES)]
+    high = medians[min(BOOTSTRAP_RESAMPLES - 1, int((1 - tail) * BOOTSTRAP_RESAMPLES))]
+    return Interval(value, min(low, value), max(high, value))
+
+
+def _side(prefix: str, units: float, seconds: Sequence[float]) -> dict[str, float]:
+    r = rate_interval(units, seconds)
+    return {prefix: r.value, f"{prefix}_low": r.low, f"{prefix}_high": r.high}
+
+
+def _sweep(units: float, levels: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+    return [
+        {"concurrency": level["concurrency"], **_side("rate", units, level["seconds"])}
+        for level in levels
+    ]
+
+
+def rows(b: Bench) -> list[dict[str, Any]]:
+    """The rows of one peer comparison (a `peer_pair` benchmark)."""
+    info = b["extra_info"]
+    units = info["events"]
+    out = []
+    for m in info["matchups"]:
+        r = paired_ratio_interval(m["ours_seconds"], m["theirs_seconds"])
+        row: dict[str, Any] = {
+            "peer": info["peer"],
+            "workload": info["workload"],
+            "unit": info["unit"],
+            "concurrency": m["concurrency"],
+            "ours_concurrency": m["ours_concurrency"],
+            "theirs_concurrency": m["theirs_concurrency"],
+            **_side("ours", units, m["ours_seconds"]),
+            **_side("theirs", units, m["theirs_seconds"]),
+            "ratio": r.value,
+            "low": r.low,
+            "high": r.high,
+            "rounds": len(m["ours_seconds"]),
+        }
+        if m["concurrency"] == "best" and "sweep" in info:
+            row["ours_sweep"] = _sweep(info["sweep_events"], info["sweep"]["ours"])
+            row["theirs_sweep"] = _sweep(info["sweep_events"], info["sweep"]["theirs"])
+        out.append(row)
+    return out
+
+
+def _order(b: Bench) -> tuple[int, int]:
+    info = b["extra_info"]
+    return PEERS.index(info["peer"]), WORKLOADS.index(info["workload"])
 
 
 def add(results: Results, benchmarks: list[Bench]) -> None:
-    measured = {
-        (b["extra_info"]["side"], b["extra_info"]["workload"]): b
-        for b in by_kind(benchmarks, "peer")
-    }
-    for peer, workload, key, unit in WORKLOADS:
-        ours, theirs = measured.get(("ours", key)), measured.get((peer, key))
-        if ours is None or theirs is None:
-            continue
-        r = ratio(ours, theirs)
-        assert r is not None
-        results.add(
-            "peers",
-            {
-                "peer": peer,
-                "workload": workload,
-                "unit": unit,
-                "ours": rate(ours).value,
-                "theirs": rate(theirs).value,
-                "ratio": r.value,
-                "low": r.low,
-                "high": r.high,
-            },
-        )
+    for b in sorted(by_kind(benchmarks, "peer_pair"), key=_order):
+        for row in rows(b):
+            results.add("peers", row)

@@ -85,17 +85,23 @@ def append_ratio(data: Mapping[str, Any], out: Path) -> Path | None:
     return _save(fig, out / "append_ratio.png")
 
 
+def _at(row: Mapping[str, Any]) -> str:
+    """Where a peer row was measured: " @16", or " @best (16 vs 4)" (ours vs theirs)."""
+    concurrency = row.get("concurrency")
+    if concurrency is None:
+        return ""
+    if concurrency == "best":
+        return f" @best ({row['ours_concurrency']} vs {row['theirs_concurrency']})"
+    return f" @{concurrency}"
+
+
 def peer_ratios(data: Mapping[str, Any], out: Path) -> Path | None:
     """Ours over each peer's figure, with the ratio's interval (log scale, 1 = parity)."""
     rows = data.get("peers") or []
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.5))
-    labels = [
-        f"{r['peer']} {r['workload']}"
-        + (f" @{r['concurrency']}" if r.get("concurrency") is not None else "")
-        for r in rows
-    ]
+    labels = [f"{r['peer']} {r['workload']}{_at(r)}" for r in rows]
     ax.errorbar(
         [r["ratio"] for r in rows],
         range(len(rows)),
