@@ -29,6 +29,7 @@ from bench.load.calibrate import (
 )
 from bench.load.config import SCENARIOS, LoadConfig
 from bench.load.keys import Distribution
+from bench.load.options import parse_duration, parse_mix
 from bench.load.runner import LoadRun, LoadRunError, Progress, run_load
 from bench.load.shapes import ShapeName
 from system.config import Settings
@@ -167,20 +168,34 @@ def _calibration_table(c: Calibration) -> Table:
     return table
 
 
+def complete_scenario(incomplete: str) -> list[str]:
+    """Shell completion of --scenario: the registry's scenarios (calibration has its command)."""
+    return [name for name in LOAD_SCENARIOS if name.startswith(incomplete)]
+
+
 def load(
-    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(LOAD_SCENARIOS)}")],
-    duration: Annotated[float, typer.Option(help="measured seconds")],
+    scenario: Annotated[
+        str,
+        typer.Option(help=f"one of: {', '.join(LOAD_SCENARIOS)}", autocompletion=complete_scenario),
+    ],
+    duration: Annotated[
+        str, typer.Option(help="measured time: 90, 90s or 1m30s", show_default=True)
+    ] = "60s",
     rate: Annotated[float | None, typer.Option(help="open model: target requests/s")] = None,
     users: Annotated[int | None, typer.Option(help="closed model: concurrent users")] = None,
     shape: Annotated[ShapeName, typer.Option(help="open model rate over time")] = "constant",
     workers: Annotated[int, typer.Option(help="locust worker processes (0 = one process)")] = 0,
     seed: Annotated[int, typer.Option(help="fixes every random choice")] = 1,
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
-    warmup: Annotated[float, typer.Option(help="seconds before measuring")] = 0.0,
+    warmup: Annotated[str, typer.Option(help="time before measuring: 10, 10s, 1m")] = "0",
     slots: Annotated[int, typer.Option(help="open model: concurrent senders (0 = auto)")] = 0,
     think_time: Annotated[float, typer.Option(help="closed model: seconds between ops")] = 1.0,
     keys: Annotated[int, typer.Option(help="contention: hot accounts")] = 8,
     zipf: Annotated[float | None, typer.Option(help="contention: Zipf s (default uniform)")] = None,
+    mix: Annotated[
+        str,
+        typer.Option(help="operation weights, e.g. deposit=3,withdraw=1 (default: the scenario's)"),
+    ] = "",
     calibration: Annotated[
         float,
         typer.Option(
@@ -204,21 +219,28 @@ def load(
     if rate is None and users is None:
         _fail("give --rate (open model, requests/s) or --users (closed model)")
     distribution: Distribution = "zipf" if zipf is not None else "uniform"
+    try:
+        duration_s = parse_duration(duration)
+        warmup_s = parse_duration(warmup, "--warmup")
+        weights = parse_mix(mix)
+    except ValueError as exc:
+        _fail(str(exc))
     config = LoadConfig(
         scenario=scenario,
         model="open" if rate is not None else "closed",
-        duration_s=duration,
+        duration_s=duration_s,
         seed=seed,
         rate=rate,
         shape=shape,
         slots=slots,
         users=users or 0,
         think_time_s=think_time,
-        warmup_s=warmup,
+        warmup_s=warmup_s,
         workers=workers,
         keys=keys,
         distribution=distribution,
         zipf_s=zipf if zipf is not None else 1.1,
+        mix=weights,
     )
     try:
         config.validate()

@@ -1,8 +1,7 @@
-"""A load run's configuration: validated data, handed to the locust processes as JSON."""
+"""A load run's configuration: validated data, handed to locust as its custom arguments."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,9 +9,6 @@ import msgspec
 
 from bench.load.keys import Distribution
 from bench.load.shapes import SHAPES, ShapeName
-
-CONFIG_ENV = "CQRS_LOAD_CONFIG"
-"""Environment variable carrying the JSON `LoadConfig` into locust processes."""
 
 Model = Literal["open", "closed"]
 
@@ -135,7 +131,3 @@ class LoadConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     def to_json(self) -> str:
         return msgspec.json.encode(self).decode()
-
-    @staticmethod
-    def from_env() -> LoadConfig:
-        return msgspec.json.decode(os.environ[CONFIG_ENV], type=LoadConfig)

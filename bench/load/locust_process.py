@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.load.config import CONFIG_ENV, SCENARIOS, LoadConfig
+from bench.load.config import LoadConfig
+from bench.load.options import to_args
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "scenarios" / "locustfile.py"
 STOP_TIMEOUT_S = 30
@@ -41,8 +42,11 @@ def run_time_s(config: LoadConfig) -> int:
 
 
 def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
-    """The locust command lines: [local] or [master, worker 0, worker 1, ...]."""
-    user_class = SCENARIOS[config.scenario].user_class
+    """The locust command lines: [local] or [master, worker 0, worker 1, ...].
+
+    The run's settings are locust custom arguments (`bench/load/options.py`): the master hands
+    them to its workers in locust's spawn messages, so workers get none of their own.
+    """
     base = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host]
     users = str(config.concurrency)
     lead = [
@@ -58,9 +62,10 @@ def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
         "--exit-code-on-error", "0",
         "--loglevel", "WARNING",
         "--logfile", str(out / "locust.log"),
+        *to_args(config),
     ]  # fmt: skip
     if not config.workers:
-        return [[*lead, user_class]]
+        return [lead]
     port = str(free_port())
     master = [
         *lead,
@@ -68,16 +73,12 @@ def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
         "--expect-workers", str(config.workers),
         "--master-bind-host", "127.0.0.1",
         "--master-bind-port", port,
-        user_class,
     ]  # fmt: skip
-    workers = [
-        _worker(base, port, out / f"locust-worker-{i}.log", user_class)
-        for i in range(config.workers)
-    ]
+    workers = [_worker(base, port, out / f"locust-worker-{i}.log") for i in range(config.workers)]
     return [master, *workers]
 
 
-def _worker(base: list[str], port: str, log: Path, user_class: str) -> list[str]:
+def _worker(base: list[str], port: str, log: Path) -> list[str]:
     return [
         *base,
         "--worker",
@@ -85,7 +86,6 @@ def _worker(base: list[str], port: str, log: Path, user_class: str) -> list[str]
         "--master-port", port,
         "--loglevel", "WARNING",
         "--logfile", str(log),
-        user_class,
     ]  # fmt: skip
 
 
@@ -99,7 +99,6 @@ class LocustProcesses:
     async def start(
         cls, config: LoadConfig, host: str, out: Path, env: dict[str, str]
     ) -> LocustProcesses:
-        env = {**env, CONFIG_ENV: config.to_json()}
         running = cls()
         for i, argv in enumerate(commands(config, host, out)):
             log = (out / f"locust-stdout-{i}.log").open("ab")

@@ -48,10 +48,13 @@ class Timetable:
         return (self._ticket(i) for i in range(worker, len(self._offsets), workers))
 
     def unsent(self, worker: int, workers: int, sent: set[float], stopped_at: float) -> Unsent:
-        """The slice's tickets that no request carried (`sent` holds the intended starts seen)."""
+        """The slice's tickets due before `stopped_at` that no request carried (`sent` holds
+        the intended starts seen); tickets due after the stop were never part of the run."""
         scheduled, warmup = 0, 0
         missed: list[float] = []
         for ticket in self.tickets(worker, workers):
+            if ticket.intended > stopped_at:
+                break
             measured = ticket.phase == "measured"
             scheduled += measured
             if ticket.intended in sent:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -118,3 +121,22 @@ async def seed(scenario: str, api_url: str, seed_value: int, keys: int) -> dict[
 def seeded_ids(seed: dict[str, Any]) -> list[str]:
     """Every aggregate id in a seed document."""
     return [item["id"] for value in seed.values() if isinstance(value, list) for item in value]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.load.seeding SCENARIO API_URL`: seed and print the seed document."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("scenario")
+    parser.add_argument("api_url")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keys", type=int, default=8)
+    args = parser.parse_args(argv)
+    try:
+        data = asyncio.run(seed(args.scenario, args.api_url, args.seed, args.keys))
+    except (httpx.HTTPError, SeedError) as exc:
+        sys.exit(f"could not seed {args.scenario} at {args.api_url}: {exc}")
+    print(json.dumps(data))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,9 +10,10 @@ from typing import Any, ClassVar, Protocol, cast
 
 import gevent
 import orjson
-from locust import task
+from locust import tag
 from locust.contrib.fasthttp import FastHttpUser
 
+from bench.load.config import SCENARIOS
 from bench.load.keys import ticket_rng
 from bench.load.pacing import Ticket
 from bench.scenarios.runtime import Runtime, runtime
@@ -29,6 +30,23 @@ def weighted(mix: dict[str, int], rng: random.Random) -> str:
     """One operation name drawn from its weights."""
     names = list(mix)
     return rng.choices(names, weights=[mix[n] for n in names])[0]
+
+
+def operation_task(name: str, method: Any) -> Any:
+    """A locust task for operation `name`, tagged with its name and its method's tags
+    (`@tag("command")`, `@tag("query")`), so `--tags`/`--exclude-tags` select operations.
+
+    Every task takes the next ticket the same way (`ScenarioUser.step`); the ticket's seeded
+    draw picks the operation among those the tags left, by the mix's weights.
+    """
+
+    def run(user: ScenarioUser) -> None:
+        user.step()
+
+    run.__name__ = name
+    run.operation = name  # type: ignore[attr-defined]
+    run.locust_tag_set = {name, *getattr(method, "locust_tag_set", ())}  # type: ignore[attr-defined]
+    return run
 
 
 class Settling(Protocol):
@@ -48,6 +66,12 @@ class ScenarioUser(FastHttpUser):
 
     abstract = True
     operations: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        scenario = next((s for s in SCENARIOS.values() if s.user_class == cls.__name__), None)
+        if scenario is not None:
+            cls.tasks = [operation_task(op, getattr(cls, op)) for op in scenario.mix]
 
     def on_start(self) -> None:
         self.rt: Runtime = runtime()
@@ -73,8 +97,8 @@ class ScenarioUser(FastHttpUser):
             return IDLE_S
         return max(0.0, self.ticket.intended - time.time())
 
-    @task
     def step(self) -> None:
+        """Run one ticket: the operation its seeded draw picks."""
         if self.rt.config.model == "closed":
             now = time.time()
             index = (self.rt.worker << 40) + (self.uid << 24) + self.done
@@ -90,7 +114,9 @@ class ScenarioUser(FastHttpUser):
 
     def choose(self, rng: random.Random) -> str:
         """The operation for this ticket (scenarios with follow-ups override this)."""
-        return weighted(self.rt.config.effective_mix, rng)
+        enabled = {getattr(t, "operation", None) for t in type(self).tasks}
+        mix = {op: w for op, w in self.rt.config.effective_mix.items() if op in enabled}
+        return weighted(mix or self.rt.config.effective_mix, rng)
 
     def command(
         self,
@@ -180,10 +206,12 @@ class CatalogueReader(ScenarioUser):
 
     abstract = True
 
+    @tag("query")
     def inventory(self, rng: random.Random) -> None:
         product = rng.choice(self.rt.seed["products"])
         self.query(f"/inventory/{product['id']}", "inventory")
 
+    @tag("query")
     def revenue(self, rng: random.Random) -> None:
         today = dt.datetime.now(dt.UTC).date()
         start = today - dt.timedelta(days=rng.randint(0, 30))

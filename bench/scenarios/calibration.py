@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from locust import tag
+
 from bench.scenarios.base import ScenarioUser
 
 
@@ -14,8 +16,10 @@ class CalibrationUser(ScenarioUser):
     Kafka and Elasticsearch, for comparison. The calibration picks one through the mix.
     """
 
+    @tag("health")
     def live(self, rng: random.Random) -> None:
         self.query("/health/live", "health live")
 
+    @tag("health")
     def health(self, rng: random.Random) -> None:
         self.query("/health", "health")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import orjson
+from locust import tag
 
 from bench.scenarios.base import ScenarioUser
 
@@ -43,9 +44,11 @@ class ContentionUser(ScenarioUser):
         accounts = self.rt.seed["accounts"]
         return str(accounts[self.rt.keys.index(rng)]["id"])
 
+    @tag("command")
     def deposit(self, rng: random.Random) -> None:
         self._write("deposit", self._key(rng), rng, "deposit")
 
+    @tag("command")
     def withdraw(self, rng: random.Random) -> None:
         self._write("withdraw", self._key(rng), rng, "withdraw")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from locust.env import Environment
@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 class LocustCollector(Collector):
     """Reads the runner's aggregated stats at scrape time (workers' included)."""
 
-    def __init__(self, environment: Environment, rt: Runtime) -> None:
+    def __init__(self, environment: Environment, runtime: Callable[[], Runtime | None]) -> None:
         self._env = environment
-        self._rt = rt
+        self._runtime = runtime
 
     def collect(self) -> Iterator[Any]:
-        scenario = self._rt.config.scenario
+        rt = self._runtime()
+        options = self._env.parsed_options
+        scenario = rt.config.scenario if rt is not None else str(getattr(options, "scenario", ""))
         requests = CounterMetricFamily(
             m.REQUESTS_TOTAL.removesuffix("_total"),
             "Requests the load generator completed, by request type and outcome.",
@@ -58,11 +60,14 @@ class LocustCollector(Collector):
         users.add_metric([], float(runner.user_count if runner is not None else 0))
         yield users
         target = GaugeMetricFamily(m.TARGET_RPS, "Open model: the target arrival rate now.")
-        target.add_metric([], self._rt.target_rps(time.time()))
+        target.add_metric([], rt.target_rps(time.time()) if rt is not None else 0.0)
         yield target
 
 
-def start_exporter(environment: Environment, rt: Runtime) -> None:
+def start_exporter(
+    environment: Environment, runtime: Callable[[], Runtime | None], port: int
+) -> None:
+    """Serve the collector on `port`; `runtime` gives the run's state once the test started."""
     registry = CollectorRegistry()
-    registry.register(LocustCollector(environment, rt))
-    start_http_server(rt.config.exporter_port, addr=m.EXPORTER_HOST, registry=registry)
+    registry.register(LocustCollector(environment, runtime))
+    start_http_server(port, addr=m.EXPORTER_HOST, registry=registry)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from locust import tag
+
 from bench.scenarios.base import CatalogueReader
 
 NEXT = {"confirm": "placed", "ship": "confirmed", "deliver": "shipped", "cancel": "placed"}
@@ -38,6 +40,7 @@ class OrdersUser(CatalogueReader):
         if len(recent) > 1000:
             del recent[:500]
 
+    @tag("command")
     def place(self, rng: random.Random) -> None:
         customer = rng.choice(self.rt.seed["customers"])
         products = rng.sample(self.rt.seed["products"], k=rng.randint(1, 3))
@@ -66,22 +69,28 @@ class OrdersUser(CatalogueReader):
             if op in AFTER and AFTER[op] != "delivered":
                 self._pool(AFTER[op]).append(order)
 
+    @tag("command")
     def confirm(self, rng: random.Random) -> None:
         self._step("confirm", rng, None)
 
+    @tag("command")
     def ship(self, rng: random.Random) -> None:
         self._step("ship", rng, {"tracking_number": f"1Z{rng.randrange(10**12):012d}"})
 
+    @tag("command")
     def deliver(self, rng: random.Random) -> None:
         self._step("deliver", rng, None)
 
+    @tag("command")
     def cancel(self, rng: random.Random) -> None:
         self._step("cancel", rng, {"reason": "customer changed their mind"})
 
+    @tag("query")
     def order(self, rng: random.Random) -> None:
         o = rng.choice(self._pool("recent"))
         self.query(f"/orders/{o['id']}", "order status", min_position=o["position"])
 
+    @tag("query")
     def customer_orders(self, rng: random.Random) -> None:
         o = rng.choice(self._pool("recent"))
         path = f"/customers/{o['customer_id']}/orders"

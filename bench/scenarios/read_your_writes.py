@@ -17,6 +17,7 @@ import time
 
 import orjson
 import urllib3
+from locust import tag
 
 from bench.load.samples import VISIBILITY
 from bench.scenarios.base import WAIT_MS, ScenarioUser
@@ -70,6 +71,7 @@ class ReadYourWritesUser(ScenarioUser):
     """Records `visibility`: from the command's acknowledgement to the first search that
     finds the deposit, then reads the balance through the API."""
 
+    @tag("command")
     def deposit(self, rng: random.Random) -> None:
         account = rng.choice(self.rt.seed["accounts"])
         path = f"/accounts/{account['id']}"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,10 +15,11 @@ from typing import Any, Protocol, cast
 
 from locust import events
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
-from bench.load.config import LoadConfig
+from bench.load.config import SCENARIOS, LoadConfig
 from bench.load.keys import KeyChooser
+from bench.load.options import add_arguments, config_from_options
 from bench.load.pacing import Timetable, write_unsent
 from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWriter
 from bench.load.shapes import Phase as ShapePhase
@@ -52,11 +56,12 @@ class Runtime:
 
 
 _current: Runtime | None = None
+SEED_TIMEOUT_S = 300
 
 
 def runtime() -> Runtime:
     if _current is None:
-        raise RuntimeError("the load runtime is set up by locust's init event")
+        raise RuntimeError("the load runtime is set up at test start (see the error before)")
     return _current
 
 
@@ -69,34 +74,117 @@ def _plan(config: LoadConfig) -> list[ShapePhase]:
     return plan
 
 
+def _on_parser(parser: Any, **_: Any) -> None:
+    add_arguments(parser)
+
+
 def _on_init(environment: Environment, **_: Any) -> None:
+    """Pick the scenario's user class (unless classes were named) and start the exporter."""
+    options = environment.parsed_options
+    if options is None or isinstance(environment.runner, WorkerRunner):
+        return
+    _pick_user_class(environment, str(options.scenario))
+    if int(options.exporter_port) > 0:
+        from bench.scenarios.exporter import start_exporter
+
+        try:
+            start_exporter(environment, lambda: _current, int(options.exporter_port))
+        except OSError as exc:
+            logging.getLogger(__name__).warning(
+                "cqrs-bench: no exporter on --exporter-port %s: %s", options.exporter_port, exc
+            )
+
+
+def _pick_user_class(environment: Environment, scenario: str) -> None:
+    options = environment.parsed_options
+    named = bool(getattr(options, "user_classes", None)) or bool(
+        getattr(options, "class_picker", 0)
+    )
+    if named or scenario not in SCENARIOS:
+        return
+    wanted = SCENARIOS[scenario].user_class
+    available = {cls.__name__: cls for cls in environment.user_classes}
+    if wanted in available:
+        environment.user_classes = [available[wanted]]
+
+
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    """Build this process's runtime; bad options or a failed seeding stop locust, named."""
+    try:
+        _start(environment)
+    except (ValueError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        logging.getLogger(__name__).error("cqrs-bench: %s", exc)
+        environment.process_exit_code = 1
+        if environment.runner is not None:
+            environment.runner.quit()
+
+
+def _start(environment: Environment) -> None:
+    """Config from the options, seed data, the timetable.
+
+    A master (or a local runner) seeds once and hands the seed, the epoch, the worker count and
+    the samples directory to its workers inside locust's own spawn message (custom options).
+    """
     global _current
-    config = LoadConfig.from_env()
-    seed: dict[str, Any] = {}
-    if config.seed_file:
-        seed = json.loads(Path(config.seed_file).read_text())
-    _current = Runtime(
+    runner = environment.runner
+    options = environment.parsed_options
+    assert options is not None and runner is not None
+    if _current is not None and _current.writer is not None:
+        _current.writer.close()
+    if isinstance(runner, WorkerRunner):
+        config = config_from_options(
+            options, 1, int(options.cqrs_workers), float(options.cqrs_duration_s)
+        )
+        seed: dict[str, Any] = json.loads(options.cqrs_seed)
+        epoch = float(options.cqrs_epoch)
+    else:
+        _pick_user_class(environment, str(options.scenario))
+        workers = runner.worker_count if isinstance(runner, MasterRunner) else 0
+        if not options.samples_dir:
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            options.samples_dir = str(Path("reports") / f"locust-{stamp}")
+        config = config_from_options(options, int(options.num_users or 1), workers)
+        Path(config.samples_dir).mkdir(parents=True, exist_ok=True)
+        seed = _seed_data(config, str(environment.host))
+        epoch = time.time() + config.lead_s
+        options.cqrs_workers, options.cqrs_epoch = workers, epoch
+        options.cqrs_duration_s = config.duration_s
+        options.cqrs_seed = json.dumps(seed)
+    Path(config.samples_dir).mkdir(parents=True, exist_ok=True)
+    rt = Runtime(
         config=config,
         seed=seed,
         keys=KeyChooser(config.keys, config.distribution, config.zipf_s),
         plan=_plan(config),
+        epoch=epoch,
+        worker=max(0, int(getattr(runner, "worker_index", 0))),
     )
-    if isinstance(environment.runner, MasterRunner) or config.workers == 0:
-        from bench.scenarios.exporter import start_exporter
-
-        start_exporter(environment, _current)
-
-
-def _on_test_start(environment: Environment, **_: Any) -> None:
-    rt = runtime()
-    rt.worker = max(0, int(getattr(environment.runner, "worker_index", 0)))
-    rt.epoch = time.time() + rt.config.lead_s
-    if isinstance(environment.runner, MasterRunner):
+    _current = rt
+    if isinstance(runner, MasterRunner):
         return
-    if rt.config.model == "open":
-        rt.timetable = Timetable(timetable(rt.plan), rt.epoch, rt.config.warmup_s)
+    if config.model == "open":
+        rt.timetable = Timetable(timetable(rt.plan), rt.epoch, config.warmup_s)
     name = f"samples-{rt.worker}-{os.getpid()}.jsonl"
-    rt.writer = SampleWriter(Path(rt.config.samples_dir) / name)
+    rt.writer = SampleWriter(Path(config.samples_dir) / name)
+
+
+def _seed_data(config: LoadConfig, host: str) -> dict[str, Any]:
+    """The seed file's data, or seed data created now over HTTP (in a child process: the
+    seeder is asyncio, locust is gevent)."""
+    if config.seed_file:
+        data: dict[str, Any] = json.loads(Path(config.seed_file).read_text())
+        return data
+    if not SCENARIOS[config.scenario].seeds:
+        return {}
+    argv = [sys.executable, "-m", "bench.load.seeding", config.scenario, host]
+    argv += ["--seed", str(config.seed), "--keys", str(config.keys)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=SEED_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"seeding {config.scenario} at {host} failed: {done.stderr[-2000:]}")
+    path = Path(config.samples_dir) / "seed.json"
+    path.write_text(done.stdout)
+    seeded: dict[str, Any] = json.loads(done.stdout)
+    return seeded
 
 
 def _on_test_stopping(**_: Any) -> None:
@@ -122,7 +210,7 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
         _current.writer.close()
         _current.writer = None
     runner = environment.runner
-    if runner is not None and (isinstance(runner, MasterRunner) or not _current.config.workers):
+    if runner is not None and not isinstance(runner, WorkerRunner):
         # locust's CSV can be written before the last requests land; its final stats cannot.
         counts = {str(e.name): int(e.num_requests) for e in runner.stats.entries.values()}
         path = Path(_current.config.samples_dir) / LOCUST_COUNTS
@@ -185,6 +273,7 @@ class _Hook(Protocol):
 def install() -> None:
     """Attach the run's hooks to locust's events (the locustfile calls this once)."""
     hooks: list[tuple[Any, Callable[..., None]]] = [
+        (events.init_command_line_parser, _on_parser),
         (events.init, _on_init),
         (events.test_start, _on_test_start),
         (events.test_stopping, _on_test_stopping),

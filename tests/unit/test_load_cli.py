@@ -22,9 +22,12 @@ def app() -> typer.Typer:
     [
         (["--rate", "5", "--users", "3"], "either --rate"),
         ([], "give --rate"),
-        (["--rate", "5", "--duration", "-1"], "--duration must be positive"),
-        (["--rate", "5", "--scenario", "nope"], "--scenario: unknown scenario 'nope'"),
+        (["--rate", "5", "--duration", "0s"], "--duration must be positive"),
         (["--rate", "-2"], "--rate must be positive"),
+        (["--rate", "5", "--duration", "1x"], "--duration: expected seconds like 90"),
+        (["--rate", "5", "--warmup", "soon"], "--warmup: expected seconds like 90"),
+        (["--rate", "5", "--mix", "deposit"], "--mix: expected OPERATION=WEIGHT"),
+        (["--rate", "5", "--mix", "teleport=1"], "--mix: unknown operation(s) ['teleport']"),
     ],
 )
 def test_bad_input_fails_with_the_flag_named(
@@ -65,9 +68,32 @@ def test_load_refuses_the_calibration_scenario_and_a_negative_calibration(
     result = runner.invoke(app, [*base, "--scenario", "calibration"])
     assert result.exit_code == 1
     assert "cqrs-bench calibrate" in " ".join(result.output.split())
+    result = runner.invoke(app, [*base, "--scenario", "nope"])
+    assert result.exit_code == 1
+    assert "--scenario: unknown scenario 'nope'" in " ".join(result.output.split())
     result = runner.invoke(app, [*base, "--scenario", "orders", "--calibration", "-1"])
     assert result.exit_code == 1
     assert "--calibration must not be negative" in " ".join(result.output.split())
+
+
+def test_scenario_completes_from_the_registry() -> None:
+    assert load_commands.complete_scenario("re") == ["read-heavy", "read-your-writes"]
+    assert "calibration" not in load_commands.complete_scenario("")
+
+
+def test_every_option_an_error_names_exists(app: typer.Typer) -> None:
+    """Error messages name flags; each named flag is one `cqrs-bench load` accepts."""
+    import re
+    from pathlib import Path
+
+    from bench.load import config
+
+    help_text = CliRunner().invoke(app, ["load", "--help"], terminal_width=200).output
+    source = Path(config.__file__).read_text() + Path(load_commands.__file__).read_text()
+    named = set(re.findall(r"(--[a-z][a-z-]+)", source)) - {"--help"}
+    assert named, "no flag names found"
+    missing = sorted(n for n in named if n not in help_text and n != "--route")
+    assert missing == []
 
 
 @pytest.mark.parametrize(
@@ -78,3 +104,32 @@ def test_exit_status_is_2_for_a_failed_audit_even_when_the_run_is_also_invalid(
     audit_passed: bool, valid: bool, status: int
 ) -> None:
     assert load_commands.exit_status(audit_passed=audit_passed, valid=valid) == status
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("90s", 90.0), ("1m30s", 90.0), ("2m", 120.0), ("1h", 3600.0), ("0.5", 0.5)],
+)
+def test_durations_accept_seconds_and_minutes(text: str, seconds: float) -> None:
+    from bench.load.options import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+def test_duration_defaults_to_60_seconds(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float] = []
+
+    def stop(settings: object) -> None:
+        raise typer.Exit(0)
+
+    original = load_commands.LoadConfig.validate
+
+    def record(self: load_commands.LoadConfig) -> None:
+        seen.append(self.duration_s)
+        original(self)
+
+    monkeypatch.setattr(load_commands.LoadConfig, "validate", record)
+    monkeypatch.setattr(load_commands, "_ensure_stack", stop)
+    result = CliRunner().invoke(app, ["load", "--scenario", "orders", "--rate", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen == [60.0]

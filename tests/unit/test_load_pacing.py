@@ -70,12 +70,20 @@ def test_tickets_no_request_carried_are_the_unsent_ones_of_the_slice() -> None:
     mine = list(table.tickets(1, 2))
     assert [t.seq for t in mine] == list(range(1, 30, 2))
     sent = {t.intended for t in mine[:8]}
-    record = table.unsent(1, 2, sent, stopped_at=102.5)
+    record = table.unsent(1, 2, sent, stopped_at=103.0)
     # 15 tickets in the slice, 5 of them in the warm-up second (all sent): 10 measured.
     assert record.scheduled == 10
     assert record.intended == [t.intended for t in mine[8:]]
     assert record.warmup == 0
-    assert record.stopped_at == 102.5
+    assert record.stopped_at == 103.0
+
+
+def test_tickets_due_after_the_stop_were_never_scheduled() -> None:
+    """An open-ended timetable (plain locust stopped from the web UI) is cut at the stop."""
+    table = Timetable(timetable(phases("constant", 10, 3600)), epoch=100.0, warmup_s=0.0)
+    record = table.unsent(0, 1, set(), stopped_at=102.0)
+    assert record.scheduled == 21
+    assert record.intended[-1] == 102.0
 
 
 def test_unsent_warmup_tickets_are_counted_apart_from_the_measured_ones() -> None:
