@@ -60,6 +60,17 @@ class Settings:
     lag_stamps: bool = True
     """Whether projectors write per-event lag stamps (one record per batch) to Elasticsearch;
     off, the lag report falls back to the projectors' Prometheus histograms."""
+    pg_statement_timeout_s: float = 5.0
+    """PostgreSQL's `statement_timeout` on every pooled connection of the api and the relay."""
+    pg_acquire_timeout_s: float = 5.0
+    """Longest wait for a pooled connection (api); beyond it the request answers 503."""
+    pg_connect_timeout_s: float = 5.0
+    es_timeout_s: float = 10.0
+    """Per Elasticsearch request."""
+    kafka_timeout_s: float = 15.0
+    """Per Kafka request; also how long the relay's producer tries to deliver a message."""
+    api_max_in_flight: int = 512
+    """Requests the api handles at once; beyond that it answers 503 with Retry-After."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +100,12 @@ class Settings:
                 env.get("CQRS_PROJECTION_REFRESH", defaults.projection_refresh)
             ),
             lag_stamps=_parse_switch("CQRS_LAG_STAMPS", env.get("CQRS_LAG_STAMPS"), True),
+            pg_statement_timeout_s=_positive(env, "CQRS_PG_STATEMENT_TIMEOUT_S", 5.0),
+            pg_acquire_timeout_s=_positive(env, "CQRS_PG_ACQUIRE_TIMEOUT_S", 5.0),
+            pg_connect_timeout_s=_positive(env, "CQRS_PG_CONNECT_TIMEOUT_S", 5.0),
+            es_timeout_s=_positive(env, "CQRS_ES_TIMEOUT_S", 10.0),
+            kafka_timeout_s=_positive(env, "CQRS_KAFKA_TIMEOUT_S", 15.0),
+            api_max_in_flight=int(_positive(env, "CQRS_API_MAX_IN_FLIGHT", 512, integer=True)),
         )
 
 
@@ -116,3 +133,18 @@ def _parse_switch(name: str, raw: str | None, default: bool) -> bool:
     if value not in {"on", "off", "true", "false", "1", "0"}:
         raise ValueError(f"{name} must be 'on' or 'off', got {raw!r}")
     return value in {"on", "true", "1"}
+
+
+def _positive(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> float:
+    """A positive number (seconds, or a count with `integer`) from `env[name]`, else `default`."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        kind = "a positive integer" if integer else "a positive number of seconds"
+        raise ValueError(f"{name} must be {kind}, got {raw!r}")
+    return value

@@ -69,3 +69,38 @@ RELAY_BATCH = Histogram(
     "Time to claim, produce, await acks and mark one outbox batch.",
     buckets=LAG_BUCKETS,
 )
+
+# Outages: every component says which dependency it is waiting for and how often it retried
+
+RELAY_DEPENDENCY_UP = Gauge(
+    "cqrs_relay_dependency_up",
+    "1 while the relay reaches the dependency, 0 while it is retrying it (an outage).",
+    ["dependency"],
+)
+RELAY_RETRIES = Counter(
+    "cqrs_relay_retries_total",
+    "Calls the relay retried because the dependency was unavailable.",
+    ["dependency"],
+)
+PROJECTOR_DEPENDENCY_UP = Gauge(
+    "cqrs_projector_dependency_up",
+    "1 while the projector reaches the dependency, 0 while it is retrying it (an outage).",
+    ["dependency"],
+)
+PROJECTOR_RETRIES = Counter(
+    "cqrs_projector_retries_total",
+    "Calls (or whole batches) the projector retried because the dependency was unavailable.",
+    ["dependency"],
+)
+BULK_ITEM_RETRIES = Counter(
+    "cqrs_es_bulk_item_retries_total",
+    "Bulk items Elasticsearch refused with a retryable status (429, 503) and that were sent again"
+    " on their own.",
+    ["status"],
+)
+API_UNAVAILABLE = Counter(
+    "cqrs_api_unavailable_total",
+    "Requests the api answered 503 with Retry-After, by cause: a dependency (postgres, kafka,"
+    " elasticsearch) or overload (too many requests in flight).",
+    ["cause"],
+)

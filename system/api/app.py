@@ -6,8 +6,8 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
-from elastic_transport import TransportError
+from aiokafka.errors import KafkaError
+from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,24 +15,48 @@ from starlette.exceptions import HTTPException
 
 from system.api import commands, queries
 from system.api.deps import Handlers, json_response
-from system.api.errors import ApiError, error_body, map_error, validation_error
-from system.api.middleware import BodyLimit, HttpMetrics, TestDelay
+from system.api.errors import (
+    RETRY_AFTER_S,
+    ApiError,
+    error_body,
+    map_error,
+    validation_error,
+)
+from system.api.middleware import BodyLimit, HttpMetrics, InFlightLimit, TestDelay
 from system.app.bootstrap import bootstrap
 from system.config import Settings
 from system.domain.errors import ConcurrencyError, DomainError
+from system.eventstore.postgres import PG_UNAVAILABLE
+from system.metrics import API_UNAVAILABLE
+from system.readstore.bulk import is_unavailable
+from system.resilience import DependencyUnavailable
 
 MAX_BODY_BYTES = 64 * 1024
 TEST_DELAY_ENV = "CQRS_API_TEST_DELAY_MS"
-
-UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, TransportError)
-"""Failures to reach Postgres or Elasticsearch: 503, the request may be retried."""
+NEVER_REFUSED = ("/health/live", "/metrics")
+"""Paths the in-flight limit lets through: liveness and scraping must work under overload."""
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
 async def _mapped(_: Request, exc: Exception) -> Response:
     status, body = map_error(exc)
-    return json_response(body, status)
+    response = json_response(body, status)
+    if isinstance(exc, DependencyUnavailable):
+        API_UNAVAILABLE.labels(exc.dependency).inc()
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def unavailable_dependency(exc: Exception) -> str | None:
+    """The dependency a raw driver error says is unavailable, if the adapters let one through."""
+    if isinstance(exc, PG_UNAVAILABLE):
+        return "postgres"
+    if is_unavailable(exc):
+        return "elasticsearch"
+    if isinstance(exc, KafkaError | KafkaException):
+        return "kafka"
+    return None
 
 
 async def _invalid_request(_: Request, exc: Exception) -> Response:
@@ -46,11 +70,11 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return json_response(error_body(code, str(exc.detail)), exc.status_code)
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     # Starlette re-raises after this answer, so the server logs the traceback once.
-    if isinstance(exc, UNAVAILABLE):
-        message = f"a backing service is unavailable ({type(exc).__name__}); retry later"
-        return json_response(error_body("unavailable", message), 503)
+    dependency = unavailable_dependency(exc)
+    if dependency is not None:
+        return await _mapped(request, DependencyUnavailable(dependency, type(exc).__name__))
     return json_response(error_body("internal", f"internal error ({type(exc).__name__})"), 500)
 
 
@@ -75,7 +99,7 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     app.add_api_route("/health", health, methods=["GET"], tags=["ops"])
     app.add_api_route("/health/live", live, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])
-    for error in (ApiError, DomainError, ConcurrencyError):
+    for error in (ApiError, DomainError, ConcurrencyError, DependencyUnavailable):
         app.add_exception_handler(error, _mapped)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -83,16 +107,20 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     if test_delay_ms > 0:
         app.add_middleware(TestDelay, delay_s=test_delay_ms / 1000)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(InFlightLimit, limit=settings.api_max_in_flight, exempt=NEVER_REFUSED)
     app.add_middleware(HttpMetrics, routes=[*commands.router.routes, *queries.router.routes])
     return app
 
 
 async def health(root: Handlers) -> Response:
-    """200 with each backing service's status when all are `ok`, else 503."""
+    """200 with each backing service's status when all are `ok`, else 503 with Retry-After."""
     components = await root.health()
     healthy = all(status == "ok" for status in components.values())
     body = {"status": "ok" if healthy else "degraded", "components": components}
-    return json_response(body, 200 if healthy else 503)
+    response = json_response(body, 200 if healthy else 503)
+    if not healthy:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 async def live() -> Response:

@@ -18,6 +18,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": s.ErrorBody, "description": "version conflict or business rule breached"},
     413: {"model": s.ErrorBody, "description": "body too large"},
     422: {"model": s.ErrorBody, "description": "invalid input; `field` names it"},
+    503: {
+        "model": s.ErrorBody,
+        "description": "a backing service is unavailable or the api is overloaded; retry after"
+        " the `Retry-After` header's seconds",
+    },
 }
 
 router = APIRouter(responses=ERRORS)

@@ -12,6 +12,10 @@ from system.domain.errors import (
     NotFound,
     RuleViolation,
 )
+from system.resilience import DependencyUnavailable
+
+RETRY_AFTER_S = 1
+"""What a 503 tells the client to wait before retrying (the `Retry-After` header, seconds)."""
 
 
 class ApiError(Exception):
@@ -33,12 +37,22 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, s
     return body
 
 
+def unavailable_body(cause: str, detail: str) -> dict[str, str]:
+    """The 503 body: which dependency (or `overload`) refused, and that a retry may succeed."""
+    return {
+        **error_body("unavailable", f"{cause} is unavailable ({detail}); retry later"),
+        "dependency": cause,
+    }
+
+
 def map_error(exc: Exception) -> tuple[int, Mapping[str, str | int]]:
     """Status and body for a failure raised while handling a request; a version conflict
     adds `actual_version`, the stream version the refused command met."""
     match exc:
         case ApiError():
             return exc.status, error_body(exc.code, exc.message, exc.field)
+        case DependencyUnavailable():
+            return 503, unavailable_body(exc.dependency, exc.detail)
         case ConcurrencyError():
             return 409, {**error_body(exc.code, str(exc)), "actual_version": exc.actual}
         case NotFound():

@@ -1,4 +1,5 @@
-"""ASGI middleware: request metrics by route template, the body size limit, the test-only delay."""
+"""ASGI middleware: request metrics by route template, the body size limit, the in-flight limit,
+the test-only delay."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from system.api.errors import error_body
+from system.api.errors import RETRY_AFTER_S, error_body, unavailable_body
+from system.metrics import API_UNAVAILABLE
 
 HTTP_REQUESTS = Counter(
     "cqrs_http_requests_total",
@@ -116,6 +118,36 @@ class BodyLimit:
             "body_too_large", f"the request body must be at most {self.max_bytes} bytes"
         )
         await JSONResponse(body, status_code=413)(scope, receive, send)
+
+
+class InFlightLimit:
+    """Answers 503 with Retry-After once `limit` requests are in flight, instead of queueing.
+
+    A frozen dependency then costs at most `limit` waiting requests (each bounded by its own
+    timeouts), not an unbounded pile. `exempt` paths (liveness, metrics) are never refused.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: Sequence[str] = ()) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = frozenset(exempt)
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            API_UNAVAILABLE.labels("overload").inc()
+            body = unavailable_body("overload", f"{self.limit} requests already in flight")
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
+            await JSONResponse(body, status_code=503, headers=headers)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class TestDelay:

@@ -16,6 +16,11 @@ READ_AFTER: dict[int | str, dict[str, Any]] = {
     202: {"model": s.Processing, "description": "the read model has not reached min_position"},
     404: {"model": s.ErrorBody, "description": "unknown id"},
     422: {"model": s.ErrorBody, "description": "invalid parameter; `field` names it"},
+    503: {
+        "model": s.ErrorBody,
+        "description": "a backing service is unavailable or the api is overloaded; retry after"
+        " the `Retry-After` header's seconds",
+    },
 }
 
 router = APIRouter(responses=READ_AFTER)

@@ -110,3 +110,8 @@ class ErrorBody(BaseModel):
         description="409 `version_conflict` only: the stream's version when the command was"
         " refused (its If-Match, or the version it read, was older)",
     )
+    dependency: str | None = Field(
+        default=None,
+        description="503 `unavailable` only: what refused (postgres, kafka, elasticsearch, or"
+        " overload: too many requests in flight)",
+    )

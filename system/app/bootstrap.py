@@ -15,7 +15,7 @@ from system.app.queries import QueryHandlers
 from system.app.repository import Repository
 from system.app.retry import RetryPolicy
 from system.config import Settings
-from system.eventstore.postgres import PostgresEventStore
+from system.eventstore.postgres import PostgresEventStore, pool_options
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 HEALTH_TIMEOUT_S = 2.0
@@ -36,12 +36,16 @@ class Container:
     async def health(self) -> dict[str, str]:
         """`ok` or the failure, per backing service (Postgres, Kafka, Elasticsearch)."""
         checks: dict[str, Callable[[], Awaitable[object]]] = {
-            "postgres": lambda: self.events.pool.fetchval("SELECT 1"),
+            "postgres": self._postgres,
             "kafka": lambda: _kafka_metadata(self.settings.kafka_bootstrap),
             "elasticsearch": self._elasticsearch,
         }
         results = await asyncio.gather(*(_probe(check) for check in checks.values()))
         return dict(zip(checks, results, strict=True))
+
+    async def _postgres(self) -> object:
+        async with self.events.connection() as conn:
+            return await conn.fetchval("SELECT 1")
 
     async def _elasticsearch(self) -> bool:
         # The integ-test-zip serves no `GET /`, so ping() fails on it: ask the cluster instead.
@@ -70,10 +74,17 @@ async def _kafka_metadata(bootstrap_servers: str) -> None:
 
 @asynccontextmanager
 async def bootstrap(settings: Settings, *, pool_size: int = 20) -> AsyncIterator[Container]:
-    """Open the adapters for `settings`, wire the handlers, close everything on exit."""
-    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=2, max_size=pool_size)
+    """Open the adapters for `settings`, wire the handlers, close everything on exit.
+
+    Nothing here waits for a backing service: the pool connects on first use (min_size 0), so
+    the api starts, and answers 503, while PostgreSQL is down. Every wait is bounded (see
+    `pool_options`, `Settings.pg_acquire_timeout_s`, `Settings.es_timeout_s`).
+    """
+    pool = await asyncpg.create_pool(
+        settings.pg_dsn, min_size=0, max_size=pool_size, **pool_options(settings)
+    )
     try:
-        events = PostgresEventStore(pool)
+        events = PostgresEventStore(pool, acquire_timeout_s=settings.pg_acquire_timeout_s)
         read_store = ElasticsearchReadStore(settings)
         try:
             yield Container(

@@ -6,6 +6,10 @@ aiokafka's 38-52k on the same broker. `produce` only enqueues; waiting for the a
 runs in a worker thread, so the event loop never blocks. Consumers are aiokafka (native
 asyncio), with partitions assigned manually: no group rebalance to wait for after a restart,
 and the group id still holds the committed offsets.
+
+Outages: every client has a request timeout, and the producer gives up on a message after
+`timeout_s` (`message.timeout.ms`); a broker that cannot be reached then surfaces as
+`DependencyUnavailable("kafka")` (`PublishError` is one), for the caller to retry.
 """
 
 from __future__ import annotations
@@ -19,17 +23,28 @@ from functools import partial
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError as AIOKafkaError
 from aiokafka.errors import TopicAlreadyExistsError
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from system.resilience import DependencyUnavailable
 
 FLUSH_SLICE_S = 1.0
 METADATA_WAIT_S = 15.0
 LINGER_MS = 1
 """The relay's `linger.ms`: how long librdkafka waits to fill a batch."""
+TIMEOUT_S = 15.0
 
 
-class PublishError(RuntimeError):
+class PublishError(DependencyUnavailable):
     """Kafka did not acknowledge every message of a batch."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("kafka", detail)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 @dataclass(frozen=True)
@@ -44,11 +59,22 @@ class Outgoing:
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int
+    bootstrap: str, topics: Iterable[str], partitions: int, *, timeout_s: float = TIMEOUT_S
 ) -> dict[str, list[int]]:
-    """Create the topics that do not exist yet; returns each topic's partitions."""
-    wanted = list(topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Create the topics that do not exist yet; returns each topic's partitions.
+
+    Raises `DependencyUnavailable` if Kafka cannot be reached or does not describe them in time.
+    """
+    try:
+        return await _ensure_topics(bootstrap, list(topics), partitions, timeout_s)
+    except AIOKafkaError as exc:
+        raise DependencyUnavailable("kafka", f"{type(exc).__name__}: {exc}") from exc
+
+
+async def _ensure_topics(
+    bootstrap: str, wanted: list[str], partitions: int, timeout_s: float
+) -> dict[str, list[int]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=_ms(timeout_s))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -75,11 +101,13 @@ async def ensure_topics(
         await admin.close()
     absent = sorted(set(wanted) - set(found))
     if absent:
-        raise RuntimeError(f"Kafka topics {absent} have no partitions")
+        raise DependencyUnavailable("kafka", f"topics {absent} have no partitions yet")
     return found
 
 
-def producer_config(bootstrap: str, *, linger_ms: int = LINGER_MS) -> dict[str, str | int | bool]:
+def producer_config(
+    bootstrap: str, *, linger_ms: int = LINGER_MS, timeout_s: float = TIMEOUT_S
+) -> dict[str, str | int | bool]:
     """The relay's librdkafka settings (the Kafka produce ceiling reuses them, so they match)."""
     return {
         "bootstrap.servers": bootstrap,
@@ -87,14 +115,18 @@ def producer_config(bootstrap: str, *, linger_ms: int = LINGER_MS) -> dict[str, 
         "enable.idempotence": True,
         "linger.ms": linger_ms,
         "partitioner": "murmur2_random",
+        "message.timeout.ms": _ms(timeout_s),
+        "socket.timeout.ms": _ms(timeout_s),
     }
 
 
 class KafkaPublisher:
     """An idempotent producer (acks=all); `publish` returns once Kafka acked the whole batch."""
 
-    def __init__(self, bootstrap: str, *, linger_ms: int = LINGER_MS) -> None:
-        self._config = producer_config(bootstrap, linger_ms=linger_ms)
+    def __init__(
+        self, bootstrap: str, *, linger_ms: int = LINGER_MS, timeout_s: float = TIMEOUT_S
+    ) -> None:
+        self._config = producer_config(bootstrap, linger_ms=linger_ms, timeout_s=timeout_s)
         self._producer = Producer(self._config)
         self._errors: list[KafkaError] = []
 
@@ -153,9 +185,17 @@ def time_header(t: float) -> bytes:
 
 
 async def assigned_consumer(
-    bootstrap: str, group: str, topic: str, partitions: Sequence[int]
+    bootstrap: str,
+    group: str,
+    topic: str,
+    partitions: Sequence[int],
+    *,
+    timeout_s: float = TIMEOUT_S,
 ) -> AIOKafkaConsumer:
-    """A started consumer of the given partitions of `topic`, resuming from `group`'s offsets."""
+    """A started consumer of the given partitions of `topic`, resuming from `group`'s offsets.
+
+    Raises `DependencyUnavailable` if Kafka cannot be reached.
+    """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
@@ -163,7 +203,12 @@ async def assigned_consumer(
         auto_offset_reset="earliest",
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        request_timeout_ms=_ms(timeout_s),
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except AIOKafkaError as exc:
+        await consumer.stop()
+        raise DependencyUnavailable("kafka", f"{type(exc).__name__}: {exc}") from exc
     consumer.assign([TopicPartition(topic, p) for p in partitions])
     return consumer

@@ -13,6 +13,13 @@ unmarked rows are published again (at-least-once; projections ignore repeats).
 After a published batch (at most every `watermark_interval_s`) and on idle ticks it sends a
 watermark `{"watermark": W}` to every partition of every topic (see `PostgresOutbox.watermark`),
 which is what lets a projector state an exact position.
+
+Outages: the relay never exits for one. Setup waits for Kafka (topics) and PostgreSQL (pool,
+lock); a batch that fails because either is unavailable is retried with capped backoff (0.1 s
+doubling to 5 s), counted in `cqrs_relay_retries_total` and shown by
+`cqrs_relay_dependency_up`. When the lock's connection closes (PostgreSQL restarted), the relay
+stops publishing at once and takes the lock again once PostgreSQL answers: another relay may
+have led meanwhile, which only repeats rows (at-least-once), never reorders one aggregate.
 """
 
 from __future__ import annotations
@@ -40,15 +47,27 @@ from system.bus.envelope import (
 from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, time_header
 from system.config import Settings
 from system.eventstore.outbox import PostgresOutbox
-from system.metrics import OUTBOX_BACKLOG, RELAY_BATCH, RELAY_LAG, RELAY_PUBLISHED
+from system.eventstore.postgres import PG_UNAVAILABLE, pool_options, translating_unavailable
+from system.metrics import (
+    OUTBOX_BACKLOG,
+    RELAY_BATCH,
+    RELAY_DEPENDENCY_UP,
+    RELAY_LAG,
+    RELAY_PUBLISHED,
+    RELAY_RETRIES,
+)
+from system.resilience import (
+    Backoff,
+    DependencyHealth,
+    DependencyUnavailable,
+    retry_unavailable,
+    sleep_or_stop,
+)
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY_S = 1.0
-
-
-class LostLeadership(Exception):
-    """The connection holding the relay lock is gone: another relay may be publishing now."""
+RETRIED: tuple[type[BaseException], ...] = (DependencyUnavailable, *PG_UNAVAILABLE)
+"""Batch failures the relay waits out: Kafka or PostgreSQL unavailable."""
 
 
 class OutboxRelay:
@@ -66,6 +85,7 @@ class OutboxRelay:
         idle_interval_s: float = 0.5,
         poll_interval_s: float = 0.05,
         is_leader: Callable[[], bool] = lambda: True,
+        health: DependencyHealth | None = None,
     ) -> None:
         self.outbox = outbox
         self.publisher = publisher
@@ -77,6 +97,7 @@ class OutboxRelay:
         self.wake = asyncio.Event()
         self.partitions = partitions
         self.topic_prefix = topic_prefix
+        self.health = health or DependencyHealth("relay", RELAY_DEPENDENCY_UP, RELAY_RETRIES, log)
 
     async def publish_batch(self) -> int:
         """Publish one claimed batch; returns how many events it held."""
@@ -125,12 +146,18 @@ class OutboxRelay:
         return watermark
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set; errors are logged and retried (rows stay unmarked)."""
+        """Publish until `stop` is set or the lock is lost (`is_leader()` turns False).
+
+        A batch that fails because PostgreSQL or Kafka is unavailable is retried with capped
+        backoff (its rows stay unmarked); any other error propagates.
+        """
         last_watermark = 0.0
         dirty = False
+        delays = Backoff()
         while not stop.is_set():
             if not self.is_leader():
-                raise LostLeadership("the outbox lock connection closed; stopping this relay")
+                log.warning("relay: the outbox lock's connection closed; publishing paused")
+                return
             self.wake.clear()
             try:
                 count = await self.publish_batch()
@@ -141,10 +168,17 @@ class OutboxRelay:
                     last_watermark, dirty = time.monotonic(), False
                     if count == 0:
                         OUTBOX_BACKLOG.set(await self.outbox.backlog())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError) as exc:
-                log.warning("relay batch failed, retrying in %.1fs: %s", RETRY_DELAY_S, exc)
-                await _sleep_or_stop(stop, RETRY_DELAY_S)
+            except RETRIED as exc:
+                dependency = (
+                    exc.dependency if isinstance(exc, DependencyUnavailable) else "postgres"
+                )
+                delay = delays.next()
+                self.health.failed(dependency, exc, delay)
+                await sleep_or_stop(stop, delay)
                 continue
+            delays.reset()
+            self.health.ok("postgres")
+            self.health.ok("kafka")
             if count > 0:
                 continue
             since = time.monotonic() - last_watermark
@@ -154,19 +188,42 @@ class OutboxRelay:
                     await self.wake.wait()
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stop.wait()
+async def _pool(settings: Settings) -> asyncpg.Pool:
+    with translating_unavailable():
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            settings.pg_dsn, min_size=1, max_size=4, **pool_options(settings)
+        )
+        return pool
+
+
+async def _lead(
+    outbox: PostgresOutbox, settings: Settings, on_notify: Callable[[], None], stop: asyncio.Event
+) -> asyncpg.Connection | None:
+    with translating_unavailable():
+        return await outbox.lead(settings.pg_dsn, on_notify, stop)
 
 
 async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
-    """Run the relay until `stop_event` is set (a second relay waits for the first to die)."""
-    partitions = await ensure_topics(
-        settings.kafka_bootstrap, topics(settings.kafka_topic_prefix), settings.kafka_partitions
+    """Run the relay until `stop_event` is set (a second relay waits for the first to die).
+
+    Waits for Kafka and PostgreSQL at start, and takes the lock again after losing it.
+    """
+    health = DependencyHealth("relay", RELAY_DEPENDENCY_UP, RELAY_RETRIES, log)
+    topic_names = topics(settings.kafka_topic_prefix)
+    partitions = await retry_unavailable(
+        lambda: ensure_topics(
+            settings.kafka_bootstrap,
+            topic_names,
+            settings.kafka_partitions,
+            timeout_s=settings.kafka_timeout_s,
+        ),
+        health,
+        stop=stop_event,
     )
-    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=4)
-    publisher = KafkaPublisher(settings.kafka_bootstrap)
+    pool = await retry_unavailable(lambda: _pool(settings), health, stop=stop_event)
+    if partitions is None or pool is None:
+        return
+    publisher = KafkaPublisher(settings.kafka_bootstrap, timeout_s=settings.kafka_timeout_s)
     try:
         outbox = PostgresOutbox(pool)
         leader: asyncpg.Connection | None = None
@@ -176,16 +233,24 @@ async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
             partitions,
             topic_prefix=settings.kafka_topic_prefix,
             is_leader=lambda: not _closed(leader),
+            health=health,
         )
         stopper = asyncio.create_task(_wake_on(stop_event, relay.wake))
         try:
-            leader = await outbox.lead(settings.pg_dsn, relay.wake.set, stop_event)
-            if leader is not None:
+            while not stop_event.is_set():
+                leader = await retry_unavailable(
+                    lambda: _lead(outbox, settings, relay.wake.set, stop_event),
+                    health,
+                    stop=stop_event,
+                )
+                if leader is None:
+                    break
                 log.info("relay holds the outbox lock; publishing")
                 try:
                     await relay.run(stop_event)
                 finally:
-                    await leader.close()
+                    with contextlib.suppress(*PG_UNAVAILABLE):
+                        await leader.close(timeout=settings.pg_connect_timeout_s)
         finally:
             stopper.cancel()
     finally:

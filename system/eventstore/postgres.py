@@ -23,11 +23,18 @@ NOTIFY at all (3 rounds, shared 2-core machine). Notifying only after a drained 
 append that raced the relay's last claim silence every later one until the relay's idle poll
 (relay-stage p90 0.46 s at 100 req/s); the 20 ms debounce bounds that, at most ~50 notifying
 commits a second, and the relay drains without waiting while batches keep coming.
+
+Outages: every pool built from settings (`pool_options`) runs its statements under a
+server-side `statement_timeout` (and a client-side guard a second later, for a frozen server);
+a connection is awaited at most `acquire_timeout_s`. Errors that say PostgreSQL cannot be
+reached, is restarting, is out of connections or timed out become `DependencyUnavailable` here,
+at the adapter's boundary (`PG_UNAVAILABLE`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +42,12 @@ import asyncpg
 import msgspec
 
 from system.app.ports import AppendResult, Snapshot, StreamAppend
+from system.config import Settings
 from system.domain.codec import decode_event, encode_event
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.errors import VersionGap, translating_append_errors
+from system.resilience import DependencyUnavailable
 
 MAX_VERSION = 2**31 - 1
 
@@ -128,19 +137,82 @@ WHERE s.version < excluded.version
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _metadata_encoder = msgspec.json.Encoder()
 
+PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, and TimeoutError (a client-side command timeout)
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.ConnectionDoesNotExistError,  # the server closed it (restart, terminate)
+    asyncpg.exceptions.OperatorInterventionError,  # 57: statement timeout, shutdown, starting up
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
+)
+"""Driver errors that mean "PostgreSQL is unavailable right now", not "this request is wrong"."""
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """asyncpg pool arguments that bound every wait: connect, statement (server and client)."""
+    statement_s = settings.pg_statement_timeout_s
+    return {
+        "timeout": settings.pg_connect_timeout_s,
+        "command_timeout": statement_s + 1.0,
+        "server_settings": {"statement_timeout": str(max(1, round(statement_s * 1000)))},
+    }
+
+
+@contextmanager
+def translating_unavailable() -> Iterator[None]:
+    """Raise `DependencyUnavailable("postgres")` for any of `PG_UNAVAILABLE`."""
+    try:
+        yield
+    except PG_UNAVAILABLE as exc:
+        raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
+
 
 class PostgresEventStore:
     """The event store on one asyncpg pool (the caller owns the pool unless built by `open`)."""
 
-    def __init__(self, pool: asyncpg.Pool, *, owns_pool: bool = False) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        owns_pool: bool = False,
+        acquire_timeout_s: float | None = None,
+    ) -> None:
         self.pool = pool
         self._owns_pool = owns_pool
+        self.acquire_timeout_s = acquire_timeout_s
 
     @classmethod
     async def open(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
         """A store with its own pool; `close()` it when done."""
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
         return cls(pool, owns_pool=True)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, awaited at most `acquire_timeout_s`; outages raise ours."""
+        with translating_unavailable():
+            try:
+                conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
+            except TimeoutError as exc:
+                raise DependencyUnavailable(
+                    "postgres", f"no pooled connection free within {self.acquire_timeout_s}s"
+                ) from exc
+            try:
+                yield conn
+            finally:
+                await self.pool.release(conn)
+
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        async with self.connection() as conn:
+            rows: list[Any] = await conn.fetch(query, *args)
+            return rows
+
+    async def _fetchrow(self, query: str, *args: Any) -> Any:
+        async with self.connection() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def _fetchval(self, query: str, *args: Any) -> Any:
+        async with self.connection() as conn:
+            return await conn.fetchval(query, *args)
 
     async def close(self) -> None:
         if self._owns_pool:
@@ -185,27 +257,28 @@ class PostgresEventStore:
             raise ValueError("an append needs at least one event")
         guarded = [s for s in streams if s.expected_version > 0]
         meta = _metadata_encoder.encode(metadata or Metadata()).decode()
-        async with translating_append_errors(self.pool, streams):
-            position = await self.pool.fetchval(
-                APPEND,
-                ids,
-                types,
-                versions,
-                event_types,
-                schemas,
-                payloads,
-                meta,
-                recorded_at,
-                [s.aggregate_id for s in guarded],
-                [s.expected_version for s in guarded],
-                [s.aggregate_id for s in snapshots],
-                [s.aggregate_type for s in snapshots],
-                [s.version for s in snapshots],
-                [s.schema_version for s in snapshots],
-                [s.state.decode() for s in snapshots],
-            )
-            if position is None:
-                raise VersionGap()
+        with translating_unavailable():
+            async with translating_append_errors(self.pool, streams):
+                position = await self._fetchval(
+                    APPEND,
+                    ids,
+                    types,
+                    versions,
+                    event_types,
+                    schemas,
+                    payloads,
+                    meta,
+                    recorded_at,
+                    [s.aggregate_id for s in guarded],
+                    [s.expected_version for s in guarded],
+                    [s.aggregate_id for s in snapshots],
+                    [s.aggregate_type for s in snapshots],
+                    [s.version for s in snapshots],
+                    [s.schema_version for s in snapshots],
+                    [s.state.decode() for s in snapshots],
+                )
+                if position is None:
+                    raise VersionGap()
         return AppendResult(versions=new_versions, position=position)
 
     async def load(
@@ -216,7 +289,7 @@ class PostgresEventStore:
         until_version: int | None = None,
         until_time: datetime | None = None,
     ) -> list[RecordedEvent]:
-        rows = await self.pool.fetch(
+        rows = await self._fetch(
             LOAD, aggregate_id, after_version, until_version or MAX_VERSION, until_time
         )
         return [recorded_from_row(row) for row in rows]
@@ -230,20 +303,20 @@ class PostgresEventStore:
         until_time: datetime | None = None,
     ) -> list[Event]:
         if until_version is None and until_time is None:
-            rows = await self.pool.fetch(LOAD_PAYLOADS_TAIL, aggregate_id, after_version)
+            rows = await self._fetch(LOAD_PAYLOADS_TAIL, aggregate_id, after_version)
         else:
-            rows = await self.pool.fetch(
+            rows = await self._fetch(
                 LOAD_PAYLOADS, aggregate_id, after_version, until_version or MAX_VERSION, until_time
             )
         return [decode_event(event_type, data) for event_type, data in rows]
 
     async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
-        row = await self.pool.fetchrow(LOAD_EVENT, aggregate_id, version)
+        row = await self._fetchrow(LOAD_EVENT, aggregate_id, version)
         return None if row is None else recorded_from_row(row)
 
     async def read_all(self, after_position: int, limit: int) -> list[RecordedEvent]:
         """Committed events after `after_position` (0 or a position this store returned)."""
-        rows = await self.pool.fetch(READ_ALL, after_position, limit)
+        rows = await self._fetch(READ_ALL, after_position, limit)
         return [recorded_from_row(row) for row in rows]
 
     async def follow(
@@ -256,11 +329,11 @@ class PostgresEventStore:
                 return
 
     async def head_position(self) -> int:
-        position: int | None = await self.pool.fetchval(HEAD)
+        position: int | None = await self._fetchval(HEAD)
         return position or 0
 
     async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
-        row = await self.pool.fetchrow(LOAD_SNAPSHOT, aggregate_id)
+        row = await self._fetchrow(LOAD_SNAPSHOT, aggregate_id)
         if row is None:
             return None
         return Snapshot(
@@ -273,14 +346,15 @@ class PostgresEventStore:
         )
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
-        await self.pool.execute(
-            SAVE_SNAPSHOT,
-            snapshot.aggregate_id,
-            snapshot.aggregate_type,
-            snapshot.version,
-            snapshot.schema_version,
-            snapshot.state.decode(),
-        )
+        async with self.connection() as conn:
+            await conn.execute(
+                SAVE_SNAPSHOT,
+                snapshot.aggregate_id,
+                snapshot.aggregate_type,
+                snapshot.version,
+                snapshot.schema_version,
+                snapshot.state.decode(),
+            )
 
 
 def recorded_from_row(row: Any) -> RecordedEvent:

@@ -10,12 +10,16 @@ first consumed.
 
 Fetching the current docs costs an `mget` only for what `BatchWriter` cannot know (see it),
 which takes one Elasticsearch round trip off most batches.
+
+Outages: a batch that fails because Elasticsearch or Kafka is unavailable is applied again with
+capped backoff (0.1 s doubling to 5 s), as are the lag records; the projector never exits for
+an outage (`cqrs_projector_dependency_up`, `cqrs_projector_retries_total`). A refusal that is
+not an outage (a 4xx, a version gap past its patience) still ends the process, loudly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -24,8 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from elastic_transport import TransportError
-from elasticsearch import ApiError
 
 from system.bus.envelope import (
     COMMITTED_AT_HEADER,
@@ -42,17 +44,30 @@ from system.metrics import (
     PROJECTION_EVENTS,
     PROJECTION_LAG,
     PROJECTION_POSITION,
+    PROJECTOR_DEPENDENCY_UP,
+    PROJECTOR_RETRIES,
 )
 from system.projections.base import Doc, Projection
+from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.resilience import (
+    Backoff,
+    DependencyHealth,
+    DependencyUnavailable,
+    retry_unavailable,
+    sleep_or_stop,
+)
 
 log = logging.getLogger(__name__)
 
 GAP_RETRY_S = 0.2
-TRANSIENT_RETRY_S = 1.0
-TRANSIENT = (TransportError, ApiError, KafkaError)
-"""Errors after which the same batch is applied again (a 4xx ApiError is a bug and raised)."""
-STAMP_BACKLOG_LIMIT = 50_000
+
+
+def projector_health() -> DependencyHealth:
+    """The projector process's dependency gauges and retry counters."""
+    return DependencyHealth("projector", PROJECTOR_DEPENDENCY_UP, PROJECTOR_RETRIES, log)
+
+
 DOC_CACHE_SIZE = 50_000
 
 
@@ -146,38 +161,6 @@ def fold_batch(
     return applied
 
 
-class StampWriter:
-    """Writes lag records in the background, one bulk at a time, off the projectors' path."""
-
-    def __init__(self, store: ElasticsearchReadStore) -> None:
-        self.store = store
-        self._buffer: list[Doc] = []
-        self._wake = asyncio.Event()
-        self._flushed = asyncio.Event()
-
-    async def add(self, stamps: list[Doc]) -> None:
-        self._buffer.extend(stamps)
-        self._wake.set()
-        while len(self._buffer) > STAMP_BACKLOG_LIMIT:
-            self._flushed.clear()
-            await self._flushed.wait()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Flush whenever stamps are waiting; after `stop`, flush what is left and return."""
-        while True:
-            if not self._buffer:
-                if stop.is_set():
-                    return
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(0.5):
-                        await self._wake.wait()
-                self._wake.clear()
-                continue
-            stamps, self._buffer = self._buffer, []
-            await self.store.write_lag_records(stamps)
-            self._flushed.set()
-
-
 class BatchWriter:
     """Folds batches of events into one index: current docs from a cache or `mget`, one bulk.
 
@@ -266,11 +249,13 @@ class Projector:
         *,
         batch_size: int = 5000,
         gap_patience_s: float = 30.0,
+        health: DependencyHealth | None = None,
     ) -> None:
         self.projection = projection
         self.store = store
         self.consumer = consumer
         self.stamps = stamps
+        self.health = health or projector_health()
         self.batch_size = batch_size
         self.writer = BatchWriter(
             projection, store, store.alias(projection.name), gap_patience_s=gap_patience_s
@@ -292,21 +277,38 @@ class Projector:
         self.position = await self.store.projection_position(self.projection.name)
         self._position.set(self.position)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop`; a batch that fails on a transient error is applied again."""
+    async def _started(self) -> bool:
         await self.start()
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop`; a batch that fails on an outage is applied again, with backoff."""
+        if await retry_unavailable(self._started, self.health, stop=stop) is None:
+            return
+        delays = Backoff()
         while not stop.is_set():
-            batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            try:
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            except KafkaError as exc:
+                await self._failed(exc, delays, stop)
+                continue
             consumed_at = time.time()
             while batch and not stop.is_set():
                 try:
                     await self.process(batch, consumed_at)
-                    break
-                except TRANSIENT as exc:
-                    if isinstance(exc, ApiError) and exc.meta.status < 500:
-                        raise
-                    log.warning("%s: batch failed (%s), retrying", self.projection.name, exc)
-                    await asyncio.sleep(TRANSIENT_RETRY_S)
+                except (DependencyUnavailable, KafkaError) as exc:
+                    await self._failed(exc, delays, stop)
+                    continue
+                delays.reset()
+                self.health.ok("elasticsearch")
+                self.health.ok("kafka")
+                break
+
+    async def _failed(self, exc: Exception, delays: Backoff, stop: asyncio.Event) -> None:
+        dependency = exc.dependency if isinstance(exc, DependencyUnavailable) else "kafka"
+        delay = delays.next()
+        self.health.failed(dependency, exc, delay)
+        await sleep_or_stop(stop, delay)
 
     async def process(
         self, batch: Mapping[Any, Sequence[Any]], consumed_at: float | None = None

@@ -7,6 +7,7 @@ position is the minimum over them), so a second instance would only duplicate th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -14,8 +15,10 @@ from system.bus.envelope import topic_for, topics
 from system.bus.kafka import assigned_consumer, ensure_topics
 from system.config import Settings
 from system.projections import PROJECTIONS
-from system.projections.projector import Projector, StampWriter
+from system.projections.projector import Projector, projector_health
+from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.resilience import retry_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +39,53 @@ class ProjectorRunner:
         self.names = list(names or PROJECTIONS)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Project until `stop`; setup waits (with backoff) for Kafka and Elasticsearch."""
         settings = self.settings
-        partitions = await ensure_topics(
-            settings.kafka_bootstrap, topics(settings.kafka_topic_prefix), settings.kafka_partitions
+        health = projector_health()
+        partitions = await retry_unavailable(
+            lambda: ensure_topics(
+                settings.kafka_bootstrap,
+                topics(settings.kafka_topic_prefix),
+                settings.kafka_partitions,
+                timeout_s=settings.kafka_timeout_s,
+            ),
+            health,
+            stop=stop,
         )
+        if partitions is None:
+            return
         store = ElasticsearchReadStore(settings)
         consumers = []
         try:
-            await store.ensure(self.names)
-            stamps = StampWriter(store) if settings.lag_stamps else None
+            if await retry_unavailable(lambda: self._ensure(store), health, stop=stop) is None:
+                return
+            stamps = StampWriter(store, health) if settings.lag_stamps else None
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
                 topic = topic_for(projection.aggregate_type, settings.kafka_topic_prefix)
-                consumer = await assigned_consumer(
-                    settings.kafka_bootstrap, group_id(settings, name), topic, partitions[topic]
+                consumer = await retry_unavailable(
+                    functools.partial(
+                        assigned_consumer,
+                        settings.kafka_bootstrap,
+                        group_id(settings, name),
+                        topic,
+                        partitions[topic],
+                        timeout_s=settings.kafka_timeout_s,
+                    ),
+                    health,
+                    stop=stop,
                 )
+                if consumer is None:
+                    return
                 consumers.append(consumer)
-                projectors.append(Projector(projection, store, consumer, stamps))
+                projectors.append(Projector(projection, store, consumer, stamps, health=health))
             stamps_stop = asyncio.Event()
             log.info("projecting %s", ", ".join(self.names))
             async with asyncio.TaskGroup() as group:
-                stamp_task = None if stamps is None else group.create_task(stamps.run(stamps_stop))
+                stamp_task = (
+                    None if stamps is None else group.create_task(stamps.run(stamps_stop, stop))
+                )
                 runs = [group.create_task(p.run(stop)) for p in projectors]
                 await asyncio.gather(*runs)
                 stamps_stop.set()
@@ -67,6 +95,10 @@ class ProjectorRunner:
             for consumer in consumers:
                 await consumer.stop()
             await store.close()
+
+    async def _ensure(self, store: ElasticsearchReadStore) -> bool:
+        await store.ensure(self.names)
+        return True
 
 
 async def run_projector(

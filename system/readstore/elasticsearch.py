@@ -5,6 +5,12 @@ timestamped one after a rebuild). Writes use external versioning (version = aggr
 version), so an older or repeated write is refused by Elasticsearch with a 409 and changes
 nothing. A projection's position lives in `<prefix>-projection-positions` (doc id = name) and
 is read with realtime GETs, so no refresh is needed to see it.
+
+Outages: every request has a timeout (`Settings.es_timeout_s`); a connection failure, a timeout,
+a 429 or a 5xx becomes `DependencyUnavailable("elasticsearch")` at this boundary (`@guarded`).
+Inside a bulk, items refused with 429 or 503 (a full write queue, a shard not ready) are sent
+again on their own with capped backoff, the others are not repeated; any other refusal but a
+stale version (409) raises `BulkError`.
 """
 
 from __future__ import annotations
@@ -13,34 +19,31 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
-import orjson
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from system.config import Settings
+from system.metrics import BULK_ITEM_RETRIES
+from system.readstore.bulk import (
+    BULK_ITEM_ATTEMPTS,
+    BulkError,
+    BulkOutcome,
+    chunks,
+    guarded,
+    ndjson_pairs,
+    split_bulk_items,
+)
 from system.readstore.mappings import LAG_BATCHES, POSITIONS, plain_body, read_model_body
+from system.resilience import Backoff, DependencyUnavailable
+
+__all__ = ["BulkError", "BulkOutcome", "Doc", "ElasticsearchReadStore", "visibility_search"]
 
 Doc = dict[str, Any]
 
 WAIT_BACKOFF_START_S = 0.002
 WAIT_BACKOFF_MAX_S = 0.05
 SCROLL_PAGE = 5000
-BULK_CHUNK_BYTES = 900_000
-"""Below aiohttp's 1 MiB, past which it warns that a raw body may block the event loop."""
-
-
-class BulkOutcome(NamedTuple):
-    """How a bulk write went: docs written and writes refused as stale (duplicates)."""
-
-    written: int
-    conflicts: int
-    refused: frozenset[str] = frozenset()
-    """Ids of the docs refused as stale."""
-
-
-class BulkError(RuntimeError):
-    """Elasticsearch refused a write for a reason other than a stale version."""
 
 
 class ElasticsearchReadStore:
@@ -48,12 +51,15 @@ class ElasticsearchReadStore:
 
     def __init__(self, settings: Settings, *, client: AsyncElasticsearch | None = None) -> None:
         self.prefix = settings.es_index_prefix
-        self.client = client or AsyncElasticsearch(settings.es_url, request_timeout=60)
+        self.client = client or AsyncElasticsearch(
+            settings.es_url, request_timeout=settings.es_timeout_s
+        )
         self.refresh_mode = settings.projection_refresh
 
     async def close(self) -> None:
         await self.client.close()
 
+    @guarded
     async def ping(self) -> bool:
         return bool(await self.client.ping())
 
@@ -71,6 +77,7 @@ class ElasticsearchReadStore:
         """Where projectors write their lag records (one per batch)."""
         return f"{self.prefix}-lag-batches"
 
+    @guarded
     async def ensure(self, names: Iterable[str]) -> None:
         """Create what is missing: first index + alias per read model, positions, lag records."""
         await self._create(self.positions_index, plain_body(POSITIONS))
@@ -88,12 +95,14 @@ class ElasticsearchReadStore:
             if exc.error != "resource_already_exists_exception":
                 raise
 
+    @guarded
     async def create_index(self, name: str) -> str:
         """A fresh, empty concrete index for `name` (not yet behind the alias)."""
         index = f"{self.alias(name)}-{time.time_ns() // 1_000_000}"
         await self._create(index, read_model_body(name))
         return index
 
+    @guarded
     async def aliased_indices(self, name: str) -> list[str]:
         try:
             found = await self.client.indices.get_alias(name=self.alias(name))
@@ -101,6 +110,7 @@ class ElasticsearchReadStore:
             return []
         return sorted(found.body)
 
+    @guarded
     async def swap_alias(self, name: str, index: str) -> list[str]:
         """Point the alias at `index` alone, atomically; returns the indices it left."""
         alias = self.alias(name)
@@ -110,11 +120,13 @@ class ElasticsearchReadStore:
         await self.client.indices.update_aliases(actions=actions)
         return old
 
+    @guarded
     async def delete_index(self, index: str) -> None:
         await self.client.indices.delete(index=index, ignore_unavailable=True)
 
     # --- projector writes
 
+    @guarded
     async def mget(self, index: str, ids: Sequence[str]) -> dict[str, Doc]:
         """Current docs by id (realtime: sees writes not yet refreshed)."""
         if not ids:
@@ -123,23 +135,48 @@ class ElasticsearchReadStore:
         return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
 
     async def _bulk(self, lines: Sequence[Mapping[str, Any]], **params: Any) -> list[int]:
-        """Send NDJSON in requests under `BULK_CHUNK_BYTES`; returns each item's status."""
-        statuses: list[int] = []
-        for body in _ndjson_chunks(lines):
-            response = await self.client.bulk(
-                operations=cast(Any, body),
-                filter_path="errors,items.*.status,items.*.error",
-                **params,
-            )
-            if not response.get("errors"):
-                statuses.extend([200] * (body.count(b"\n") // 2))
-                continue
-            for item in response["items"]:
-                result = next(iter(item.values()))
-                if result["status"] >= 300 and result["status"] != 409:
-                    raise BulkError(f"bulk write refused: {result.get('error')}")
-                statuses.append(result["status"])
+        """Send action/source pairs in requests under `BULK_CHUNK_BYTES`; each pair's status.
+
+        Items refused with 429 or 503 go again, alone, after a capped backoff.
+        """
+        pairs = ndjson_pairs(lines)
+        statuses = [0] * len(pairs)
+        for pending in chunks(pairs):
+            delays = Backoff(0.1, 5.0)
+            for attempt in range(1, BULK_ITEM_ATTEMPTS + 1):
+                done, pending = await self._bulk_once(pairs, pending, params)
+                for index, status in done:
+                    statuses[index] = status
+                if not pending:
+                    break
+                if attempt == BULK_ITEM_ATTEMPTS:
+                    raise DependencyUnavailable(
+                        "elasticsearch",
+                        f"{len(pending)} bulk items still refused with 429/503 after {attempt}"
+                        " tries",
+                    )
+                await asyncio.sleep(delays.next())
         return statuses
+
+    @guarded
+    async def _bulk_once(
+        self, pairs: Sequence[bytes], indices: Sequence[int], params: Mapping[str, Any]
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """One bulk request of the pairs at `indices`: (index, status) done, indices to retry."""
+        body = b"".join(pairs[i] for i in indices)
+        response = await self.client.bulk(
+            operations=cast(Any, body),
+            filter_path="errors,items.*.status,items.*.error",
+            **params,
+        )
+        if not response.get("errors"):
+            return [(i, 200) for i in indices], []
+        statuses, again = split_bulk_items(response["items"])
+        for j in again:
+            BULK_ITEM_RETRIES.labels(str(statuses[j])).inc()
+        retry = {indices[j] for j in again}
+        done = [(i, status) for i, status in zip(indices, statuses, strict=True) if i not in retry]
+        return done, sorted(retry)
 
     async def bulk_versioned(
         self, index: str, docs: Sequence[tuple[str, int, Doc]], *, wait_for: bool = False
@@ -166,6 +203,7 @@ class ElasticsearchReadStore:
         )
         return BulkOutcome(len(docs) - len(refused), len(refused), refused)
 
+    @guarded
     async def refresh(self, index: str) -> None:
         await self.client.indices.refresh(index=index)
 
@@ -173,11 +211,12 @@ class ElasticsearchReadStore:
         """Lag records, each created once (by its `_id`); repeats are ignored."""
         lines: list[Mapping[str, Any]] = []
         for record in records:
-            lines.append({"create": {"_index": self.lag_index, "_id": record.pop("_id")}})
-            lines.append(record)
+            lines.append({"create": {"_index": self.lag_index, "_id": record["_id"]}})
+            lines.append({k: v for k, v in record.items() if k != "_id"})
         if lines:
             await self._bulk(lines)
 
+    @guarded
     async def save_position(self, name: str, position: int) -> None:
         await self.client.index(
             index=self.positions_index,
@@ -196,6 +235,7 @@ class ElasticsearchReadStore:
     async def projection_positions(self, names: Sequence[str]) -> dict[str, int]:
         return await self._positions(names)
 
+    @guarded
     async def _positions(self, names: Sequence[str]) -> dict[str, int]:
         try:
             response = await self.client.mget(index=self.positions_index, ids=list(names))
@@ -222,6 +262,7 @@ class ElasticsearchReadStore:
 
     # --- queries
 
+    @guarded
     async def _get(self, name: str, doc_id: str) -> Doc | None:
         try:
             response = await self.client.get(index=self.alias(name), id=doc_id)
@@ -234,6 +275,7 @@ class ElasticsearchReadStore:
         """The order status view of one order."""
         return await self._get("order_status", order_id)
 
+    @guarded
     async def customer_orders(self, customer_id: str, limit: int = 100) -> list[Doc]:
         """A customer's orders, newest first (at most `limit`)."""
         response = await self.client.search(
@@ -248,6 +290,7 @@ class ElasticsearchReadStore:
         """Received, reserved, sold and remaining stock of one product."""
         return await self._get("inventory", product_id)
 
+    @guarded
     async def revenue(self, start: date, end: date) -> list[Doc]:
         """Per day in [start, end]: revenue of orders not cancelled, and their count."""
         response = await self.client.search(
@@ -287,6 +330,7 @@ class ElasticsearchReadStore:
         """The balance view of one account."""
         return await self._get("account_balance", account_id)
 
+    @guarded
     async def visible(self, name: str, doc_id: str, version: int) -> bool:
         """Whether a search (not a realtime GET) finds `doc_id` of `name` at >= `version`."""
         response = await self.client.search(
@@ -296,6 +340,7 @@ class ElasticsearchReadStore:
 
     # --- whole-index reads (rebuild checks, tests)
 
+    @guarded
     async def snapshot(self, index: str) -> dict[str, Doc]:
         """Every doc of an index or alias by id, with its version under `_version`."""
         await self.refresh(index)
@@ -334,20 +379,3 @@ def visibility_search(doc_id: str, version: int) -> dict[str, Any]:
         "size": 0,
         "track_total_hits": 1,
     }
-
-
-def _ndjson_chunks(lines: Sequence[Mapping[str, Any]]) -> list[bytes]:
-    """Action/source pairs as NDJSON, split so no request body exceeds `BULK_CHUNK_BYTES`."""
-    chunks: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
-    for i in range(0, len(lines), 2):
-        pair = orjson.dumps(lines[i]) + b"\n" + orjson.dumps(lines[i + 1]) + b"\n"
-        if current and size + len(pair) > BULK_CHUNK_BYTES:
-            chunks.append(b"".join(current))
-            current, size = [], 0
-        current.append(pair)
-        size += len(pair)
-    if current:
-        chunks.append(b"".join(current))
-    return chunks
