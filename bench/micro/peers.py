@@ -4,7 +4,8 @@
 - message-db: the SQL of the npm package `@eventide/message-db`, fetched with `npm pack` into
   the cache directory and installed into the database `message_store` in the order its own
   `database/install.sh` uses (role, schema, extension, table, types, functions, indexes, views,
-  privileges). Nothing of it is committed here.
+  privileges). Nothing of it is committed here. The benchmark installs the same SQL into a
+  database of its own per run (empty tables, as ours), and checks our driver against pgbench.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bench.micro.harness import ensure_database
+from bench.micro.harness import drop_database, ensure_database, with_database
 from system.config import Settings
 
 MESSAGE_DB_PACKAGE = "@eventide/message-db"
@@ -130,10 +131,11 @@ def fetch_message_db(cache_dir: Path) -> Path:
     return database
 
 
-async def install_message_db(settings: Settings) -> str:
-    """Install message-db's schema into `message_store` unless there; returns its version."""
-    database = fetch_message_db(settings.cache_dir)
-    dsn = await ensure_database(settings.pg_dsn, MESSAGE_DB_DATABASE)
+async def install_message_db(settings: Settings, database: str = MESSAGE_DB_DATABASE) -> str:
+    """Install message-db's schema into `database` (created if missing) unless there; returns
+    its version."""
+    scripts = fetch_message_db(settings.cache_dir)
+    dsn = await ensure_database(settings.pg_dsn, database)
     conn = await asyncpg.connect(dsn, server_settings={"client_min_messages": "warning"})
     try:
         installed = await conn.fetchval("SELECT to_regproc('message_store.write_message')")
@@ -142,11 +144,35 @@ async def install_message_db(settings: Settings) -> str:
             return version
         async with conn.transaction():
             for script in MESSAGE_DB_SCRIPTS:
-                sql = (database / script).read_text()
+                sql = (scripts / script).read_text()
                 await conn.execute(sql)
     finally:
         await conn.close()
-    return (database / "VERSION.txt").read_text().strip()
+    return (scripts / "VERSION.txt").read_text().strip()
+
+
+async def fresh_message_db(settings: Settings, database: str) -> str:
+    """A new database `database` with message-db installed as in `message_store` (from the
+    cached package): each run compares on empty tables, as ours; returns its DSN."""
+    await drop_database(settings.pg_dsn, database)
+    await install_message_db(settings, database)
+    return with_database(settings.pg_dsn, database)
+
+
+async def analyze(dsn: str) -> None:
+    """Planner statistics for every table of a database, as autovacuum keeps them on a live
+    system: a freshly seeded table without them can get plans several times slower (message-db's
+    `get_stream_messages` on a fresh install reads 4x slower)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        for (table,) in tables:
+            await conn.execute(f"ANALYZE {table}")
+    finally:
+        await conn.close()
 
 
 PGBENCH_WRITE_MESSAGE = """\

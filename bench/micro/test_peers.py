@@ -40,6 +40,8 @@ from bench.micro.peer_drivers import (
 from bench.micro.peers import (
     EVENTSOURCING_DATABASE,
     MESSAGE_DB_DATABASE,
+    analyze,
+    fresh_message_db,
     require_eventsourcing,
     require_message_db,
 )
@@ -64,6 +66,15 @@ def peers_ready(runner: Runner, settings: Settings) -> str:
     dsn = with_database(settings.pg_dsn, MESSAGE_DB_DATABASE)
     runner.run(require_message_db(dsn))
     return dsn
+
+
+@pytest.fixture(scope="module")
+def message_db_dsn(runner: Runner, settings: Settings, peers_ready: str) -> Iterator[str]:
+    """message-db installed (as in its own database) into a database fresh for this run."""
+    database = f"{MESSAGE_DB_DATABASE}_{RUN_TAG}"
+    dsn: str = runner.run(fresh_message_db(settings, database))
+    yield dsn
+    runner.run(drop_database(settings.pg_dsn, database))
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +151,12 @@ def test_peer_append(
     suite: Suite,
     micro_dsn: str,
     eventsourcing_dsn: str,
-    peers_ready: str,
+    message_db_dsn: str,
     peer: str,
 ) -> None:
     cfg = suite.peers
     unit, ours, theirs = _append_sides(
-        peer, settings, suite, micro_dsn, eventsourcing_dsn, peers_ready
+        peer, settings, suite, micro_dsn, eventsourcing_dsn, message_db_dsn
     )
     sweeps = {
         side: runner.run(sweep(make, cfg.sweep, cfg.sweep_appends, cfg.sweep_rounds))
@@ -267,13 +278,14 @@ def ours_replay_dsn(runner: Runner, micro_dsn: str, suite: Suite) -> str:
             await seed_account(store, REPLAY_ID, events, suite.peers.snapshot_every)
         finally:
             await store.close()
+        await analyze(micro_dsn)
 
     runner.run(seed())
     return micro_dsn
 
 
 @pytest.fixture(scope="module")
-def bank_account(eventsourcing_dsn: str, suite: Suite) -> uuid.UUID:
+def bank_account(runner: Runner, eventsourcing_dsn: str, suite: Suite) -> uuid.UUID:
     """The same account in eventsourcing's database; snapshots every 100 taken by `save`."""
     app = Bank(env=eventsourcing_env(eventsourcing_dsn, 1, snapshots=True))
     events = account_events(suite.peers.replay_events, random.Random(suite.seed))
@@ -286,6 +298,7 @@ def bank_account(eventsourcing_dsn: str, suite: Suite) -> uuid.UUID:
             account.deposit(e.amount)
         app.save(account)
     app.close()
+    runner.run(analyze(eventsourcing_dsn))
     return account.id
 
 
@@ -304,6 +317,7 @@ async def _seed_message_db(dsn: str, suite: Suite) -> str:
             )
     finally:
         await conn.close()
+    await analyze(dsn)
     return stream
 
 
@@ -321,7 +335,7 @@ def test_peer_replay(
     suite: Suite,
     ours_replay_dsn: str,
     eventsourcing_dsn: str,
-    peers_ready: str,
+    message_db_dsn: str,
     peer: str,
     workload: str,
     request: pytest.FixtureRequest,
@@ -334,7 +348,8 @@ def test_peer_replay(
         account_id: uuid.UUID = request.getfixturevalue("bank_account")
         theirs = EventsourcingReplay(eventsourcing_dsn, account_id, snapshots)
     else:
-        theirs = MessageDbReplay(peers_ready, runner.run(_seed_message_db(peers_ready, suite)))
+        stream = runner.run(_seed_message_db(message_db_dsn, suite))
+        theirs = MessageDbReplay(message_db_dsn, stream)
     rotation = Rotation([(ours, 1), (theirs, 1)], 1)
     _timed_rotation(benchmark, runner, rotation, cfg.rounds)
     same = _matchup(1, (1, rotation.seconds[0]), (1, rotation.seconds[1]))

@@ -7,11 +7,12 @@ import asyncio
 import importlib.util
 import statistics
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
 
-from bench.micro.harness import spread_over, with_database
+from bench.micro.harness import RUN_TAG, drop_database, spread_over, with_database
 from bench.micro.peer_drivers import (
     MESSAGE_DB_SEARCH_PATH,
     WRITE_MESSAGE,
@@ -21,6 +22,7 @@ from bench.micro.peer_drivers import (
 from bench.micro.peers import (
     MESSAGE_DB_DATABASE,
     PeerNotInstalled,
+    fresh_message_db,
     install_message_db,
     pgbench_write_message,
     require_eventsourcing,
@@ -120,9 +122,12 @@ def driver_over_pgbench(
 
 
 @pytest.fixture(scope="module")
-def message_db(settings: Settings) -> str:
+def message_db(settings: Settings) -> Iterator[str]:
+    """message-db as the peers benchmark gets it: installed into a fresh database of its own."""
     asyncio.run(install_message_db(settings))
-    return with_database(settings.pg_dsn, MESSAGE_DB_DATABASE)
+    database = f"{MESSAGE_DB_DATABASE}_{RUN_TAG}"
+    yield asyncio.run(fresh_message_db(settings, database))
+    asyncio.run(drop_database(settings.pg_dsn, database))
 
 
 def test_our_message_db_driver_writes_as_fast_as_pgbench(message_db: str) -> None:
