@@ -104,3 +104,15 @@ API_UNAVAILABLE = Counter(
     " elasticsearch) or overload (too many requests in flight).",
     ["cause"],
 )
+PROJECTION_CONSUMER_LAG = Gauge(
+    "cqrs_projection_consumer_lag",
+    "Messages a projection's consumer group has not committed yet: high watermark minus"
+    " committed offset, summed over its topic's partitions (sampled about once a second).",
+    ["projection"],
+)
+PROJECTION_POSITION_LAG = Gauge(
+    "cqrs_projection_position_lag",
+    "Events a projection is behind the event store: the store's head position minus the"
+    " projection's checkpoint position (sampled about once a second).",
+    ["projection"],
+)

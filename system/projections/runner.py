@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from system.bus.envelope import topic_for, topics
 from system.bus.kafka import assigned_consumer, ensure_topics
 from system.config import Settings
-from system.projections import PROJECTIONS
+from system.projections import PROJECTIONS, lag_gauges
 from system.projections.projector import Projector, projector_health
 from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -104,5 +104,8 @@ class ProjectorRunner:
 async def run_projector(
     settings: Settings, names: Sequence[str] | None, stop_event: asyncio.Event
 ) -> None:
-    """Run the named projections (all if None) until `stop_event` is set."""
-    await ProjectorRunner(settings, names).run(stop_event)
+    """Run the named projections (all if None) until `stop_event` is set, their lag gauges
+    sampled meanwhile (`system/projections/lag_gauges.py`)."""
+    groups = {name: group_id(settings, name) for name in names or PROJECTIONS}
+    async with lag_gauges.running(settings, groups, stop_event):
+        await ProjectorRunner(settings, names).run(stop_event)
