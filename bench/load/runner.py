@@ -21,8 +21,8 @@ from bench.audit import Check, ConflictCounts, audit
 from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
 from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
-from bench.lag.stamps import fetch_stamps, lag_row, lag_rows, measured_window
-from bench.load import seeding
+from bench.lag.stamps import EventStamps, fetch_stamps, lag_row, lag_rows, measured_window
+from bench.load import seeding, timeseries
 from bench.load.calibrate import (
     CALIBRATION_S,
     Calibration,
@@ -42,6 +42,7 @@ from bench.load.locust_process import (
     run_time_s,
 )
 from bench.load.pacing import read_unsent
+from bench.load.publish import render_run_panels
 from bench.load.samples import LOCUST_COUNTS, VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
 from bench.report.environment import gather_environment
@@ -131,7 +132,27 @@ def load_row(
         "corrected": total.corrected.summary() if config.model == "open" else None,
         **health_fields(summary, verdict),
         "calibration": calibration.row() if calibration is not None else None,
+        "by_request": by_request(summary, open_model=config.model == "open"),
     }
+
+
+def by_request(summary: Summary, *, open_model: bool) -> list[dict[str, Any]]:
+    """Per request name: count, failures, p50/p99 raw and (open model) corrected."""
+
+    def pick(h: Any) -> dict[str, float]:
+        full = h.summary()
+        return {"p50": full["p50"], "p99": full["p99"]}
+
+    return [
+        {
+            "request": name,
+            "requests": stats.requests,
+            "failures": stats.outcomes["error"],
+            "latency_seconds": pick(stats.raw),
+            "corrected": pick(stats.corrected) if open_model else None,
+        }
+        for name, stats in sorted(summary.by_request.items())
+    ]
 
 
 def request_table(summary: Summary) -> dict[str, Any]:
@@ -252,7 +273,7 @@ async def _run(
             )
             summary = summarize(samples, read_unsent(out))
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
-            lag = await _lag(read_store, store.pool, prometheus, samples)
+            lag, stamps = await _lag(read_store, store.pool, prometheus, samples)
         results.config = _config_dict(config, settings, seed)
         results.environment = await gather_environment(settings)
     finally:
@@ -281,8 +302,17 @@ async def _run(
         peaks = ", ".join(f"{k}={v:g}" for k, v in sorted(probe.peaks.items()))
         results.notes.append(f"peak lag during the run (lag-probe.jsonl): {peaks}")
     (out / "requests.json").write_text(json.dumps(request_table(summary), indent=2))
+    series = timeseries.build(
+        samples,
+        read_unsent(out),
+        stamps,
+        timeseries.read_probe(out / timeseries.PROBE_FILE),
+        open_model=config.model == "open",
+    )
+    timeseries.write(out, series)
     results.finish()
     results.notes.extend(await _publish(results, settings))
+    results.notes.extend(await render_run_panels(results.to_dict(), settings, out, started))
     path = results.write(out)
     report = write_report(results, out)
     return LoadRun(config, out, summary, verdict, checks, lag, path, report, calibration)
@@ -344,18 +374,18 @@ async def _lag(
     pool: asyncpg.Pool,
     prometheus: httpx.AsyncClient,
     samples: list[Sample],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[EventStamps]]:
     """Stage rows for events committed in the measured window (lag records, else the
-    histograms), plus visibility."""
+    histograms), plus visibility; and the stamps the rows came from."""
     window = measured_window(samples)
     if window is None:
-        return []
+        return [], []
     stamps = await fetch_stamps(read_store.client, read_store.lag_index, pool, *window)
     rows = lag_rows(stamps) or await histogram_rows(prometheus, *window)
     visibility = [s.latency for s in samples if s.request == VISIBILITY and s.phase == "measured"]
     if visibility:
         rows.append(lag_row(VISIBILITY_PROJECTION, VISIBILITY, visibility))
-    return rows
+    return rows, stamps
 
 
 def _config_dict(config: LoadConfig, settings: Settings, seed: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from bench.report.generator import INVALID, generator_table, invalid_line
+from bench.report.load_tables import requests_table
 from bench.report.tables import TITLES, Table, environment_table, tables
 
 _STYLE = """
@@ -16,6 +17,7 @@ th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 li.met{color:#176b17}li.missed{color:#a31515}li.none{color:#777}
 p.invalid{color:#fff;background:#a31515;padding:.5em .8em;font-weight:bold}
+p.nodata{color:#a31515;font-style:italic}
 """
 
 
@@ -32,12 +34,37 @@ def _table(table: Table) -> str:
 
 
 def _health(data: Mapping[str, Any], table: Table) -> str:
-    health = generator_table(data["load"]) if table.title == TITLES["load"] else None
-    return _table(health) if health is not None else ""
+    if table.title != TITLES["load"]:
+        return ""
+    extra = [generator_table(data["load"]), requests_table(data["load"])]
+    return "".join(_table(t) for t in extra if t is not None)
 
 
-def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
-    """The whole report as a standalone HTML page; `plots` are image files beside it."""
+def _panels(panels: Sequence[Mapping[str, Any]]) -> str:
+    """Every dashboard panel under its dashboard's and its own title; no data said so."""
+    if not panels:
+        return ""
+    out = ["<h2>Dashboards (every panel, from Prometheus over the run's window)</h2>"]
+    dashboard = None
+    for p in panels:
+        if p["dashboard"] != dashboard:
+            dashboard = p["dashboard"]
+            out.append(f"<h3>{escape(dashboard)}</h3>")
+        out.append(f"<h4>{escape(p['title'])}</h4>")
+        if p.get("file"):
+            out.append(f'<p><img src="{escape(p["file"])}" alt="{escape(p["title"])}"></p>')
+        else:
+            out.append(f'<p class="nodata">{escape(p["note"])}</p>')
+    return "\n".join(out)
+
+
+def render(
+    data: Mapping[str, Any],
+    plots: Sequence[str] = (),
+    panels: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The whole report as a standalone HTML page; `plots` are image files beside it, `panels`
+    the rendered dashboard panels (`bench/report/panels.py`)."""
     notes = "".join(f"<li>{escape(n)}</li>" for n in data.get("notes", []))
     invalid = invalid_line(data)
     title = f"{INVALID} " * bool(invalid) + f"cqrs-bench {data['run_id']}"
@@ -51,6 +78,7 @@ def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
         f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "",
         *(_table(t) + _health(data, t) for t in tables(data)),
         *(f'<p><img src="{escape(p)}" alt="{escape(p)}"></p>' for p in plots),
+        _panels(panels),
         _table(environment_table(data["environment"])),
         "</body></html>",
     ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.report.generator import generator_table, invalid_line
+from bench.report.load_tables import requests_table
 from bench.report.tables import TITLES, Table, environment_table, tables
 
 
@@ -20,8 +21,26 @@ def _table(table: Table) -> list[str]:
     return [*out, ""]
 
 
-def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
-    """The whole report as Markdown; `plots` are file names beside it to embed.
+def _panels(panels: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every dashboard panel under its dashboard's and its own title; no data said so."""
+    out = ["## Dashboards (every panel, from Prometheus over the run's window)", ""]
+    dashboard = None
+    for p in panels:
+        if p["dashboard"] != dashboard:
+            dashboard = p["dashboard"]
+            out += [f"### {dashboard}", ""]
+        out += [f"#### {p['title']}", ""]
+        out += [f"![{p['title']}]({p['file']})" if p.get("file") else f"*{p['note']}*", ""]
+    return out
+
+
+def render(
+    data: Mapping[str, Any],
+    plots: Sequence[str] = (),
+    panels: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The whole report as Markdown; `plots` are file names beside it to embed, `panels` the
+    rendered dashboard panels (`bench/report/panels.py`).
 
     An invalid load run's report starts with its `INVALID: …` line, before the title.
     """
@@ -40,7 +59,12 @@ def render(data: Mapping[str, Any], plots: Sequence[str] = ()) -> str:
         health = generator_table(data["load"]) if table.title == TITLES["load"] else None
         if health is not None:
             out += _table(health)
+        per_request = requests_table(data["load"]) if table.title == TITLES["load"] else None
+        if per_request is not None:
+            out += _table(per_request)
     if plots:
         out += ["## Plots", "", *(f"![{p}]({p})" for p in plots), ""]
+    if panels:
+        out += _panels(panels)
     out += _table(environment_table(data["environment"]))
     return "\n".join(out)

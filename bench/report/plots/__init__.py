@@ -10,7 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from bench.report.plots import conflicts, ratios, replay
+from bench.report.plots import conflicts, load_timeseries, ratios, replay
 
 
 def render_all(data: Mapping[str, Any], out: Path) -> list[str]:
@@ -20,5 +20,6 @@ def render_all(data: Mapping[str, Any], out: Path) -> list[str]:
         replay.replay_curve(data, out),
         conflicts.conflict_rates(data, out),
         *ratios.ratio_plots(data, out),
+        *load_timeseries.load_timeseries(data, out),
     ]
     return [p.name for p in made if p is not None]
