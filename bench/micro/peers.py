@@ -193,8 +193,8 @@ def find_pgbench() -> str:
     )
     if found is None:
         raise PeerNotInstalled(
-            "pgbench not found (on PATH or in /usr/lib/postgresql/*/bin): install the"
-            " `postgresql-contrib` or `postgresql-client` package (bench/stack/prerequisites.sh)"
+            "pgbench not found (on PATH or in /usr/lib/postgresql/*/bin): it comes with the"
+            " Debian package `postgresql-15` that bench/stack/prerequisites.sh installs"
         )
     return found
 
