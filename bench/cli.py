@@ -20,7 +20,7 @@ def _root() -> None:
 
 
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "bench.stack.commands": ("up", "down", "status", "logs"),
+    "bench.stack.commands": ("up", "down", "restart", "status", "logs"),
     "bench.db_commands": ("db", "events"),
     "bench.serve_commands": ("serve",),
     "bench.projection_commands": ("projections",),

@@ -1,4 +1,8 @@
-"""`cqrs-bench up | down | status | logs`: the native stack (see `bench.stack.registry`)."""
+"""`cqrs-bench up | down | restart | status | logs`: the native stack (see `bench.stack.registry`).
+
+api, relay and projector run under a supervisor each (`bench.stack.supervisor`): `status` shows
+their restarts and last exit, `down` stops the supervisor and the service together.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +25,7 @@ from rich.table import Table
 
 from bench.stack.process import StackError, pid_alive, rss_bytes, stop_pid, tail, wait_until
 from bench.stack.registry import SERVICES, Service, service_paths, start_order
+from bench.stack.supervisor import read_state
 from system.config import Settings
 
 console = Console(stderr=True)
@@ -42,18 +48,34 @@ def load_services() -> None:
 
 @dataclass
 class ServiceStatus:
+    """One row of `status`; `pid` is the service process (the one to signal for a fault)."""
+
     name: str
     version: str | None
     url: str
     healthy: bool
     pid: int | None
+    supervisor_pid: int | None = None
+    restarts: int | None = None
+    """Restarts by the supervisor since `up` (None: not supervised)."""
+    last_exit: dict[str, object] | None = None
+    """Its last exit under the supervisor: `code`, `signal`, `at` (epoch s), `uptime_s`."""
 
 
 async def service_status(service: Service, settings: Settings) -> ServiceStatus:
     healthy = await service.health(settings)
     version = await service.version(settings) if healthy else None
-    pid = service_paths(settings, service.name).read_pid() if service.managed(settings) else None
-    return ServiceStatus(service.name, version, service.url(settings), healthy, pid)
+    if not service.managed(settings):
+        return ServiceStatus(service.name, version, service.url(settings), healthy, None)
+    paths = service_paths(settings, service.name)
+    row = ServiceStatus(service.name, version, service.url(settings), healthy, paths.read_pid())
+    supervisor = paths.read_supervisor_pid()
+    state = read_state(paths.root) if supervisor is not None else None
+    if state is not None and state.get("supervisor_pid") == supervisor:
+        row.supervisor_pid = supervisor
+        row.restarts = int(state.get("restarts", 0))
+        row.last_exit = state.get("last_exit")
+    return row
 
 
 async def stack_status(settings: Settings, names: list[str] | None = None) -> list[ServiceStatus]:
@@ -75,7 +97,8 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
     if await service.health(settings):
         pid = paths.read_pid()
         return f"already running (pid {pid})" if pid else "already healthy (not started by us)"
-    pid = paths.read_pid()
+    # A supervisor between two restarts of its service is running it: wait, never start twice.
+    pid = paths.read_supervisor_pid() or paths.read_pid()
     if pid is None:
         if service.start is None:
             raise StackError(f"{service.name}: cannot be started natively.")
@@ -103,6 +126,9 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
             f"Fix the cause, then `cqrs-bench up {service.name}` "
             f"(full log: `cqrs-bench logs {service.name}`)."
         )
+    child = paths.read_pid()
+    if child is not None and child != pid:
+        return f"started (pid {child}, supervisor {pid})"
     return f"started (pid {pid})"
 
 
@@ -176,12 +202,51 @@ def bring_down(settings: Settings, names: list[str] | None = None) -> list[str]:
             continue
         if not service.managed(settings):
             continue
-        paths = service_paths(settings, service.name)
-        pid = paths.read_pid()
-        if pid is not None:
-            killed = stop_pid(pid, sig=service.stop_signal, timeout=service.stop_timeout)
-            stopped.append(f"{service.name} (pid {pid}{', killed' if killed else ''})")
-        paths.pid_file.unlink(missing_ok=True)
+        outcome = stop_service(service, settings)
+        if outcome is not None:
+            stopped.append(outcome)
+    return stopped
+
+
+def stop_service(service: Service, settings: Settings) -> str | None:
+    """Stop one managed service by PID (its supervisor first, which stops the service too).
+
+    Returns what was stopped, or None if nothing ran.
+    """
+    paths = service_paths(settings, service.name)
+    supervisor = paths.read_supervisor_pid()
+    pid = paths.read_pid()
+    parts: list[str] = []
+    killed = False
+    if supervisor is not None:
+        # SIGTERM makes it stop the service and exit; stop_pid waits for both (descendants).
+        killed = stop_pid(supervisor, sig=signal.SIGTERM, timeout=service.stop_timeout)
+        parts.append(f"supervisor {supervisor}")
+    if pid is not None and pid_alive(pid):
+        killed = stop_pid(pid, sig=service.stop_signal, timeout=service.stop_timeout) or killed
+    paths.pid_file.unlink(missing_ok=True)
+    paths.supervisor_pid_file.unlink(missing_ok=True)
+    if pid is None and supervisor is None:
+        return None
+    if pid is not None:
+        parts.insert(0, f"pid {pid}")
+    return f"{service.name} ({', '.join(parts)}{', killed' if killed else ''})"
+
+
+async def restart_services(settings: Settings, names: list[str]) -> list[str]:
+    """Stop the named services only (never their dependents) and bring them up again.
+
+    Services that use them keep running and ride out the gap (they retry); returns what was
+    stopped.
+    """
+    start_order(names)  # validates the names
+    stopped = [
+        outcome
+        for name in names
+        if SERVICES[name].managed(settings)
+        and (outcome := await asyncio.to_thread(stop_service, SERVICES[name], settings))
+    ]
+    await bring_up(settings, names)
     return stopped
 
 
@@ -222,11 +287,29 @@ def down(services: Services = None) -> None:
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
+def restart(
+    services: Annotated[list[str], typer.Argument(help="services to restart", show_default=False)],
+) -> None:
+    """Stop and start the named services only: services using them keep running (and retry).
+
+    `cqrs-bench restart postgres` restarts PostgreSQL under a running api, relay and projector,
+    where `down postgres` would stop them first.
+    """
+    load_services()
+    settings = _settings()
+    try:
+        stopped = asyncio.run(restart_services(settings, services))
+    except (StackError, KeyError, ValueError) as exc:
+        _fail(exc)
+    console.print("restarted: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
 def status(
     services: Services = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable list")] = False,
 ) -> None:
-    """Show each service: version, address, health, PID."""
+    """Show each service: version, address, health, PID, memory; for supervised ones (api,
+    relay, projector) also restarts and last exit."""
     load_services()
     try:
         rows = asyncio.run(stack_status(_settings(), services))
@@ -236,8 +319,9 @@ def status(
         print(json.dumps([asdict(r) for r in rows], indent=2))
     else:
         table = Table(title="cqrs-bench stack")
-        for col in ("service", "version", "address", "healthy", "pid", "rss"):
+        for col in ("service", "version", "address", "healthy", "pid", "rss", "restarts"):
             table.add_column(col, overflow="fold")
+        table.add_column("last exit", overflow="fold")
         total = 0
         for r in rows:
             rss = rss_bytes(r.pid) if r.pid else 0
@@ -249,12 +333,30 @@ def status(
                 "[green]yes[/green]" if r.healthy else "[red]no[/red]",
                 str(r.pid or "-"),
                 f"{rss / 2**20:.0f} MiB" if rss else "-",
+                "-" if r.restarts is None else str(r.restarts),
+                describe_exit(r.last_exit),
             )
         table.add_section()
-        table.add_row("total", "", "", "", "", f"{total / 2**20:.0f} MiB")
+        table.add_row("total", "", "", "", "", f"{total / 2**20:.0f} MiB", "", "")
         Console().print(table)
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)
+
+
+def describe_exit(last_exit: dict[str, object] | None, now: float | None = None) -> str:
+    """`SIGKILL 42s ago (up 3.1s)`, `code 1 …`, or `-`."""
+    if not last_exit:
+        return "-"
+    how = f"{last_exit['signal']}" if last_exit.get("signal") else f"code {last_exit.get('code')}"
+    at = last_exit.get("at")
+    uptime = last_exit.get("uptime_s")
+    ago = (now or time.time()) - at if isinstance(at, int | float) else None
+    parts = [how]
+    if ago is not None:
+        parts.append(f"{ago:.0f}s ago")
+    if isinstance(uptime, int | float):
+        parts.append(f"(up {uptime:.1f}s)")
+    return " ".join(parts)
 
 
 def logs(
@@ -278,8 +380,9 @@ def register(app: typer.Typer) -> None:
     """Attach the stack commands to the root CLI."""
     app.command()(up)
     app.command()(down)
+    app.command()(restart)
     app.command()(status)
     app.command()(logs)
 
 
-__all__ = ["bring_down", "bring_up", "register", "stack_status"]
+__all__ = ["bring_down", "bring_up", "register", "restart_services", "stack_status"]

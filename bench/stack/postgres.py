@@ -7,13 +7,23 @@ trigger (`system/eventstore/schema.py`). Both use the DSN's password (loopback o
 live in `cqrs-bench.conf`, rewritten at every start: loopback only, our port, fsync and
 synchronous_commit explicitly on, 200 connections, and `track_commit_timestamp` on, so the
 outbox relay can read each event's commit time (`pg_xact_commit_timestamp`) for lag stamps.
+
+`postmaster.pid` is PostgreSQL's own guard: it names the postmaster and its shared memory
+key, which a new postmaster checks so that it never runs beside backends orphaned by a kill -9.
+So a start never deletes it while any process of this cluster lives (postmaster or orphaned
+backend, recognised by their working directory, the data directory); after a kill -9 the file
+stays, and PostgreSQL's own crash recovery runs. Only a file whose PID now belongs to some
+unrelated process, with nothing of the cluster alive, is removed (PostgreSQL would refuse it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +33,7 @@ from bench.stack.process import (
     StackError,
     chown_tree,
     ensure_port_free,
+    pid_alive,
     run,
     start_detached,
     wait_until,
@@ -130,7 +141,7 @@ async def start(settings: Settings) -> int:
     if not (data / "PG_VERSION").exists():
         _initdb(data, password)
     (data / "cqrs-bench.conf").write_text(CONFIG.format(port=DEFAULT_PG_PORT))
-    (data / "postmaster.pid").unlink(missing_ok=True)  # stale after a kill; we own the PID file
+    await _settle_lock_file(data)
     paths.root.mkdir(parents=True, exist_ok=True)
     chown_tree(paths.root, OS_USER)
     ensure_port_free("127.0.0.1", DEFAULT_PG_PORT, "postgres")
@@ -150,6 +161,55 @@ async def start(settings: Settings) -> int:
         finally:
             await conn.close()
     return pid
+
+
+def cluster_processes(data: Path) -> list[int]:
+    """Live processes running in `data` (a postmaster and its backends chdir there)."""
+    target = data.resolve()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            if Path(os.readlink(entry / "cwd")) == target and pid_alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def lock_file_pid(data: Path) -> int | None:
+    """The postmaster PID recorded in `data/postmaster.pid`, if the file is there."""
+    try:
+        return int((data / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def _settle_lock_file(data: Path, wait_s: float = 15.0) -> None:
+    """Make `postmaster.pid` safe to start on, never deleting it from under a live cluster.
+
+    A live postmaster of this data directory is an error (stop it, or let it finish its own
+    recovery); orphaned backends are waited for (they exit once they notice the postmaster's
+    death). A file naming a live but unrelated process, with nothing of the cluster left, is
+    the only one removed; a dead PID is left for PostgreSQL, which replaces it itself.
+    """
+    recorded = lock_file_pid(data)
+    if recorded is None:
+        return
+    deadline = time.monotonic() + wait_s
+    while cluster := cluster_processes(data):
+        if recorded in cluster:
+            raise StackError(
+                f"postgres: a postmaster (pid {recorded}) still runs on {data} but does not "
+                f"answer; wait for its recovery, or stop it (kill -INT {recorded}), then "
+                "`cqrs-bench up postgres` again."
+            )
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"postgres: processes of the old cluster are still alive ({cluster}) after "
+                f"its postmaster died; stop them (kill {' '.join(map(str, cluster))}), then "
+                "`cqrs-bench up postgres` again."
+            )
+        await asyncio.sleep(0.2)
+    if pid_alive(recorded):
+        (data / "postmaster.pid").unlink(missing_ok=True)
 
 
 async def _ensure_app_role(conn: asyncpg.Connection, user: str, password: str, db: str) -> None:

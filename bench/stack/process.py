@@ -2,7 +2,9 @@
 
 Each service lives in `<stack_dir>/<name>/`: its output goes to `log`, its PID to `pid`.
 Processes start in their own session (process group), so stopping signals the whole group
-(Elasticsearch's launcher forks the server JVM, for instance).
+(Elasticsearch's launcher forks the server JVM, for instance). A supervised service (api,
+relay, projector) also has `supervisor.pid` and `supervisor.json` (see `bench.stack.supervisor`);
+its `pid` is then the service process itself, rewritten by the supervisor at every restart.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pwd
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,13 +41,25 @@ class ServicePaths:
     def pid_file(self) -> Path:
         return self.root / "pid"
 
+    @property
+    def supervisor_pid_file(self) -> Path:
+        return self.root / "supervisor.pid"
+
     def read_pid(self) -> int | None:
-        """The recorded PID if that process is still alive, else None."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        """The recorded PID of the service process if it is still alive, else None."""
+        return _live_pid(self.pid_file)
+
+    def read_supervisor_pid(self) -> int | None:
+        """The PID of the service's supervisor if it is still alive, else None."""
+        return _live_pid(self.supervisor_pid_file)
+
+
+def _live_pid(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -70,11 +85,13 @@ def start_detached(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    pid_file: Path | None = None,
 ) -> int:
     """Start `argv` in a new session, output appended to `paths.log`; record and return its PID.
 
     With `user`, the process runs as that OS user (its primary group, no supplementary groups)
-    with HOME set to the user's home directory.
+    with HOME set to the user's home directory. The PID goes to `pid_file` (default
+    `paths.pid_file`).
     """
     paths.root.mkdir(parents=True, exist_ok=True)
     full_env = dict(os.environ if env is None else env)
@@ -98,8 +115,28 @@ def start_detached(
             **kwargs,
         )
     pid: int = proc.pid
-    paths.pid_file.write_text(f"{pid}\n")
+    (pid_file or paths.pid_file).write_text(f"{pid}\n")
     return pid
+
+
+def start_supervised(argv: Sequence[str], paths: ServicePaths, *, stop_timeout: float) -> int:
+    """Start `argv` under `bench.stack.supervisor` (detached); returns the supervisor's PID.
+
+    The supervisor records the service's own PID in `paths.pid_file` once it has spawned it.
+    """
+    paths.pid_file.unlink(missing_ok=True)
+    supervisor = [
+        sys.executable,
+        "-m",
+        "bench.stack.supervisor",
+        "--dir",
+        str(paths.root),
+        "--stop-timeout",
+        str(stop_timeout),
+        "--",
+        *argv,
+    ]
+    return start_detached(supervisor, paths, pid_file=paths.supervisor_pid_file)
 
 
 def _reap(pid: int) -> None:

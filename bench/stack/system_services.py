@@ -1,7 +1,8 @@
 """The system under test as stack services: api, relay, projector (`cqrs-bench serve …`).
 
 They start after the services they use, each once the event store schema is migrated (an
-idempotent, lock-guarded `migrate`, so a fresh machine works), and stop with SIGTERM.
+idempotent, lock-guarded `migrate`, so a fresh machine works), each under its own supervisor
+(`bench.stack.supervisor`: restarted with backoff when it dies), and stop with SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.stack.process import ensure_port_free, start_detached
+from bench.stack.process import ensure_port_free, start_supervised
 from bench.stack.registry import (
     SERVICES,
     Service,
@@ -32,6 +33,9 @@ from system.config import (
     Settings,
 )
 from system.eventstore.schema import migrate
+
+CHILD_STOP_S = 20.0
+"""How long a supervisor waits for its service to stop after SIGTERM (below `down`'s 30 s)."""
 
 
 def _cli() -> list[str]:
@@ -69,7 +73,9 @@ def _starter(
     async def start(settings: Settings) -> int:
         ensure_port_free("127.0.0.1", port, name)
         await _migrate(settings)
-        return start_detached([*_cli(), "serve", *argv], service_paths(settings, name))
+        return start_supervised(
+            [*_cli(), "serve", *argv], service_paths(settings, name), stop_timeout=CHILD_STOP_S
+        )
 
     return start
 

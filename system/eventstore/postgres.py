@@ -33,8 +33,8 @@ at the adapter's boundary (`PG_UNAVAILABLE`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -143,6 +143,9 @@ PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.ConnectionDoesNotExistError,  # the server closed it (restart, terminate)
     asyncpg.exceptions.OperatorInterventionError,  # 57: statement timeout, shutdown, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
+    # A pooled connection the server dropped (shutdown) before asyncpg noticed: its protocol is
+    # stuck mid-operation and refuses the next query. `connection()` terminates it.
+    asyncpg.exceptions.InternalClientError,
 )
 """Driver errors that mean "PostgreSQL is unavailable right now", not "this request is wrong"."""
 
@@ -157,7 +160,7 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-@contextmanager
+@contextlib.contextmanager
 def translating_unavailable() -> Iterator[None]:
     """Raise `DependencyUnavailable("postgres")` for any of `PG_UNAVAILABLE`."""
     try:
@@ -186,7 +189,7 @@ class PostgresEventStore:
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
         return cls(pool, owns_pool=True)
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection, awaited at most `acquire_timeout_s`; outages raise ours."""
         with translating_unavailable():
@@ -198,8 +201,15 @@ class PostgresEventStore:
                 ) from exc
             try:
                 yield conn
+            except asyncpg.exceptions.InternalClientError:
+                conn.terminate()  # never hand this connection out again
+                raise
             finally:
-                await self.pool.release(conn)
+                # A connection broken mid-statement (server shutdown) can fail its reset here;
+                # asyncpg then terminates it. The body's outcome stands: an append that
+                # committed stays acknowledged, an outage stays DependencyUnavailable.
+                with contextlib.suppress(Exception):
+                    await self.pool.release(conn)
 
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         async with self.connection() as conn:

@@ -94,6 +94,12 @@ def test_images_pinned_healthchecked_and_settings_named_alike() -> None:
     assert str(services["postgres"]["image"]).startswith("postgres:15")
 
 
+def test_the_system_processes_are_restarted_when_they_die() -> None:
+    services: dict[str, dict[str, Any]] = _config()["services"]
+    for name in ("api", "relay", "projector"):
+        assert services[name].get("restart") in {"unless-stopped", "on-failure", "always"}, name
+
+
 def test_prometheus_configs_scrape_the_same_jobs() -> None:
     native = yaml.safe_load((ROOT / "dashboards" / "prometheus.yml").read_text())
     compose = yaml.safe_load((ROOT / "dashboards" / "prometheus.compose.yml").read_text())
