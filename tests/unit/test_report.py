@@ -168,7 +168,7 @@ def test_targets_are_judged_from_the_interval_and_unmeasured_ones_become_notes()
     targets = {t["name"]: t for t in run.rows("targets")}
     assert targets["append"]["verdict"] == "MISSED"
     assert (targets["append"]["low"], targets["append"]["high"]) == (0.72, 0.78)
-    assert targets["eventsourcing append"]["verdict"] == "MET"
+    assert targets["eventsourcing append (concurrency=16)"]["verdict"] == "MET"
     assert "projection" not in targets
     _, notes = evaluate(SPECS, run.sections)
     assert notes == ["target 'projection' not measured: no projection row with an interval"]
