@@ -79,33 +79,42 @@ def add_arguments(parser: _Parser) -> None:
         help="Prometheus exporter port of the master or local runner (0 = none)")  # fmt: skip
 
 
-def _measured_s(options: argparse.Namespace, lead_s: float, warmup_s: float) -> float:
+def _measured_s(
+    options: argparse.Namespace, lead_s: float, warmup_s: float, spent_s: float
+) -> float:
     if options.duration:
         return parse_duration(str(options.duration))
     run_time = getattr(options, "run_time", None)
     if run_time:
-        return max(1.0, float(run_time) - lead_s - warmup_s)
+        return max(1.0, float(run_time) - spent_s - lead_s - warmup_s)
     return OPEN_ENDED_S
 
 
 def config_from_options(
-    options: argparse.Namespace, users: int, workers: int, duration_s: float | None = None
+    options: argparse.Namespace,
+    users: int,
+    workers: int,
+    duration_s: float | None = None,
+    spent_s: float = 0.0,
 ) -> LoadConfig:
     """The validated run configuration from locust's parsed options (ValueError naming a flag).
 
     `users` is locust's `-u` (the open model's slots, the closed model's users); `workers` the
     number of processes sharing the timetable; `duration_s` the measured time the master chose
-    (a worker does not see the master's `-t`).
+    (a worker does not see the master's `-t`); `spent_s` how much of `-t` is gone already
+    (seeding runs inside it).
     """
     warmup_s = parse_duration(str(options.warmup), "--warmup")
     lead_s = float(options.lead)
     rate = float(options.rate)
+    if rate < 0:
+        raise ValueError(f"--rate must not be negative (0 = closed model), got {rate:g}")
     open_model = rate > 0
     zipf = float(options.zipf)
     config = LoadConfig(
         scenario=str(options.scenario),
         model="open" if open_model else "closed",
-        duration_s=duration_s or _measured_s(options, lead_s, warmup_s),
+        duration_s=duration_s or _measured_s(options, lead_s, warmup_s, spent_s),
         seed=int(options.seed),
         rate=rate if open_model else None,
         shape=options.shape,

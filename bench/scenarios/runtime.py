@@ -143,9 +143,12 @@ def _start(environment: Environment) -> None:
         if not options.samples_dir:
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
             options.samples_dir = str(Path("reports") / f"locust-{stamp}")
-        config = config_from_options(options, int(options.num_users or 1), workers)
+        users = int(options.num_users or 1)
+        config = config_from_options(options, users, workers)
         Path(config.samples_dir).mkdir(parents=True, exist_ok=True)
         seed = _seed_data(config, str(environment.host))
+        spent = max(0.0, time.time() - runner.stats.start_time)  # -t runs from there
+        config = config_from_options(options, users, workers, spent_s=spent)
         epoch = time.time() + config.lead_s
         options.cqrs_workers, options.cqrs_epoch = workers, epoch
         options.cqrs_duration_s = config.duration_s

@@ -1,0 +1,108 @@
+"""The projector's lag gauges exist per projection and agree with the lag probe's own sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.lag.probe import INTERVAL_S, LagProbe
+from system.config import DEFAULT_PROJECTOR_METRICS_PORT, Settings
+from system.eventstore.postgres import PostgresEventStore
+from system.projections import PROJECTIONS
+from system.projections.runner import group_id
+from system.readstore.elasticsearch import ElasticsearchReadStore
+
+pytestmark = pytest.mark.e2e
+
+METRICS = f"http://127.0.0.1:{DEFAULT_PROJECTOR_METRICS_PORT}/metrics"
+GAUGES = {
+    "consumer_lag": "cqrs_projection_consumer_lag",
+    "position_lag": "cqrs_projection_position_lag",
+}
+SLACK_S = 0.5
+"""Beyond one sampling interval: the time a reading takes."""
+
+
+async def gauges(client: httpx.AsyncClient) -> dict[str, dict[str, float]]:
+    r = await client.get(METRICS)
+    r.raise_for_status()
+    out: dict[str, dict[str, float]] = {key: {} for key in GAUGES}
+    names = {v: k for k, v in GAUGES.items()}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            if s.name in names:
+                out[names[s.name]][s.labels["projection"]] = s.value
+    return out
+
+
+async def deposits(api: httpx.AsyncClient, until: float) -> int:
+    """Keep the read side busy: deposits into one fresh account, about 40 a second."""
+    opened = (await api.post("/accounts", json={"owner_id": "lag-gauges"})).json()
+    done = 0
+    while time.time() < until:
+        path = f"/accounts/{opened['account_id']}/deposits"
+        await asyncio.gather(*(api.post(path, json={"amount": 1}) for _ in range(4)))
+        done += 4
+        await asyncio.sleep(0.1)
+    return done
+
+
+async def test_gauges_per_projection_agree_with_the_probe_within_one_interval(
+    settings: Settings,
+) -> None:
+    probe: LagProbe | None = None
+    store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=2)
+    read_store = ElasticsearchReadStore(settings)
+    groups = {name: group_id(settings, name) for name in PROJECTIONS}
+    readings: list[tuple[float, dict[str, dict[str, float]]]] = []
+    probed: list[tuple[float, float, dict[str, dict[str, int]]]] = []
+    try:
+        async with (
+            httpx.AsyncClient(base_url=settings.prometheus_url) as prometheus,
+            httpx.AsyncClient(base_url=settings.api_url, timeout=30) as api,
+            httpx.AsyncClient(timeout=5) as metrics,
+        ):
+            probe = LagProbe(
+                prometheus, store, read_store, settings.kafka_bootstrap, groups, Path("unused")
+            )
+            writing = asyncio.create_task(deposits(api, time.time() + 8))
+            while not writing.done():
+                before = time.time()
+                consumer, position = await asyncio.gather(
+                    probe.consumer_lag(), probe.position_lag()
+                )
+                lags = {"consumer_lag": consumer, "position_lag": position}
+                probed.append((before, time.time(), lags))
+                readings.append((time.time(), await gauges(metrics)))
+                await asyncio.sleep(0.2)
+            assert await writing > 100
+    finally:
+        if probe is not None and probe._kafka is not None:
+            admin, consumer = probe._kafka
+            await consumer.stop()
+            await admin.close()
+        await store.close()
+        await read_store.close()
+    for _, seen in readings:
+        for key in GAUGES:
+            assert set(seen[key]) == set(PROJECTIONS), key
+    compared, bracketed, moving = 0, 0, 0
+    for at, seen in readings:
+        # The gauge at `at` was sampled at most one interval (plus a reading's time) before.
+        window = [p for start, end, p in probed if at - 2 * INTERVAL_S - SLACK_S <= start <= at]
+        for key in GAUGES:
+            for name in PROJECTIONS:
+                values = [p[key][name] for p in window if name in p[key]]
+                if len(values) < 2:
+                    continue
+                compared += 1
+                moving += max(values) > 0
+                bracketed += min(values) <= seen[key][name] <= max(values)
+    assert compared >= 40
+    assert moving > 0, "the writes never showed as lag: the comparison proved nothing"
+    assert bracketed >= 0.9 * compared, f"{bracketed} of {compared} gauge readings agreed"
