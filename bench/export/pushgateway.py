@@ -106,7 +106,13 @@ def registry_for(data: Mapping[str, Any]) -> CollectorRegistry:
         if r["unit"] == "events/s":
             set_("cqrs_bench_ceiling_events_per_second", r["value"], ceiling=r["name"])
     for r in data.get("peers", []):
-        set_("cqrs_bench_peer_ratio", r["ratio"], peer=r["peer"], workload=r["workload"])
+        set_(
+            "cqrs_bench_peer_ratio",
+            r["ratio"],
+            peer=r["peer"],
+            workload=r["workload"],
+            concurrency=str(r.get("concurrency", "")),
+        )
     _finished(data, set_)
     return registry
 
