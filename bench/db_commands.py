@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from system.config import Settings
+from system.config import Settings, dsn_user
 from system.domain import AGGREGATES
 from system.domain.codec import decode_event
 from system.eventstore.postgres import PostgresEventStore
@@ -23,12 +23,17 @@ db_app = typer.Typer(help="The event store's database.", no_args_is_help=True)
 
 @db_app.command("migrate")
 def migrate_command() -> None:
-    """Create or update the events, outbox and snapshots tables (idempotent; uses CQRS_PG_DSN)."""
+    """Create or update the event store's tables (idempotent).
+
+    Connects as the owner role (CQRS_PG_OWNER_DSN, default: CQRS_PG_DSN's server as
+    `cqrs_owner`) and grants the application role of CQRS_PG_DSN only what it uses.
+    """
 
     async def run() -> None:
-        store = await PostgresEventStore.open(Settings.from_env().pg_dsn, min_size=1, max_size=1)
+        settings = Settings.from_env()
+        store = await PostgresEventStore.open(settings.pg_owner_dsn, min_size=1, max_size=1)
         try:
-            await migrate(store.pool)
+            await migrate(store.pool, dsn_user(settings.pg_dsn))
         finally:
             await store.close()
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_PG_PORT = 54329
 DEFAULT_KAFKA_PORT = 19092
@@ -37,6 +38,9 @@ class Settings:
     """Where the services are and how the system under test behaves."""
 
     pg_dsn: str = f"postgresql://cqrs:cqrs@127.0.0.1:{DEFAULT_PG_PORT}/cqrs"
+    """The application role: SELECT/INSERT on the event store and nothing it could escalate."""
+    pg_owner_dsn: str = ""
+    """The schema owner (migrations, scratch databases); default: `pg_dsn` as `cqrs_owner`."""
     kafka_bootstrap: str = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
     es_url: str = f"http://127.0.0.1:{DEFAULT_ES_PORT}"
     prometheus_url: str = f"http://127.0.0.1:{DEFAULT_PROMETHEUS_PORT}"
@@ -71,6 +75,8 @@ class Settings:
     """Per Kafka request; also how long the relay's producer tries to deliver a message."""
     api_max_in_flight: int = 512
     """Requests the api handles at once; beyond that it answers 503 with Retry-After."""
+    api_token: str = ""
+    """When set, every api route but /health and /health/live needs `Authorization: Bearer`."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,8 +85,10 @@ class Settings:
             env = {**_read_dotenv(Path(".env")), **os.environ}
         defaults = cls()
         snapshot = env.get("CQRS_SNAPSHOT_EVERY")
+        pg_dsn = env.get("CQRS_PG_DSN", defaults.pg_dsn)
         return cls(
-            pg_dsn=env.get("CQRS_PG_DSN", defaults.pg_dsn),
+            pg_dsn=pg_dsn,
+            pg_owner_dsn=env.get("CQRS_PG_OWNER_DSN") or owner_dsn(pg_dsn),
             kafka_bootstrap=env.get("CQRS_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
             es_url=env.get("CQRS_ES_URL", defaults.es_url),
             prometheus_url=env.get("CQRS_PROMETHEUS_URL", defaults.prometheus_url),
@@ -106,7 +114,29 @@ class Settings:
             es_timeout_s=_positive(env, "CQRS_ES_TIMEOUT_S", 10.0),
             kafka_timeout_s=_positive(env, "CQRS_KAFKA_TIMEOUT_S", 15.0),
             api_max_in_flight=int(_positive(env, "CQRS_API_MAX_IN_FLIGHT", 512, integer=True)),
+            api_token=env.get("CQRS_API_TOKEN", ""),
         )
+
+    def __post_init__(self) -> None:
+        if not self.pg_owner_dsn:
+            object.__setattr__(self, "pg_owner_dsn", owner_dsn(self.pg_dsn))
+
+
+OWNER_ROLE = "cqrs_owner"
+"""Owns the event store's tables and runs migrations; the application role only uses them."""
+
+
+def owner_dsn(app_dsn: str) -> str:
+    """`app_dsn` with the owner role as its user (same password, server and database)."""
+    parts = urlsplit(app_dsn)
+    host = parts.netloc.rpartition("@")[2]
+    password = f":{parts.password}" if parts.password else ""
+    return urlunsplit(parts._replace(netloc=f"{OWNER_ROLE}{password}@{host}"))
+
+
+def dsn_user(dsn: str) -> str:
+    """The role a DSN connects as (`cqrs` when it names none)."""
+    return urlsplit(dsn).username or "cqrs"
 
 
 def _parse_snapshot_every(raw: str | None, default: int | None) -> int | None:

@@ -42,7 +42,7 @@ def runner() -> Iterator[Runner]:
 @pytest.fixture(scope="session")
 def micro_dsn(runner: Runner, settings: Settings) -> Iterator[str]:
     """A fresh database with the event store schema, for this run only."""
-    dsn: str = runner.run(recreate_database(settings.pg_dsn, MICRO_DATABASE))
+    dsn: str = runner.run(recreate_database(settings.pg_owner_dsn, MICRO_DATABASE))
 
     async def prepare() -> None:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
@@ -53,7 +53,7 @@ def micro_dsn(runner: Runner, settings: Settings) -> Iterator[str]:
 
     runner.run(prepare())
     yield dsn
-    runner.run(drop_database(settings.pg_dsn, MICRO_DATABASE))
+    runner.run(drop_database(settings.pg_owner_dsn, MICRO_DATABASE))
 
 
 @pytest.fixture(scope="session")

@@ -135,7 +135,7 @@ async def install_message_db(settings: Settings, database: str = MESSAGE_DB_DATA
     """Install message-db's schema into `database` (created if missing) unless there; returns
     its version."""
     scripts = fetch_message_db(settings.cache_dir)
-    dsn = await ensure_database(settings.pg_dsn, database)
+    dsn = await ensure_database(settings.pg_owner_dsn, database)
     conn = await asyncpg.connect(dsn, server_settings={"client_min_messages": "warning"})
     try:
         installed = await conn.fetchval("SELECT to_regproc('message_store.write_message')")
@@ -154,9 +154,9 @@ async def install_message_db(settings: Settings, database: str = MESSAGE_DB_DATA
 async def fresh_message_db(settings: Settings, database: str) -> str:
     """A new database `database` with message-db installed as in `message_store` (from the
     cached package): each run compares on empty tables, as ours; returns its DSN."""
-    await drop_database(settings.pg_dsn, database)
+    await drop_database(settings.pg_owner_dsn, database)
     await install_message_db(settings, database)
-    return with_database(settings.pg_dsn, database)
+    return with_database(settings.pg_owner_dsn, database)
 
 
 async def analyze(dsn: str) -> None:

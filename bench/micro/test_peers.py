@@ -63,7 +63,7 @@ READ = "SELECT type, data FROM message_store.get_stream_messages($1, $2, $3)"
 def peers_ready(runner: Runner, settings: Settings) -> str:
     """Both peers present (or this fails, saying how to install them); returns message-db's DSN."""
     require_eventsourcing()
-    dsn = with_database(settings.pg_dsn, MESSAGE_DB_DATABASE)
+    dsn = with_database(settings.pg_owner_dsn, MESSAGE_DB_DATABASE)
     runner.run(require_message_db(dsn))
     return dsn
 
@@ -74,16 +74,16 @@ def message_db_dsn(runner: Runner, settings: Settings, peers_ready: str) -> Iter
     database = f"{MESSAGE_DB_DATABASE}_{RUN_TAG}"
     dsn: str = runner.run(fresh_message_db(settings, database))
     yield dsn
-    runner.run(drop_database(settings.pg_dsn, database))
+    runner.run(drop_database(settings.pg_owner_dsn, database))
 
 
 @pytest.fixture(scope="module")
 def eventsourcing_dsn(runner: Runner, settings: Settings, peers_ready: str) -> Iterator[str]:
     """eventsourcing's database, fresh for this run and dropped after it."""
     database = f"{EVENTSOURCING_DATABASE}_{RUN_TAG}"
-    dsn: str = runner.run(recreate_database(settings.pg_dsn, database))
+    dsn: str = runner.run(recreate_database(settings.pg_owner_dsn, database))
     yield dsn
-    runner.run(drop_database(settings.pg_dsn, database))
+    runner.run(drop_database(settings.pg_owner_dsn, database))
 
 
 def _record(

@@ -259,7 +259,7 @@ def test_projection_rebuild(
 ) -> None:
     """`rebuild` of the account-balance read model from an event store holding N events."""
     n = suite.projection.events
-    dsn: str = runner.run(recreate_database(settings.pg_dsn, REBUILD_DATABASE))
+    dsn: str = runner.run(recreate_database(settings.pg_owner_dsn, REBUILD_DATABASE))
 
     async def seed() -> None:
         store = await PostgresEventStore.open(dsn, min_size=1, max_size=2)
@@ -288,5 +288,5 @@ def test_projection_rebuild(
             events=n,
         )
     finally:
-        runner.run(drop_database(settings.pg_dsn, REBUILD_DATABASE))
+        runner.run(drop_database(settings.pg_owner_dsn, REBUILD_DATABASE))
     assert report.events == n // EVENTS_PER_ACCOUNT * EVENTS_PER_ACCOUNT

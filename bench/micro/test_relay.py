@@ -79,7 +79,7 @@ def scratch(runner: Runner, settings: Settings) -> Iterator[Scratch]:
     bootstrap = settings.kafka_bootstrap
 
     async def open_() -> Scratch:
-        dsn = await recreate_database(settings.pg_dsn, RELAY_DATABASE)
+        dsn = await recreate_database(settings.pg_owner_dsn, RELAY_DATABASE)
         partitions = await ensure_topics(bootstrap, topics(prefix), settings.kafka_partitions)
         store = await PostgresEventStore.open(dsn, min_size=1, max_size=4)
         await migrate(store.pool)
@@ -90,7 +90,7 @@ def scratch(runner: Runner, settings: Settings) -> Iterator[Scratch]:
             await s.publisher.close()
             await s.store.close()
         await delete_topics(bootstrap, topics(prefix))
-        await drop_database(settings.pg_dsn, RELAY_DATABASE)
+        await drop_database(settings.pg_owner_dsn, RELAY_DATABASE)
 
     opened: Scratch | None = None
     try:

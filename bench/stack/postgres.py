@@ -1,9 +1,11 @@
 """PostgreSQL 15 from Debian's `postgresql-15`: a private cluster under `<stack_dir>/postgres`.
 
 initdb runs once (as the `postgres` OS user, since initdb refuses root) with the superuser
-`postgres`; the application role of the DSN (`cqrs`) is an ordinary LOGIN role with CREATEDB
-and CREATEROLE, so the event store's append-only rules hold for it by privilege, not only by
-trigger (`system/eventstore/schema.py`). Both use the DSN's password (loopback only). Settings
+`postgres`; the owner role `cqrs_owner` owns the database and runs migrations, and the
+application role of the DSN (`cqrs`) is a plain LOGIN role that owns nothing and can grant itself
+nothing, so the event store's append-only rules hold for it by privilege, not only by trigger
+(`system/eventstore/schema.py`). Every start re-applies these rights (an older cluster's `cqrs`
+had CREATEROLE). All use the DSN's password (loopback only). Settings
 live in `cqrs-bench.conf`, rewritten at every start: loopback only, our port, fsync and
 synchronous_commit explicitly on, 200 connections, and `track_commit_timestamp` on, so the
 outbox relay can read each event's commit time (`pg_xact_commit_timestamp`) for lag stamps.
@@ -39,7 +41,7 @@ from bench.stack.process import (
     wait_until,
 )
 from bench.stack.registry import Service, is_local_default, register_service, service_paths
-from system.config import DEFAULT_PG_PORT, Settings
+from system.config import DEFAULT_PG_PORT, OWNER_ROLE, Settings
 
 PG_BIN = Path(os.environ.get("CQRS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"
@@ -155,11 +157,7 @@ async def start(settings: Settings) -> int:
         return True
 
     if await wait_until(accepting, timeout=60):
-        conn = await _connect(admin_dsn)
-        try:
-            await _ensure_app_role(conn, user, password, db)
-        finally:
-            await conn.close()
+        await _ensure_roles(admin_dsn, user, password, db)
     return pid
 
 
@@ -212,15 +210,53 @@ async def _settle_lock_file(data: Path, wait_s: float = 15.0) -> None:
         (data / "postmaster.pid").unlink(missing_ok=True)
 
 
-async def _ensure_app_role(conn: asyncpg.Connection, user: str, password: str, db: str) -> None:
-    """The application role (not a superuser) and its database, created once."""
-    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", user):
-        quoted = password.replace("'", "''")
-        await conn.execute(f"CREATE ROLE \"{user}\" LOGIN CREATEDB CREATEROLE PASSWORD '{quoted}'")
+async def _ensure_roles(
+    admin_dsn: str, user: str, password: str, db: str, owner: str = OWNER_ROLE
+) -> None:
+    """The owner and application roles and the database, created once and re-tightened on
+    every start (so a cluster initialised by an older version loses its excess rights).
+
+    The owner (LOGIN, CREATEDB, CREATEROLE: migrations and the benchmarks' scratch databases)
+    owns the database and everything in it; the application role gets LOGIN and, for the
+    outbox watermark, `pg_read_all_stats` (read-only statistics), nothing else.
+    """
+    quoted = password.replace("'", "''")
+    conn = await _connect(admin_dsn)
+    try:
+        for role, rights in ((owner, "CREATEDB CREATEROLE"), (user, "NOCREATEDB NOCREATEROLE")):
+            verb = "ALTER" if await conn.fetchval(ROLE_EXISTS, role) else "CREATE"
+            await conn.execute(
+                f"{verb} ROLE \"{role}\" LOGIN NOSUPERUSER NOREPLICATION NOBYPASSRLS"
+                f" {rights} PASSWORD '{quoted}'"
+            )
+        granted = await conn.fetch(MEMBERSHIPS, user)
+        for (role,) in granted:
+            if role != "pg_read_all_stats":
+                await conn.execute(f'REVOKE "{role}" FROM "{user}" CASCADE')
         # the outbox watermark must see every session's open transaction
         await conn.execute(f'GRANT pg_read_all_stats TO "{user}"')
-    if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-        await conn.execute(f'CREATE DATABASE "{db}" OWNER "{user}"')
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+            await conn.execute(f'CREATE DATABASE "{db}" OWNER "{owner}"')
+        owned = [r[0] for r in await conn.fetch(OWNED_DATABASES, user)]
+    finally:
+        await conn.close()
+    for database in {db, *owned}:
+        conn = await _connect(admin_dsn.rsplit("/", 1)[0] + f"/{database}")
+        try:
+            await conn.execute(f'REASSIGN OWNED BY "{user}" TO "{owner}"')
+            await conn.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{user}"')
+        finally:
+            await conn.close()
+
+
+ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = $1"
+MEMBERSHIPS = """
+SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = $1)
+"""
+OWNED_DATABASES = """
+SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)
+"""
 
 
 register_service(

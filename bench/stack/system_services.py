@@ -31,6 +31,7 @@ from system.config import (
     DEFAULT_PROJECTOR_METRICS_PORT,
     DEFAULT_RELAY_METRICS_PORT,
     Settings,
+    dsn_user,
 )
 from system.eventstore.schema import migrate
 
@@ -47,9 +48,9 @@ def _cli() -> list[str]:
 
 
 async def _migrate(settings: Settings) -> None:
-    pool = await asyncpg.create_pool(settings.pg_dsn, min_size=1, max_size=1)
+    pool = await asyncpg.create_pool(settings.pg_owner_dsn, min_size=1, max_size=1)
     try:
-        await migrate(pool)
+        await migrate(pool, dsn_user(settings.pg_dsn))
     finally:
         await pool.close()
 

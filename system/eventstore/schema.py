@@ -5,19 +5,19 @@
 json 1.33 M, jsonb 1.09 M (jsonb is re-serialised to text on every read). json keeps
 95 % of bytea's speed and stays readable and queryable in psql.
 
-Append-only is enforced by triggers that fire for every role, the owner and superusers
-included. When the connecting role may create roles, the tables belong to a NOLOGIN role
-`cqrs_owner` and the application role gets only what it needs (events: SELECT, INSERT), so it
-cannot drop the triggers either; the migration borrows `cqrs_owner` for its DDL and gives it
-back. A superuser application role could still bypass anything; the native stack's `cqrs` is
-not one (it has CREATEDB and CREATEROLE only).
+Least privilege: the tables belong to the owner role (`cqrs_owner`, which runs `migrate`); the
+application role gets only what it uses (events: SELECT, INSERT; outbox: SELECT, INSERT and
+UPDATE of `published_at`; snapshots: SELECT, INSERT, UPDATE; idempotency_keys: SELECT, INSERT,
+DELETE of expired keys). It owns nothing, may create no role or database and is a member of no
+role it could switch to, so it can neither drop nor disable the triggers that make `events`
+append-only (they fire for every role, the owner included). `migrate` run as the application
+role changes nothing: it checks that the schema is current and names the owner DSN otherwise.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
-OWNER_ROLE = "cqrs_owner"
 MIGRATION_LOCK = 0x63717273  # "cqrs": serialises concurrent `migrate` runs
 
 TABLES = """
@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS snapshots (
     taken_at       TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
 
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key            TEXT PRIMARY KEY,
+    request_hash   TEXT NOT NULL,
+    status         SMALLINT NOT NULL,
+    body           BYTEA NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
+
 CREATE OR REPLACE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'events are append-only: % is not allowed; append a compensating event',
@@ -67,37 +76,49 @@ CREATE OR REPLACE TRIGGER events_no_truncate
 """
 
 GRANTS = """
-REVOKE ALL ON events, outbox, snapshots FROM PUBLIC, {app};
+REVOKE ALL ON events, outbox, snapshots, idempotency_keys FROM PUBLIC, {app};
 GRANT SELECT, INSERT ON events TO {app};
-GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, snapshots TO {app};
-GRANT SELECT ON SEQUENCE events_position_seq TO {app};
+GRANT SELECT, INSERT ON outbox TO {app};
+GRANT UPDATE (published_at) ON outbox TO {app};
+GRANT SELECT, INSERT, UPDATE ON snapshots TO {app};
+GRANT SELECT, INSERT, DELETE ON idempotency_keys TO {app};
+GRANT SELECT, USAGE ON SEQUENCE events_position_seq TO {app};
 """
+CURRENT_TABLES = ("events", "outbox", "snapshots", "idempotency_keys")
 
 
-async def migrate(pool: asyncpg.Pool) -> None:
-    """Create or update the schema; safe to run again and concurrently."""
+class SchemaNotCurrent(RuntimeError):
+    """The connected role may not migrate and the schema is missing or outdated."""
+
+
+async def migrate(pool: asyncpg.Pool, app_role: str | None = None) -> None:
+    """Create or update the schema as the connected role and grant `app_role` its share.
+
+    Safe to run again and concurrently. Run as a role that owns nothing here (the application
+    role of an owner-migrated database) it only checks that the schema is current.
+    """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-        role = await conn.fetchrow(
-            "SELECT rolname, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        events_owner = await conn.fetchval(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class"
+            " WHERE oid = to_regclass('public.events')"
         )
-        if not (role["rolsuper"] or role["rolcreaterole"]):
-            await conn.execute(TABLES)
+        me = await conn.fetchval("SELECT current_user")
+        if events_owner is not None and events_owner != me:
+            missing = [
+                t
+                for t in CURRENT_TABLES
+                if await conn.fetchval("SELECT to_regclass($1)", f"public.{t}") is None
+            ]
+            if missing:
+                raise SchemaNotCurrent(
+                    f"the event store lacks {', '.join(missing)}; run `cqrs-bench db migrate`"
+                    f" (it connects as {events_owner}: CQRS_PG_OWNER_DSN)"
+                )
             return
-        app = _ident(role["rolname"])
-        await conn.execute(
-            f"DO $$ BEGIN CREATE ROLE {OWNER_ROLE} NOLOGIN;"
-            " EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
-            f" GRANT CREATE, USAGE ON SCHEMA public TO {OWNER_ROLE}"
-        )
-        if not role["rolsuper"]:
-            await conn.execute(f"GRANT {OWNER_ROLE} TO {app}")
-        await conn.execute(f"SET LOCAL ROLE {OWNER_ROLE}")
         await conn.execute(TABLES)
-        await conn.execute(GRANTS.format(app=app))
-        await conn.execute("RESET ROLE")
-        if not role["rolsuper"]:
-            await conn.execute(f"REVOKE {OWNER_ROLE} FROM {app}")
+        if app_role and app_role != me:
+            await conn.execute(GRANTS.format(app=_ident(app_role)))
 
 
 def _ident(name: str) -> str:

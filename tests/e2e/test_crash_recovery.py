@@ -24,7 +24,7 @@ import asyncpg
 import pytest
 
 from system.app.commands import CommandHandlers
-from system.config import Settings
+from system.config import Settings, dsn_user
 from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
@@ -86,14 +86,19 @@ async def _wait_leader(dsn: str, pid: int) -> None:
 async def private(settings: Settings) -> AsyncIterator[Settings]:
     """Settings for a private read side: fresh database (migrated), topics and indices."""
     tag = f"crash{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(settings.pg_dsn)
+    admin = await asyncpg.connect(settings.pg_owner_dsn)
     await admin.execute(f"CREATE DATABASE {tag}")
     dsn = settings.pg_dsn.rsplit("/", 1)[0] + f"/{tag}"
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    await migrate(pool)
+    owner = settings.pg_owner_dsn.rsplit("/", 1)[0] + f"/{tag}"
+    pool = await asyncpg.create_pool(owner, min_size=1, max_size=2)
+    await migrate(pool, dsn_user(settings.pg_dsn))
     await pool.close()
     yield dataclasses.replace(
-        settings, pg_dsn=dsn, es_index_prefix=tag, kafka_topic_prefix=f"{tag}-"
+        settings,
+        pg_dsn=dsn,
+        pg_owner_dsn=owner,
+        es_index_prefix=tag,
+        kafka_topic_prefix=f"{tag}-",
     )
     await admin.execute(f"DROP DATABASE {tag} WITH (FORCE)")
     await admin.close()

@@ -39,7 +39,7 @@ def test_a_database_without_message_db_fails_with_the_install_command(settings: 
 def test_a_missing_message_db_database_fails_with_the_install_command(
     settings: Settings,
 ) -> None:
-    dsn = with_database(settings.pg_dsn, "cqrs_bench_no_such_database")
+    dsn = with_database(settings.pg_owner_dsn, "cqrs_bench_no_such_database")
     with pytest.raises(PeerNotInstalled, match=r"npm pack @eventide/message-db"):
         asyncio.run(require_message_db(dsn))
 
@@ -60,7 +60,7 @@ def test_a_missing_eventsourcing_library_fails_with_the_uv_command(
 def test_installed_peers_pass_the_check(settings: Settings) -> None:
     asyncio.run(install_message_db(settings))
     require_eventsourcing()
-    asyncio.run(require_message_db(with_database(settings.pg_dsn, "message_store")))
+    asyncio.run(require_message_db(with_database(settings.pg_owner_dsn, "message_store")))
 
 
 # --- our message-db driver against PostgreSQL's own tooling
@@ -127,7 +127,7 @@ def message_db(settings: Settings) -> Iterator[str]:
     asyncio.run(install_message_db(settings))
     database = f"{MESSAGE_DB_DATABASE}_{RUN_TAG}"
     yield asyncio.run(fresh_message_db(settings, database))
-    asyncio.run(drop_database(settings.pg_dsn, database))
+    asyncio.run(drop_database(settings.pg_owner_dsn, database))
 
 
 def test_our_message_db_driver_writes_as_fast_as_pgbench(message_db: str) -> None:

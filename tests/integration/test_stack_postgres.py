@@ -11,7 +11,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_version_durability_and_round_trip(settings: Settings) -> None:
-    conn = await asyncpg.connect(settings.pg_dsn)
+    conn = await asyncpg.connect(settings.pg_owner_dsn)
     try:
         assert str(await conn.fetchval("SHOW server_version")).startswith("15")
         assert await conn.fetchval("SHOW fsync") == "on"
