@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from bench.faults.plan import FaultPlan, parse_plan
 from bench.load import metrics as m
 from bench.load.calibrate import (
     CALIBRATION_S,
@@ -203,6 +204,14 @@ def load(
             "before the run (0 = none)"
         ),
     ] = CALIBRATION_S,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="inject a fault, SERVICE:ACTION@SECONDS from the measured start (repeatable):"
+            " SERVICE api, relay, projector, kafka, elasticsearch or postgres; ACTION kill,"
+            " pause=S (SIGSTOP for S seconds) or restart; e.g. --fault relay:kill@10"
+        ),
+    ] = None,
 ) -> None:
     """Run a locust scenario against the stack (started if needed); audit and report it.
 
@@ -223,6 +232,8 @@ def load(
         duration_s = parse_duration(duration)
         warmup_s = parse_duration(warmup, "--warmup")
         weights = parse_mix(mix)
+        faults: FaultPlan = parse_plan(fault or [])
+        faults.validate(duration_s)
     except ValueError as exc:
         _fail(str(exc))
     config = LoadConfig(
@@ -253,7 +264,12 @@ def load(
     try:
         with Live(console=console, refresh_per_second=2, transient=True) as live:
             run = run_load(
-                config, settings, run_dir, on_progress=LiveView(live), calibration_s=calibration
+                config,
+                settings,
+                run_dir,
+                on_progress=LiveView(live),
+                calibration_s=calibration,
+                faults=faults,
             )
     except LoadRunError as exc:
         _fail(str(exc))

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
 from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
+from bench.faults.session import FaultPlan, FaultSession
 from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
 from bench.lag.stamps import EventStamps, fetch_stamps, lag_row, lag_rows, measured_window
@@ -189,6 +190,7 @@ def run_load(
     *,
     on_progress: Callable[[Progress], Any] | None = None,
     calibration_s: float = CALIBRATION_S,
+    faults: FaultPlan | None = None,
 ) -> LoadRun:
     """Carry out one run into `out`; raises LoadRunError if it could not run at all.
 
@@ -197,7 +199,7 @@ def run_load(
     """
     config.validate()
     clear_run_files(out)
-    return asyncio.run(_run(config, settings, out, on_progress, calibration_s))
+    return asyncio.run(_run(config, settings, out, on_progress, calibration_s, faults))
 
 
 async def _run(
@@ -206,8 +208,10 @@ async def _run(
     out: Path,
     on_progress: Callable[[Progress], Any] | None,
     calibration_s: float,
+    faults: FaultPlan | None,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
+    session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
     calibration = await _calibrate(config, settings, out, calibration_s)
     store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=8)
     read_store = ElasticsearchReadStore(settings)
@@ -246,6 +250,7 @@ async def _run(
             probing = asyncio.create_task(probe.run(stop))
             started = time.time()
             locust = await LocustProcesses.start(config, settings.api_url, out, dict(os.environ))
+            session.start(seeding.seeded_ids(seed))
             progress = Progress(
                 started, run_time_s(config), probe, f"http://127.0.0.1:{config.exporter_port}"
             )
@@ -255,6 +260,7 @@ async def _run(
                     on_progress(progress)
                 await asyncio.wait([waiting], timeout=1.0)
             code = waiting.result()
+            await session.finish()
             stop.set()
             await probing
             if code != 0:
@@ -268,8 +274,11 @@ async def _run(
             if config.scenario == "contention":
                 api_counted = await api_conflicts(api) - conflicts_before
                 conflicts = ConflictCounts(locust_conflicts(out), api_counted)
-            checks = await audit(
-                store, read_store, samples, seeded=seeding.seeded_ids(seed), conflicts=conflicts
+            checks = (
+                await audit(
+                    store, read_store, samples, seeded=seeding.seeded_ids(seed), conflicts=conflicts
+                )
+                + session.checks()
             )
             summary = summarize(samples, read_unsent(out))
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
@@ -280,6 +289,7 @@ async def _run(
         await store.close()
         await read_store.close()
     results.add("load", load_row(config, summary, verdict, calibration))
+    session.record(results, samples)
     for row in lag:
         results.add("lag", row)
     for check in checks:

@@ -32,6 +32,7 @@ Section = Literal[
     "lag",
     "audit",
     "targets",
+    "faults",
 ]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 """Result sections in report order."""
@@ -85,5 +86,6 @@ ROW_PARAMS: dict[str, tuple[str, ...]] = {
     "lag": ("projection", "stage"),
     "audit": ("check",),
     "targets": ("name",),
+    "faults": ("service", "action", "planned_at"),
 }
 """The parameters that identify a row of each section (what `compare` matches rows by)."""

@@ -57,6 +57,13 @@ def plain(x: Any) -> str:
     return str(x)
 
 
+def by_status(x: Any) -> str:
+    """`{"503": 4}` as `503: 4`; `none` for no errors."""
+    if not isinstance(x, dict):
+        return plain(x)
+    return ", ".join(f"{k}: {v}" for k, v in sorted(x.items())) or "none"
+
+
 def fraction(x: Any) -> str:
     return "-" if x is None else f"{x:.1%}"
 
@@ -161,6 +168,13 @@ COLUMNS: dict[str, list[Column]] = {
         ("goal", "goal", plain),
         ("reason", "why", plain),
     ],
+    "faults": [
+        ("service", "service", plain),
+        ("action", "action", plain),
+        ("at", "at s", seconds),
+        ("recovery_seconds", "recovery s", seconds),
+        ("errors", "errors by status", by_status),
+    ],
 }
 
 TITLES = {
@@ -176,6 +190,7 @@ TITLES = {
     "lag": "Projection lag",
     "audit": "Audit",
     "targets": "Targets (verdicts from 95% intervals)",
+    "faults": "Faults (recovery: until every service is healthy and every projection caught up)",
 }
 
 
