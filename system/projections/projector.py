@@ -3,10 +3,11 @@
 Per batch: decode; group events by aggregate; fetch the current docs; skip what a doc already
 holds (redelivery), fold the rest; stop on a version gap (after `gap_patience_s`, which covers
 the moment a rebuild swaps its index in); one bulk write with external versioning; make it
-searchable; commit the Kafka offsets; then advance the checkpoint to the lowest watermark the
-partitions have delivered, and queue the batch's lag record (see the lag-stamp contract in
-`system/projections`). A batch applied again after a transient error keeps the time it was
-first consumed.
+searchable; then hand the Kafka offsets and the checkpoint (the lowest watermark the partitions
+have delivered) to `Checkpoints`, which persists them in the background, and queue the batch's
+lag records (see the lag-stamp contract in `system/projections`). Batches are received while
+the previous one is applied and applied together (`system/projections/pipeline.py`); each event
+keeps the time its batch was first received, also when applied again after a transient error.
 
 Fetching the current docs costs an `mget` only for what `BatchWriter` cannot know (see it),
 which takes one Elasticsearch round trip off most batches.
@@ -20,14 +21,13 @@ not an outage (a 4xx, a version gap past its patience) still ends the process, l
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from aiokafka.errors import KafkaError
 
 from system.bus.envelope import (
     COMMITTED_AT_HEADER,
@@ -48,6 +48,7 @@ from system.metrics import (
     PROJECTOR_RETRIES,
 )
 from system.projections.base import Doc, Projection
+from system.projections.pipeline import Checkpoints, Received, Receiver, merge
 from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import (
@@ -83,6 +84,8 @@ class Arrival:
     origin: float | None = None
     """Its `committed_at` header (or `observed_at` if `observed`), epoch seconds; None if absent."""
     observed: bool = False
+    consumed_at: float = 0.0
+    """When the batch holding it first reached the process (epoch seconds)."""
 
 
 def arrival(envelope: Envelope, headers: Mapping[str, bytes]) -> Arrival:
@@ -263,6 +266,11 @@ class Projector:
         self.index = self.writer.index
         self.wait_for = self.writer.wait_for
         self.watermarks: dict[Any, int] = {}
+        self.checkpoints = Checkpoints(
+            consumer.commit,
+            functools.partial(store.save_position, projection.name),
+            self._failed,
+        )
         self.position = 0
         name = projection.name
         self._lag = {
@@ -282,21 +290,30 @@ class Projector:
         return True
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop`; a batch that fails on an outage is applied again, with backoff."""
+        """Consume until `stop`; a batch that fails on an outage is applied again, with backoff.
+
+        Receiving, applying and checkpointing overlap (see `system/projections/pipeline.py`).
+        """
         if await retry_unavailable(self._started, self.health, stop=stop) is None:
             return
+        receiver = Receiver(self.consumer, self.batch_size, self._failed)
+        async with asyncio.TaskGroup() as group:
+            receiving = group.create_task(receiver.run(stop))
+            checkpointing = group.create_task(self.checkpoints.run(stop))
+            await self._apply_loop(receiver, stop)
+            receiving.cancel()
+            await checkpointing
+
+    async def _apply_loop(self, receiver: Receiver, stop: asyncio.Event) -> None:
         delays = Backoff()
         while not stop.is_set():
-            try:
-                batch = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            except KafkaError as exc:
-                await self._failed(exc, delays, stop)
+            received = await receiver.take(0.2)
+            if not received:
                 continue
-            consumed_at = time.time()
-            while batch and not stop.is_set():
+            while not stop.is_set():
                 try:
-                    await self.process(batch, consumed_at)
-                except (DependencyUnavailable, KafkaError) as exc:
+                    await self.process(received)
+                except DependencyUnavailable as exc:
                     await self._failed(exc, delays, stop)
                     continue
                 delays.reset()
@@ -310,54 +327,54 @@ class Projector:
         self.health.failed(dependency, exc, delay)
         await sleep_or_stop(stop, delay)
 
-    async def process(
-        self, batch: Mapping[Any, Sequence[Any]], consumed_at: float | None = None
-    ) -> None:
-        """Apply one consumed batch end to end (see the module docstring).
-
-        `consumed_at` is when the batch was first received (default: now).
-        """
-        if consumed_at is None:
-            consumed_at = time.time()
+    async def process(self, received: Sequence[Received]) -> None:
+        """Apply received batches as one, end to end (see the module docstring); each event
+        keeps the time its batch was first received."""
         streams: dict[str, list[Arrival]] = {}
         seen: dict[Any, int] = {}
-        for tp, records in batch.items():
-            for record in records:
-                headers = dict(record.headers)
-                if headers.get(KIND_HEADER) == KIND_WATERMARK:
-                    seen[tp] = decode_watermark(record.value).watermark
-                    continue
-                env = decode_envelope(record.value)
-                streams.setdefault(env.aggregate_id, []).append(arrival(env, headers))
+        for item in received:
+            for tp, records in item.batch.items():
+                for record in records:
+                    headers = dict(record.headers)
+                    if headers.get(KIND_HEADER) == KIND_WATERMARK:
+                        seen[tp] = decode_watermark(record.value).watermark
+                        continue
+                    env = decode_envelope(record.value)
+                    found = arrival(env, headers)
+                    found.consumed_at = item.consumed_at
+                    streams.setdefault(env.aggregate_id, []).append(found)
         applied = await self.writer.apply(streams)
         indexed_at = searchable_at = time.time()
         if applied.docs and not self.wait_for:
             await self.store.refresh(self.index)
             searchable_at = time.time()
-        await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        offsets = {tp: records[-1].offset + 1 for tp, records in merge(received).items()}
+        self.checkpoints.note(offsets, self._advance(seen))
         self._duplicates.inc(applied.duplicates)
-        await self._advance(seen)
-        await self._stamp(applied.events, consumed_at, indexed_at, searchable_at)
+        await self._stamp(applied.events, indexed_at, searchable_at)
 
-    async def _advance(self, seen: Mapping[Any, int]) -> None:
+    def _advance(self, seen: Mapping[Any, int]) -> int | None:
+        """The new position if every assigned partition's watermark moved it, else None."""
         for tp, watermark in seen.items():
             self.watermarks[tp] = max(self.watermarks.get(tp, 0), watermark)
         assigned = self.consumer.assignment()
         if not assigned or any(tp not in self.watermarks for tp in assigned):
-            return
+            return None
         position = min(self.watermarks[tp] for tp in assigned)
-        if position > self.position:
-            await self.store.save_position(self.projection.name, position)
-            self.position = position
-            self._position.set(position)
+        if position <= self.position:
+            return None
+        self.position = position
+        self._position.set(position)
+        return position
 
-    async def _stamp(
-        self, events: Sequence[Arrival], consumed: float, indexed: float, searchable: float
-    ) -> None:
+    async def _stamp(self, events: Sequence[Arrival], indexed: float, searchable: float) -> None:
         if not events:
             return
         lag = self._lag
+        by_receipt: dict[float, list[Arrival]] = {}
         for arrival_ in events:
+            consumed = arrival_.consumed_at
+            by_receipt.setdefault(consumed, []).append(arrival_)
             lag["index"].observe(indexed - consumed)
             lag["refresh"].observe(searchable - indexed)
             if arrival_.origin is not None:
@@ -366,6 +383,11 @@ class Projector:
         self._events.inc(len(events))
         if self.stamps is None:
             return
-        record = lag_record(self.projection.name, events, consumed, indexed, searchable)
-        if record is not None:
-            await self.stamps.add([record])
+        name = self.projection.name
+        records = [
+            record
+            for consumed, group in by_receipt.items()
+            if (record := lag_record(name, group, consumed, indexed, searchable)) is not None
+        ]
+        if records:
+            await self.stamps.add(records)
