@@ -212,6 +212,13 @@ def load(
             " pause=S (SIGSTOP for S seconds) or restart; e.g. --fault relay:kill@10"
         ),
     ] = None,
+    kafka_ceiling: Annotated[
+        bool,
+        typer.Option(
+            help="after the run, measure Kafka's own end-to-end latency (EndToEndLatency, same"
+            " broker) as the ceiling of the lag's kafka stage (about 10 s)"
+        ),
+    ] = True,
 ) -> None:
     """Run a locust scenario against the stack (started if needed); audit and report it.
 
@@ -270,6 +277,7 @@ def load(
                 on_progress=LiveView(live),
                 calibration_s=calibration,
                 faults=faults,
+                kafka_ceiling=kafka_ceiling,
             )
     except LoadRunError as exc:
         _fail(str(exc))

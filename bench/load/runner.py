@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.audit import Check, ConflictCounts, audit
 from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
 from bench.faults.session import FaultPlan, FaultSession
+from bench.lag.ceiling import add_kafka_ceiling
 from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
 from bench.lag.stamps import EventStamps, fetch_stamps, lag_row, lag_rows, measured_window
@@ -191,15 +192,21 @@ def run_load(
     on_progress: Callable[[Progress], Any] | None = None,
     calibration_s: float = CALIBRATION_S,
     faults: FaultPlan | None = None,
+    kafka_ceiling: bool = True,
 ) -> LoadRun:
     """Carry out one run into `out`; raises LoadRunError if it could not run at all.
+
+    With `kafka_ceiling`, Kafka's own end-to-end latency is measured on the same broker after
+    the run (`bench/lag/ceiling.py`) as the `ceilings` row beside the lag's kafka stage.
 
     It starts with `calibration_s` seconds of calibration against `/health` at the run's rate
     (0 = none), before seeding, so the report can show the generator's floor beside its figures.
     """
     config.validate()
     clear_run_files(out)
-    return asyncio.run(_run(config, settings, out, on_progress, calibration_s, faults))
+    return asyncio.run(
+        _run(config, settings, out, on_progress, calibration_s, faults, kafka_ceiling)
+    )
 
 
 async def _run(
@@ -209,6 +216,7 @@ async def _run(
     on_progress: Callable[[Progress], Any] | None,
     calibration_s: float,
     faults: FaultPlan | None,
+    kafka_ceiling: bool = True,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
@@ -292,6 +300,8 @@ async def _run(
     session.record(results, samples)
     for row in lag:
         results.add("lag", row)
+    if kafka_ceiling:
+        results.notes.extend(await add_kafka_ceiling(results, settings))
     for check in checks:
         results.add("audit", check.row())
     results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.lag.ceiling import lag_lines
 from bench.report.analysis import break_even, fitted_break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
 from bench.report.targets import figure_interval
@@ -169,6 +170,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("reason", "why", plain),
     ],
     "faults": [
+        ("run", "run", plain),
         ("service", "service", plain),
         ("action", "action", plain),
         ("at", "at s", seconds),
@@ -235,6 +237,8 @@ def _cell(section: str, row: Mapping[str, Any], key: str, fmt: Callable[[Any], s
             return f"{fmt(row['value'])} ({fmt(row['low'])} to {fmt(row['high'])})"
         sign = "±" + fmt(row["tolerance"]) if row.get("op") == "within" else ""
         return f"{row.get('op', '>=')} {fmt(row['threshold'])}{sign}"
+    if section == "ceilings" and key == "value" and row.get("unit") == "seconds":
+        fmt = seconds
     interval = figure_interval(section, key, row) if "." not in key else None
     if interval is None or interval.low == interval.high:
         return fmt(_get(row, key))
@@ -307,6 +311,8 @@ def tables(data: Mapping[str, Any]) -> list[Table]:
         table = section_table(name, rows)
         if name == "replay":
             table.notes.extend(break_even_lines(rows))
+        if name == "lag":
+            table.notes.extend(lag_lines(rows, data.get("ceilings") or []))
         out.append(table)
     return out
 

@@ -1,0 +1,189 @@
+"""Kafka's own end-to-end latency on the stack's broker: the ceiling of the lag's kafka stage.
+
+Runs Kafka's `org.apache.kafka.tools.EndToEndLatency` (from the kafka-tools jar, resolved from
+Maven Central beside the broker's jars by `bench/lag/kafka_tools/pom.xml`) against the same
+broker, with acks=all and records of the envelope's size: it produces one record, waits until
+its consumer receives it, and repeats, then prints whole-millisecond percentiles. A few short
+rounds give each percentile a 95 % interval (`bench/report/intervals.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.report.intervals import median_interval
+from bench.stack.downloads import maven_copy_dependencies
+from bench.stack.java import java_bin
+from bench.stack.kafka import KAFKA_VERSION, ensure_jars
+from system.config import Settings
+
+TOOL = "org.apache.kafka.tools.EndToEndLatency"
+TOPIC = "cqrs-bench-e2e-latency"
+ENVELOPE_BYTES = 380
+"""Record size: an `orders` event envelope is 350-400 bytes (`system/bus/envelope.py`)."""
+ROUNDS = 3
+RECORDS = 300
+"""Records per round (one at a time: about 1 s per round on an idle broker)."""
+TIMEOUT_S = 90.0
+NAME = "kafka_end_to_end_latency"
+POM = Path(__file__).parent / "kafka_tools" / "pom.xml"
+_PERCENTILES = re.compile(r"Percentiles: 50th = (\d+), 99th = (\d+), 99\.9th = (\d+)")
+_AVERAGE = re.compile(r"Avg latency: ([0-9.]+) ms")
+
+
+class CeilingError(RuntimeError):
+    """The tool could not be run or printed no percentiles."""
+
+
+@dataclass(frozen=True)
+class ToolRound:
+    """One run of the tool, in seconds (its percentiles have a 1 ms resolution)."""
+
+    p50: float
+    p99: float
+    p999: float
+    average: float
+
+
+def parse(output: str) -> ToolRound:
+    """The percentiles and average the tool printed; CeilingError if it printed none."""
+    found = _PERCENTILES.search(output)
+    average = _AVERAGE.search(output)
+    if found is None or average is None:
+        tail = output.strip().splitlines()[-5:]
+        raise CeilingError(f"{TOOL} printed no percentiles: {' | '.join(tail)}")
+    p50, p99, p999 = (int(x) / 1000 for x in found.groups())
+    return ToolRound(p50, p99, p999, float(average.group(1)) / 1000)
+
+
+def classpath(settings: Settings) -> str:
+    """The broker's jars and kafka-tools' (resolved once into the cache)."""
+    tools = maven_copy_dependencies(
+        POM,
+        settings.cache_dir / f"kafka-tools-{KAFKA_VERSION}",
+        settings.cache_dir,
+        **{"kafka.version": KAFKA_VERSION},
+    )
+    return f"{ensure_jars(settings)}/*:{tools / 'libs'}/*"
+
+
+def command(settings: Settings, records: int, record_size: int) -> list[str]:
+    """The tool's java command line against the stack's broker (acks=all)."""
+    return [
+        str(java_bin()),
+        "-Xmx192m",
+        "-XX:TieredStopAtLevel=1",
+        "-cp",
+        classpath(settings),
+        TOOL,
+        "--bootstrap-server",
+        settings.kafka_bootstrap,
+        "--topic",
+        TOPIC,
+        "--num-records",
+        str(records),
+        "--producer-acks",
+        "all",
+        "--record-size",
+        str(record_size),
+    ]
+
+
+async def run_round(settings: Settings, records: int, record_size: int) -> ToolRound:
+    """One run of the tool; CeilingError if it fails or times out."""
+    argv = await asyncio.to_thread(command, settings, records, record_size)
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            out, _ = await proc.communicate()
+    except TimeoutError as exc:
+        proc.kill()
+        await proc.wait()
+        raise CeilingError(f"{TOOL} did not finish within {TIMEOUT_S:g} s") from exc
+    text = out.decode(errors="replace")
+    if proc.returncode != 0:
+        raise CeilingError(f"{TOOL} exited with {proc.returncode}: {text.strip()[-500:]}")
+    return parse(text)
+
+
+async def measure(
+    settings: Settings,
+    *,
+    rounds: int = ROUNDS,
+    records: int = RECORDS,
+    record_size: int = ENVELOPE_BYTES,
+) -> list[ToolRound]:
+    """`rounds` runs of the tool against the stack's broker."""
+    return [await run_round(settings, records, record_size) for _ in range(rounds)]
+
+
+def ceiling_row(
+    rounds: Sequence[ToolRound], records: int = RECORDS, size: int = ENVELOPE_BYTES
+) -> dict[str, Any]:
+    """The `ceilings` row: p50 (main figure) and p99, each the median of the rounds with its
+    interval. The tool's whole milliseconds make a p50 under 1 ms read 0: it is entered as
+    1 ms, an upper bound, so the ceiling stays positive."""
+    p50 = median_interval([max(r.p50, 0.001) for r in rounds])
+    p99 = median_interval([max(r.p99, 0.001) for r in rounds])
+    return {
+        "name": NAME,
+        "unit": "seconds",
+        "value": p50.value,
+        "low": p50.low,
+        "high": p50.high,
+        "p99": p99.value,
+        "p99_low": p99.low,
+        "p99_high": p99.high,
+        "work": (
+            f"Kafka's EndToEndLatency on the stack's broker: {len(rounds)} rounds of {records}"
+            f" {size}-byte records, acks=all, each produced after the previous was consumed;"
+            " produce -> consume p50 (p99 beside it), whole milliseconds"
+        ),
+    }
+
+
+def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines under the lag table: each projection's kafka stage beside Kafka's own latency."""
+    ceiling = next((c for c in ceilings if c.get("name") == NAME), None)
+    stages = [r for r in lag if r.get("stage") == "kafka"]
+    if ceiling is None or not stages:
+        return []
+    lines = [
+        f"Kafka stage vs Kafka's own end-to-end latency (EndToEndLatency, same broker, acks=all):"
+        f" ceiling p50 {_ms(ceiling['value'])}, p99 {_ms(ceiling.get('p99'))}"
+    ]
+    for r in stages:
+        p50, p99 = r.get("p50"), r.get("p99")
+        lines.append(
+            f"{r['projection']}: kafka stage p50 {_ms(p50)} ({_times(p50, ceiling['value'])}),"
+            f" p99 {_ms(p99)} ({_times(p99, ceiling.get('p99'))})"
+        )
+    return lines
+
+
+def _ms(x: Any) -> str:
+    return "-" if x is None else f"{x * 1e3:.1f} ms"
+
+
+def _times(x: Any, ceiling: Any) -> str:
+    if x is None or not ceiling:
+        return "-"
+    return f"{x / ceiling:.1f}x the ceiling"
+
+
+async def add_kafka_ceiling(results: Any, settings: Settings) -> list[str]:
+    """Measure the ceiling into `results` (a `bench.report.results.Results`); returns notes
+    (why it is missing, if the tool could not run)."""
+    try:
+        rounds = await measure(settings)
+    except (CeilingError, OSError) as exc:
+        return [f"Kafka's end-to-end latency ceiling was not measured: {exc}"]
+    results.add("ceilings", ceiling_row(rounds))
+    return []
