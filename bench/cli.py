@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bench.micro_commands": ("micro", "report", "compare", "install-peers"),
     "bench.readme_commands": ("readme",),
     "bench.dashboard_commands": ("dashboards", "grafana"),
+    "bench.faults_commands": ("faults",),
 }
 """Which module registers which top-level commands (each module exposes `register(app)`)."""
 

@@ -62,6 +62,14 @@ def errors_by_status(samples: Iterable[Sample], start: float, end: float) -> dic
     return dict(sorted(counts.items()))
 
 
+def error_window(samples: Iterable[Sample], start: float, end: float) -> tuple[float, float] | None:
+    """(first send, last finish) of the errors in flight during [start, end], or None."""
+    failed = [s for s in samples if s.outcome == "error" and s.finished >= start and s.sent <= end]
+    if not failed:
+        return None
+    return min(s.sent for s in failed), max(s.finished for s in failed)
+
+
 async def store_head(settings: Settings) -> int:
     """The store's head position now (asks PostgreSQL on a connection of its own)."""
     conn = await asyncpg.connect(settings.pg_dsn, timeout=POLL_TIMEOUT_S)

@@ -20,7 +20,14 @@ from typing import Any
 from bench.audit.checks import Check
 from bench.faults.actions import FaultError, inject
 from bench.faults.plan import Fault, FaultPlan
-from bench.faults.recovery import Poll, errors_by_status, recovered_at, store_head, wait_recovered
+from bench.faults.recovery import (
+    Poll,
+    error_window,
+    errors_by_status,
+    recovered_at,
+    store_head,
+    wait_recovered,
+)
 from bench.faults.versions import VersionProbe
 from bench.load.config import LoadConfig
 from bench.load.samples import SAMPLES_GLOB, Sample
@@ -67,8 +74,15 @@ class Injected:
             "recovered": end is not None,
             "head_at_fault": self.head,
             "errors": errors_by_status(samples, self.started, window_end),
+            "error_window": _relative(
+                error_window(samples, self.started, window_end), self.started
+            ),
             **({"error": self.error} if self.error else {}),
         }
+
+
+def _relative(window: tuple[float, float] | None, t0: float) -> list[float] | None:
+    return None if window is None else [round(window[0] - t0, 3), round(window[1] - t0, 3)]
 
 
 @dataclass
