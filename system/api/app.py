@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,10 +13,12 @@ from aiokafka.errors import KafkaError
 from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from system.api import commands, queries
+from system.api.contract import Health, Live, contract
 from system.api.deps import Handlers, json_response
 from system.api.errors import (
     RETRY_AFTER_S,
@@ -22,10 +27,11 @@ from system.api.errors import (
     map_error,
     validation_error,
 )
-from system.api.middleware import BodyLimit, HttpMetrics, InFlightLimit, TestDelay
-from system.app.bootstrap import bootstrap
+from system.api.middleware import BearerAuth, BodyLimit, HttpMetrics, InFlightLimit, TestDelay
+from system.app.bootstrap import Container, bootstrap
 from system.config import Settings
 from system.domain.errors import ConcurrencyError, DomainError
+from system.eventstore.idempotency import PRUNE_EVERY_S, prune
 from system.eventstore.postgres import PG_UNAVAILABLE
 from system.metrics import API_UNAVAILABLE
 from system.readstore.bulk import is_unavailable
@@ -35,6 +41,9 @@ MAX_BODY_BYTES = 64 * 1024
 TEST_DELAY_ENV = "CQRS_API_TEST_DELAY_MS"
 NEVER_REFUSED = ("/health/live", "/metrics")
 """Paths the in-flight limit lets through: liveness and scraping must work under overload."""
+OPEN_PATHS = ("/health", "/health/live")
+"""Paths that need no bearer token (CQRS_API_TOKEN): probes from anywhere."""
+logger = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
@@ -67,7 +76,9 @@ async def _invalid_request(_: Request, exc: Exception) -> Response:
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return json_response(error_body(code, str(exc.detail)), exc.status_code)
+    response = json_response(error_body(code, str(exc.detail)), exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -85,7 +96,13 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap(settings) as container:
             app.state.container = container
-            yield
+            pruner = asyncio.create_task(_prune_keys(container))
+            try:
+                yield
+            finally:
+                pruner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruner
 
     app = FastAPI(
         title="cqrs-bench system under test",
@@ -96,9 +113,7 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     )
     app.include_router(commands.router)
     app.include_router(queries.router)
-    app.add_api_route("/health", health, methods=["GET"], tags=["ops"])
-    app.add_api_route("/health/live", live, methods=["GET"], tags=["ops"])
-    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])
+    add_ops_routes(app)
     for error in (ApiError, DomainError, ConcurrencyError, DependencyUnavailable):
         app.add_exception_handler(error, _mapped)
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -108,8 +123,48 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
         app.add_middleware(TestDelay, delay_s=test_delay_ms / 1000)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(InFlightLimit, limit=settings.api_max_in_flight, exempt=NEVER_REFUSED)
+    if settings.api_token:
+        app.add_middleware(BearerAuth, token=settings.api_token, exempt=OPEN_PATHS)
     app.add_middleware(HttpMetrics, routes=[*commands.router.routes, *queries.router.routes])
+    app.openapi = lambda: contract(app, secured=bool(settings.api_token))  # type: ignore[method-assign]
     return app
+
+
+async def _prune_keys(container: Container) -> None:
+    """Drop expired idempotency keys every PRUNE_EVERY_S (keys live at least 24 h)."""
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        try:
+            await prune(container.events)
+        except Exception:
+            logger.exception("pruning idempotency keys failed; retrying in %ss", PRUNE_EVERY_S)
+
+
+def add_ops_routes(app: FastAPI) -> None:
+    """/health, /health/live and /metrics, with every answer they give in the contract."""
+    unavailable = {"model": Health, "description": "a backing service is not ok (Retry-After)"}
+    app.add_api_route(
+        "/health",
+        health,
+        methods=["GET"],
+        tags=["ops"],
+        response_model=Health,
+        responses={503: unavailable},
+    )
+    app.add_api_route("/health/live", live, methods=["GET"], tags=["ops"], response_model=Live)
+    app.add_api_route(
+        "/metrics",
+        metrics,
+        methods=["GET"],
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {
+                "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+                "description": "Prometheus text exposition (version 0.0.4)",
+            }
+        },
+    )
 
 
 async def health(root: Handlers) -> Response:

@@ -10,12 +10,14 @@ import orjson
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from system.api.errors import ApiError, error_body
+from system.api.errors import error_body
+from system.api.schemas import MAX_POSITION
 from system.app.bootstrap import Container
 from system.app.queries import MAX_WAIT_MS, Consistency, StillProcessing
 from system.domain.recorded import Metadata
 
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
+IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'
+_VERSION = re.compile(r"[0-9]+")
 
 
 def container(request: Request) -> Container:
@@ -29,7 +31,10 @@ def expected_version(
         str | None,
         Header(
             alias="If-Match",
-            description="expected stream version (optimistic concurrency); 409 if it moved on",
+            pattern=IF_MATCH_PATTERN,
+            description="the stream version the command expects (optimistic concurrency): 0 to"
+            ' 999999999, bare or as an ETag (`3`, `"3"`, `W/"3"`); 409 `version_conflict` if'
+            " the stream is at another version",
             examples=["3"],
         ),
     ] = None,
@@ -37,15 +42,9 @@ def expected_version(
     """The version the client expects the stream to be at, from `If-Match`."""
     if if_match is None:
         return None
-    match = _IF_MATCH.match(if_match)
-    if match is None:
-        raise ApiError(
-            422,
-            "invalid_header",
-            f"If-Match must be a stream version (a non-negative integer), got {if_match!r}",
-            "If-Match",
-        )
-    return int(match.group(1))
+    found = _VERSION.search(if_match)  # the header's pattern was checked (422 naming it)
+    assert found is not None
+    return int(found.group(0))
 
 
 def provenance(
@@ -55,7 +54,9 @@ def provenance(
             alias="X-Correlation-ID",
             min_length=1,
             max_length=100,
-            description="stored with the events this command writes (default: a new uuid4)",
+            pattern=r"^[\x21-\x7E]{1,100}$",
+            description="1-100 visible ASCII characters, stored with the events this command"
+            " writes (default: a new uuid4)",
         ),
     ] = None,
 ) -> Metadata:
@@ -66,10 +67,16 @@ def provenance(
 def consistency(
     min_position: Annotated[
         int | None,
-        Query(ge=0, description="answer only once the read model reached this global position"),
+        Query(
+            ge=0,
+            le=MAX_POSITION,
+            description="answer only once the read model reached this global position (a"
+            " command's `position`); 202 if it has not within `wait_ms`",
+        ),
     ] = None,
     wait_ms: Annotated[
-        int, Query(ge=0, le=MAX_WAIT_MS, description="how long to wait for `min_position`")
+        int,
+        Query(ge=0, le=MAX_WAIT_MS, description="how long to wait for `min_position` (ms)"),
     ] = 0,
 ) -> Consistency | None:
     """Read-your-writes parameters of a query."""

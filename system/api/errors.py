@@ -104,4 +104,5 @@ def validation_error(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         message = "the request needs a JSON body"
     elif loc and loc[0] == "body" and field is None and kind not in _CODES:
         message = f"the body must be a JSON object (Content-Type: application/json): {message}"
-    return error_body(_CODES.get(kind, "invalid_value"), message, field)
+    code = _CODES.get(kind, "invalid_header" if loc and loc[0] == "header" else "invalid_value")
+    return error_body(code, message, field)

@@ -4,6 +4,7 @@ the test-only delay."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Sequence
 
@@ -148,6 +149,30 @@ class InFlightLimit:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+class BearerAuth:
+    """With a token configured, answers 401 to any request without `Authorization: Bearer
+    <token>`, except on the `exempt` paths (health checks)."""
+
+    def __init__(self, app: ASGIApp, token: str, exempt: Sequence[str] = ()) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+        self.exempt = frozenset(exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not hmac.compare_digest(given, self.expected):
+            body = error_body(
+                "unauthorized", "send `Authorization: Bearer <token>` (CQRS_API_TOKEN)"
+            )
+            headers = {"WWW-Authenticate": 'Bearer realm="cqrs-bench"'}
+            await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class TestDelay:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,12 +10,35 @@ from system.domain.aggregate import MAX_AMOUNT
 from system.domain.order import MAX_ITEMS, MAX_QUANTITY
 from system.domain.reference import MAX_STOCK
 
-Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT, description="integer minor units")]
-Version = Annotated[int, Field(gt=0, le=2**31 - 1)]
+MAX_VERSION = 2**31 - 1
+MAX_POSITION = 2**63 - 1
+ID_PATTERN = r"^[A-Za-z0-9_~:@-]{1,200}$"
+ID_RULES: dict[str, Any] = {
+    "min_length": 1,
+    "max_length": 200,
+    "pattern": ID_PATTERN,
+    "description": "1-200 characters from A-Z a-z 0-9 _ ~ : @ - (the api mints uuid4s)",
+}
+_NO_CONTROL = r"\x00-\x1f\x7f-\x9f"
+TEXT_PATTERN = rf"^[^{_NO_CONTROL}]*[^\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
+"""Printable text with at least one non-space character (no NUL or other control character)."""
+EMAIL_PATTERN = rf"^\s*[^@\s{_NO_CONTROL}]+@[^@\s{_NO_CONTROL}]*\.[^@\s{_NO_CONTROL}]*\s*$"
+
+Amount = Annotated[
+    int, Field(gt=0, le=MAX_AMOUNT, description="integer minor units (no fraction, no string)")
+]
+Version = Annotated[int, Field(gt=0, le=MAX_VERSION)]
+Id = Annotated[str, Field(**ID_RULES)]
 
 
 def _text(max_length: int, example: str) -> Any:
-    return Field(min_length=1, max_length=max_length, examples=[example])
+    return Field(
+        min_length=1,
+        max_length=max_length,
+        pattern=TEXT_PATTERN,
+        examples=[example],
+        description=f"1-{max_length} characters, not all spaces, no control characters",
+    )
 
 
 class Body(BaseModel):
@@ -36,7 +59,16 @@ class ReversalBody(Body):
 
 class CustomerBody(Body):
     name: Annotated[str, _text(200, "Ada Lovelace")]
-    email: Annotated[str, _text(254, "ada@example.com")]
+    email: Annotated[
+        str,
+        Field(
+            min_length=3,
+            max_length=254,
+            pattern=EMAIL_PATTERN,
+            examples=["ada@example.com"],
+            description="an e-mail address: local@domain, with a dot in the domain",
+        ),
+    ]
 
 
 class ProductBody(Body):
@@ -50,14 +82,22 @@ class StockBody(Body):
 
 
 class OrderItemBody(Body):
-    product_id: Annotated[str, _text(200, "b3c1…")]
+    product_id: Annotated[Id, Field(examples=["b3c1f0e2-6d0a-4c4e-9a55-0f4c2d9e7b61"])]
     quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
     price: Amount
 
 
 class PlaceOrderBody(Body):
-    customer_id: Annotated[str, _text(200, "9f2e…")]
-    items: Annotated[list[OrderItemBody], Field(min_length=1, max_length=MAX_ITEMS)]
+    customer_id: Annotated[Id, Field(examples=["9f2e7c1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"])]
+    items: Annotated[
+        list[OrderItemBody],
+        Field(
+            min_length=1,
+            max_length=MAX_ITEMS,
+            description="each product at most once (a repeat is a 422 naming"
+            " `items[i].product_id`)",
+        ),
+    ]
     shipping_address: Annotated[str, _text(500, "1 Main St, Springfield")]
 
 
@@ -72,8 +112,8 @@ class CancelBody(Body):
 class Written(BaseModel):
     """Where a command's events landed: the stream's new version and the last global position."""
 
-    version: int
-    position: int
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
+    position: Annotated[int, Field(ge=1, le=MAX_POSITION)]
 
 
 class AccountOpened(Written):
@@ -95,8 +135,8 @@ class OrderPlaced(Written):
 class Processing(BaseModel):
     """The read model has not reached `min_position` yet; ask again (or wait longer)."""
 
-    status: str = "processing"
-    min_position: int
+    status: Literal["processing"] = "processing"
+    min_position: Annotated[int, Field(ge=0, le=MAX_POSITION)]
 
 
 class ErrorBody(BaseModel):

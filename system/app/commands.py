@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
 
-from system.app.ports import EventStore, StreamAppend
+from system.app.ports import EventStore, IdempotencyRecord, KeyTaken, StreamAppend
 from system.app.repository import Repository
 from system.app.retry import RetryPolicy
 from system.config import Settings
@@ -37,6 +39,19 @@ class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
     position: int
 
 
+@dataclass(frozen=True)
+class KeyedCommand:
+    """An idempotency key, the request's hash and how to render the answer to store."""
+
+    key: str
+    request_hash: str
+    render: Callable[[CommandResult], tuple[int, bytes]]
+
+
+_KEYED: ContextVar[KeyedCommand | None] = ContextVar("keyed_command", default=None)
+"""The key of the command being handled in this task (read by `_commit`, under every handler)."""
+
+
 class CommandHandlers:
     """Routes each command type to its handler; retries lost races per the policy."""
 
@@ -62,12 +77,22 @@ class CommandHandlers:
             c.CancelOrder: self.cancel_order,
         }
 
-    async def handle(self, command: c.Command, metadata: Metadata | None = None) -> CommandResult:
-        """Run one command; raises DomainError, NotFound or ConcurrencyError, writing nothing."""
+    async def handle(
+        self,
+        command: c.Command,
+        metadata: Metadata | None = None,
+        keyed: KeyedCommand | None = None,
+    ) -> CommandResult:
+        """Run one command; raises DomainError, NotFound or ConcurrencyError, writing nothing.
+
+        With `keyed`, its rendered answer is stored under its key in the append's transaction;
+        KeyTaken (nothing written) when another request stored one first.
+        """
         name = type(command).__name__
         handler = self.handlers[type(command)]
         started = time.perf_counter()
         outcome = "error"
+        token = _KEYED.set(keyed)
         try:
             if command.expected_version is None:
                 result = await self.retry.run(name, lambda: handler(command, metadata))
@@ -78,6 +103,9 @@ class CommandHandlers:
         except ConcurrencyError:
             outcome = "conflict"
             raise
+        except KeyTaken:
+            outcome = "replayed"
+            raise
         except NotFound:
             outcome = "not_found"
             raise
@@ -85,6 +113,7 @@ class CommandHandlers:
             outcome = "rejected"
             raise
         finally:
+            _KEYED.reset(token)
             COMMANDS.labels(name, outcome).inc()
             COMMAND_DURATION.labels(name).observe(time.perf_counter() - started)
 
@@ -119,8 +148,21 @@ class CommandHandlers:
             if self.repository.snapshot_due(aggregate, aggregate.version + len(events)):
                 aggregate.apply_all(events)
                 snapshots.append(self.repository.snapshot(aggregate))
-        result = await self.store.append(streams, metadata, snapshots=snapshots)
         head = streams[0].aggregate_id
+        keyed = _KEYED.get()
+        if keyed is None:
+            result = await self.store.append(streams, metadata, snapshots=snapshots)
+        else:
+            record = IdempotencyRecord(
+                key=keyed.key,
+                request_hash=keyed.request_hash,
+                render=lambda r: keyed.render(
+                    CommandResult(aggregate_id=head, version=r.versions[head], position=r.position)
+                ),
+            )
+            result = await self.store.append(
+                streams, metadata, snapshots=snapshots, idempotency=record
+            )
         return CommandResult(
             aggregate_id=head, version=result.versions[head], position=result.position
         )

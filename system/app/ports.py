@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -28,6 +29,32 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     position: int
 
 
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """Store `render(result)` under `key` in the append's transaction: a second append with the
+    same key fails (`KeyTaken`) and commits nothing."""
+
+    key: str
+    request_hash: str
+    render: Callable[[AppendResult], tuple[int, bytes]]
+
+
+class KeyTaken(Exception):
+    """Another request stored an answer under this idempotency key first."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} is already used")
+        self.key = key
+
+
+class StoredAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """The first answer given for an idempotency key."""
+
+    request_hash: str
+    status: int
+    body: bytes
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """An aggregate's state at `version`, encoded; trusted only at the current schema version."""
 
@@ -48,9 +75,11 @@ class EventStore(Protocol):
         metadata: Metadata | None = None,
         *,
         snapshots: Sequence[Snapshot] = (),
+        idempotency: IdempotencyRecord | None = None,
     ) -> AppendResult:
         """Append atomically to one or more streams (and the snapshots due, only if they commit);
-        raise ConcurrencyError on a stale or ahead-of-stream expected version."""
+        raise ConcurrencyError on a stale or ahead-of-stream expected version, KeyTaken when
+        `idempotency`'s key is already stored."""
 
     async def load(
         self,

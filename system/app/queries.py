@@ -7,6 +7,8 @@ is `StillProcessing`, never stale data presented as current.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,9 +17,15 @@ from typing import Any, Protocol
 from system.app.repository import Repository
 from system.domain.account import BankAccount
 from system.domain.errors import InvalidValue, NotFound
+from system.resilience import DependencyUnavailable
 
 MAX_WAIT_MS = 10_000
 """Longest a query may wait for its read models to catch up."""
+MAX_WAITING = 64
+"""Read-your-writes waits in progress at once; one more is refused (503, Retry-After)."""
+WAIT_FIRST_S = 0.005
+WAIT_CAP_S = 0.5
+"""A wait checks once, then after 5 ms, doubling to 0.5 s: at most 27 checks in 10 s."""
 
 
 class ReadModels(Protocol):
@@ -69,15 +77,40 @@ ACCOUNT_VIEWS = ("account_balance",)
 class QueryHandlers:
     """Thin queries over the read models, each optionally bounded by a position."""
 
-    def __init__(self, read_models: ReadModels, repository: Repository) -> None:
+    def __init__(
+        self, read_models: ReadModels, repository: Repository, max_waiting: int = MAX_WAITING
+    ) -> None:
         self._read = read_models
         self._repository = repository
+        self.max_waiting = max_waiting
+        self.waiting = 0
 
     async def _caught_up(self, views: Sequence[str], consistency: Consistency | None) -> bool:
+        """One check of the views' positions per interval, backing off, until `wait_ms`."""
         if consistency is None:
             return True
+        position = consistency.min_position
+        if await self._read.wait_for_position(views, position, 0):
+            return True
         timeout_s = min(max(consistency.wait_ms, 0), MAX_WAIT_MS) / 1000
-        return await self._read.wait_for_position(views, consistency.min_position, timeout_s)
+        if timeout_s <= 0:
+            return False
+        if self.waiting >= self.max_waiting:
+            raise DependencyUnavailable(
+                "overload", f"{self.max_waiting} read-your-writes waits already in progress"
+            )
+        self.waiting += 1
+        try:
+            deadline = time.monotonic() + timeout_s
+            delay = WAIT_FIRST_S
+            while (remaining := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(min(delay, remaining))
+                delay = min(delay * 2, WAIT_CAP_S)
+                if await self._read.wait_for_position(views, position, 0):
+                    return True
+            return False
+        finally:
+            self.waiting -= 1
 
     async def order(
         self, order_id: str, consistency: Consistency | None = None

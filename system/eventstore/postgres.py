@@ -41,12 +41,18 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from system.app.ports import AppendResult, Snapshot, StreamAppend
+from system.app.ports import (
+    AppendResult,
+    IdempotencyRecord,
+    Snapshot,
+    StreamAppend,
+)
 from system.config import Settings
 from system.domain.codec import decode_event, encode_event
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.errors import VersionGap, translating_append_errors
+from system.eventstore.idempotency import append_keyed
 from system.resilience import DependencyUnavailable
 
 MAX_VERSION = 2**31 - 1
@@ -235,11 +241,13 @@ class PostgresEventStore:
         *,
         snapshots: Sequence[Snapshot] = (),
         recorded_at: datetime | None = None,
+        idempotency: IdempotencyRecord | None = None,
     ) -> AppendResult:
         """Append atomically to one or more streams in one statement.
 
         `snapshots` are written only if the events commit; `recorded_at` backfills history
-        (imports, tests, benchmarks) and is never set by command handlers.
+        (imports, tests, benchmarks) and is never set by command handlers; `idempotency` stores
+        the answer under its key in the same transaction (`KeyTaken` if the key is used).
         """
         ids: list[str] = []
         types: list[str] = []
@@ -267,26 +275,30 @@ class PostgresEventStore:
             raise ValueError("an append needs at least one event")
         guarded = [s for s in streams if s.expected_version > 0]
         meta = _metadata_encoder.encode(metadata or Metadata()).decode()
+        args = (
+            ids,
+            types,
+            versions,
+            event_types,
+            schemas,
+            payloads,
+            meta,
+            recorded_at,
+            [s.aggregate_id for s in guarded],
+            [s.expected_version for s in guarded],
+            [s.aggregate_id for s in snapshots],
+            [s.aggregate_type for s in snapshots],
+            [s.version for s in snapshots],
+            [s.schema_version for s in snapshots],
+            [s.state.decode() for s in snapshots],
+        )
         with translating_unavailable():
             async with translating_append_errors(self.pool, streams):
-                position = await self._fetchval(
-                    APPEND,
-                    ids,
-                    types,
-                    versions,
-                    event_types,
-                    schemas,
-                    payloads,
-                    meta,
-                    recorded_at,
-                    [s.aggregate_id for s in guarded],
-                    [s.expected_version for s in guarded],
-                    [s.aggregate_id for s in snapshots],
-                    [s.aggregate_type for s in snapshots],
-                    [s.version for s in snapshots],
-                    [s.schema_version for s in snapshots],
-                    [s.state.decode() for s in snapshots],
-                )
+                if idempotency is None:
+                    position = await self._fetchval(APPEND, *args)
+                else:
+                    async with self.connection() as conn:
+                        position = await append_keyed(conn, idempotency, APPEND, args, new_versions)
                 if position is None:
                     raise VersionGap()
         return AppendResult(versions=new_versions, position=position)
