@@ -34,7 +34,7 @@ from bench.micro.conflict_model import key_probabilities
 from bench.micro.harness import Latencies, Runner, quantile
 from bench.micro.suite import Suite, load_suite
 from system.app.commands import CommandHandlers
-from system.app.ports import AppendResult, Snapshot, StreamAppend
+from system.app.ports import AppendResult, IdempotencyRecord, Snapshot, StreamAppend
 from system.app.retry import RetryPolicy
 from system.config import Settings
 from system.domain.account import BankAccount
@@ -113,10 +113,15 @@ class WindowedStore(PostgresEventStore):
         *,
         snapshots: Sequence[Snapshot] = (),
         recorded_at: datetime | None = None,
+        idempotency: IdempotencyRecord | None = None,
     ) -> AppendResult:
         try:
             return await super().append(
-                streams, metadata, snapshots=snapshots, recorded_at=recorded_at
+                streams,
+                metadata,
+                snapshots=snapshots,
+                recorded_at=recorded_at,
+                idempotency=idempotency,
             )
         except ConcurrencyError:
             self.attempts.conflicts += 1
