@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bench.readme_commands": ("readme",),
     "bench.dashboard_commands": ("dashboards", "grafana"),
     "bench.faults_commands": ("faults",),
+    "bench.saturate.command": ("saturate",),
 }
 """Which module registers which top-level commands (each module exposes `register(app)`)."""
 

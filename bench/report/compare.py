@@ -33,6 +33,7 @@ FIGURES: dict[str, dict[str, bool]] = {
     "lag": {"p50": False, "p90": False, "p99": False, "max": False},
     "audit": {},
     "targets": {},
+    "saturation": {"rate": True},
 }
 
 

@@ -33,6 +33,7 @@ Section = Literal[
     "audit",
     "targets",
     "faults",
+    "saturation",
 ]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 """Result sections in report order."""
@@ -70,6 +71,7 @@ MAIN_FIGURE: dict[str, str] = {
     "relay": "events_per_s",
     "serialization": "events_per_s",
     "peers": "ratio",
+    "saturation": "rate",
 }
 """The figure a row's bare `low`/`high` belong to; other figures use `<figure>_low/_high`."""
 
@@ -87,5 +89,6 @@ ROW_PARAMS: dict[str, tuple[str, ...]] = {
     "audit": ("check",),
     "targets": ("name",),
     "faults": ("service", "action", "planned_at"),
+    "saturation": ("kind", "step"),
 }
 """The parameters that identify a row of each section (what `compare` matches rows by)."""

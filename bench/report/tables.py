@@ -169,6 +169,19 @@ COLUMNS: dict[str, list[Column]] = {
         ("goal", "goal", plain),
         ("reason", "why", plain),
     ],
+    "saturation": [
+        ("kind", "row", plain),
+        ("step", "step", plain),
+        ("rate", "rate req/s", plain),
+        ("achieved_rps", "achieved req/s", plain),
+        ("slo", "SLO", plain),
+        ("latency_seconds", "corrected latency", seconds),
+        ("lag_p99_seconds", "lag p99 end to end", seconds),
+        ("valid", "valid", plain),
+        ("audit_passed", "audit", plain),
+        ("met", "met", plain),
+        ("error", "error", plain),
+    ],
     "faults": [
         ("run", "run", plain),
         ("service", "service", plain),
@@ -192,6 +205,7 @@ TITLES = {
     "lag": "Projection lag",
     "audit": "Audit",
     "targets": "Targets (verdicts from 95% intervals)",
+    "saturation": "Saturation search (each step a short audited open-model run)",
     "faults": "Faults (recovery: until every service is healthy and every projection caught up)",
 }
 

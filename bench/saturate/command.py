@@ -1,0 +1,146 @@
+"""`cqrs-bench saturate`: the highest open-model rate whose corrected latency meets an SLO."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bench.load.config import SCENARIOS
+from bench.load.options import parse_duration
+from bench.load.runner import LoadRunError
+from bench.report.environment import gather_environment
+from bench.report.files import write_report
+from bench.report.results import Results
+from bench.saturate.search import Slo, StepResult, parse_slo, saturate
+from bench.saturate.steps import run_step, saturation_rows
+from system.config import Settings
+
+console = Console()
+EXCLUDED = ("calibration",)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def _ensure_stack(settings: Settings) -> None:
+    from bench.stack import commands as stack
+    from bench.stack.process import StackError
+
+    stack.load_services()
+    try:
+        asyncio.run(stack.bring_up(settings))
+    except StackError as exc:
+        _fail(f"the stack is not up: {exc}")
+
+
+def _show(result: StepResult) -> StepResult:
+    latency = "-" if result.latency_s is None else f"{result.latency_s * 1e3:.1f} ms"
+    lag = "-" if result.lag_p99_s is None else f"{result.lag_p99_s * 1e3:.0f} ms"
+    verdict = "met" if result.met else "MISSED"
+    why = [] if result.valid else ["invalid"]
+    why += [] if result.audit_passed else ["audit failed"]
+    why += [result.error] if result.error else []
+    console.print(
+        f"rate {result.rate:g}/s: achieved {result.achieved_rps:.1f}/s, corrected"
+        f" {result.slo.percentile} {latency}, lag p99 {lag}: {verdict}"
+        + (f" ({'; '.join(why)})" if why else "")
+    )
+    return result
+
+
+def saturate_command(
+    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(SCENARIOS)}")],
+    slo: Annotated[
+        str, typer.Option(help="objective on the corrected latency, e.g. p99=100ms or p50=0.2s")
+    ] = "p99=100ms",
+    step: Annotated[str, typer.Option(help="measured time of each step: 20, 20s, 1m")] = "20s",
+    warmup: Annotated[str, typer.Option(help="unmeasured time before each step")] = "2s",
+    low: Annotated[float, typer.Option(help="first rate tried (requests/s)")] = 50.0,
+    high: Annotated[float, typer.Option(help="highest rate tried (requests/s)")] = 1600.0,
+    tolerance: Annotated[
+        float, typer.Option(help="stop bisecting when the bracket is this fraction of its low end")
+    ] = 0.1,
+    max_steps: Annotated[int, typer.Option(help="at most this many steps")] = 12,
+    seed: Annotated[int, typer.Option(help="fixes every random choice")] = 1,
+    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+) -> None:
+    """Find the highest open-model rate that meets the SLO: double from --low until a step
+    misses (or --high is met), then bisect to --tolerance. Each step is a short audited load
+    run (steps/rate-R/); a step is met only if it is valid (the generator kept its schedule),
+    its audit passed and its corrected latency meets the SLO. Writes results.json (section
+    `saturation`), report.md and saturation.png (latency vs achieved rate, lag p99 beside it).
+    Exit status 0 if some rate met the SLO, 4 if not even --low did.
+    """
+    if scenario not in SCENARIOS or scenario in EXCLUDED:
+        _fail(f"--scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    if max_steps < 1:
+        _fail(f"--max-steps must be at least 1, got {max_steps}")
+    try:
+        objective: Slo = parse_slo(slo)
+        step_s = parse_duration(step, "--step")
+        warmup_s = parse_duration(warmup, "--warmup")
+    except ValueError as exc:
+        _fail(str(exc))
+    settings = Settings.from_env()
+    _ensure_stack(settings)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = out or Path("reports") / f"saturate-{scenario}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "scenario": scenario,
+        "slo": str(objective),
+        "step_s": step_s,
+        "warmup_s": warmup_s,
+        "low": low,
+        "high": high,
+        "tolerance": tolerance,
+        "seed": seed,
+    }
+    results = Results.new(f"saturate/{scenario}", config)
+    one = functools.partial(
+        run_step,
+        settings,
+        run_dir,
+        scenario=scenario,
+        slo=objective,
+        step_s=step_s,
+        warmup_s=warmup_s,
+        seed=seed,
+    )
+    try:
+        search = saturate(
+            lambda rate: _show(one(rate=rate)),
+            low=low,
+            high=high,
+            tolerance=tolerance,
+            max_steps=max_steps,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    except LoadRunError as exc:
+        _fail(f"a step could not run: {exc}")
+    for row in saturation_rows(search, objective):
+        results.add("saturation", row)
+    if search.max_rate is not None and search.missed_at is None:
+        results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
+    results.environment = asyncio.run(gather_environment(settings))
+    results.finish()
+    path = results.write(run_dir)
+    write_report(results, run_dir)
+    console.print(f"results: {path}")
+    if search.max_rate is None:
+        console.print(f"[bold red]not even --low {low:g}/s met {objective}[/bold red]")
+        raise typer.Exit(4)
+    console.print(f"saturation rate at {objective}: {search.max_rate:g} requests/s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("saturate")(saturate_command)

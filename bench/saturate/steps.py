@@ -1,0 +1,95 @@
+"""One saturation step: a short audited open-model load run at one rate (bench/load's runner)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.load.config import LoadConfig
+from bench.load.runner import LoadRun, run_load
+from bench.saturate.search import Search, Slo, StepResult
+from system.config import Settings
+
+
+def step_dir(out: Path, rate: float) -> Path:
+    """Where the step at `rate` writes its load run."""
+    return out / "steps" / f"rate-{rate:g}"
+
+
+def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
+    """What a finished run says about the SLO (corrected latency, lag, validity, audit)."""
+    corrected = run.summary.total.corrected.summary()
+    lag = [r["p99"] for r in run.lag if r.get("stage") == "end_to_end"]
+    return StepResult(
+        rate=rate,
+        achieved_rps=run.verdict.achieved_rps,
+        latency_s=corrected[slo.percentile] if run.summary.total.requests else None,
+        lag_p99_s=max(lag) if lag else None,
+        valid=run.valid,
+        audit_passed=run.audit_passed,
+        slo=slo,
+    )
+
+
+def run_step(
+    settings: Settings,
+    out: Path,
+    *,
+    scenario: str,
+    rate: float,
+    slo: Slo,
+    step_s: float,
+    warmup_s: float,
+    seed: int,
+) -> StepResult:
+    """Run one step; raises LoadRunError if the run could not be carried out at all."""
+    config = LoadConfig(
+        scenario=scenario,
+        model="open",
+        duration_s=step_s,
+        rate=rate,
+        warmup_s=warmup_s,
+        seed=seed,
+    )
+    run = run_load(config, settings, step_dir(out, rate), calibration_s=0, kafka_ceiling=False)
+    return step_result(run, rate, slo)
+
+
+def saturation_rows(search: Search, slo: Slo) -> list[dict[str, Any]]:
+    """The `saturation` section: one row per step in the order run, then the answer.
+
+    The answer's interval is its bracket: the highest rate met and the lowest missed above it.
+    """
+    rows: list[dict[str, Any]] = []
+    for index, s in enumerate(search.steps, start=1):
+        rows.append(
+            {
+                "kind": "step",
+                "step": index,
+                "rate": s.rate,
+                "achieved_rps": s.achieved_rps,
+                "slo": str(slo),
+                "percentile": slo.percentile,
+                "latency_seconds": s.latency_s,
+                "slo_seconds": slo.seconds,
+                "lag_p99_seconds": s.lag_p99_s,
+                "valid": s.valid,
+                "audit_passed": s.audit_passed,
+                "met": s.met,
+                "error": s.error,
+            }
+        )
+    found = search.max_rate
+    answer: dict[str, Any] = {
+        "kind": "max_rate",
+        "rate": found or 0.0,
+        "slo": str(slo),
+        "percentile": slo.percentile,
+        "slo_seconds": slo.seconds,
+        "met": found is not None,
+    }
+    if found is not None:
+        answer["low"] = found
+        answer["high"] = search.missed_at if search.missed_at is not None else found
+    rows.append(answer)
+    return rows

@@ -1,0 +1,83 @@
+"""The saturation search: bracketing, bisection, the SLO flag, the section and its curve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bench.report.plots.saturation import saturation_curve
+from bench.report.results import Results
+from bench.saturate.search import Slo, StepResult, parse_slo, saturate
+from bench.saturate.steps import saturation_rows
+
+SLO = Slo("p99", 0.1)
+
+
+def system(
+    capacity: float, *, invalid_above: float = float("inf")
+) -> Callable[[float], StepResult]:
+    """A fake system whose p99 exceeds the SLO above `capacity` (invalid above `invalid_above`)."""
+
+    def step(rate: float) -> StepResult:
+        latency = 0.05 if rate <= capacity else 0.5
+        return StepResult(rate, rate, latency, 0.08, rate <= invalid_above, True, SLO)
+
+    return step
+
+
+def test_brackets_by_doubling_then_bisects_to_the_tolerance() -> None:
+    step = system(130)
+    found = saturate(step, low=20, high=1000, tolerance=0.1)
+    assert [s.rate for s in found.steps][:4] == [20, 40, 80, 160]
+    assert found.max_rate is not None and found.missed_at is not None
+    assert found.max_rate <= 130 < found.missed_at
+    assert found.missed_at - found.max_rate <= 0.1 * found.max_rate
+
+
+def test_an_invalid_step_is_a_miss_even_with_good_latency() -> None:
+    found = saturate(system(1000, invalid_above=50), low=20, high=1000)
+    assert found.max_rate is not None and found.max_rate <= 50
+    assert found.steps[2].rate == 80 and not found.steps[2].met
+
+
+def test_a_failed_audit_is_a_miss() -> None:
+    assert not StepResult(10, 10, 0.01, 0.05, True, False, SLO).met
+    assert StepResult(10, 10, 0.01, 0.05, True, True, SLO).met
+
+
+def test_high_met_stops_and_low_missed_finds_nothing() -> None:
+    top = saturate(system(1000), low=10, high=40)
+    assert [s.rate for s in top.steps] == [10, 20, 40]
+    assert (top.max_rate, top.missed_at) == (40, None)
+    none = saturate(system(5), low=10, high=40)
+    assert none.max_rate is None and len(none.steps) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "slo"), [("p99=100ms", Slo("p99", 0.1)), ("p50 = 0.2s", Slo("p50", 0.2))]
+)
+def test_parse_slo(text: str, slo: Slo) -> None:
+    assert parse_slo(text) == slo
+
+
+@pytest.mark.parametrize("text", ["p99<100ms", "p42=1s", "p99=0ms", "100ms"])
+def test_parse_slo_names_the_flag(text: str) -> None:
+    with pytest.raises(ValueError, match="--slo"):
+        parse_slo(text)
+
+
+def test_the_section_validates_and_the_curve_is_drawn(tmp_path: Path) -> None:
+    found = saturate(system(130), low=20, high=1000)
+    results = Results.new("saturate/orders", {})
+    for row in saturation_rows(found, SLO):
+        results.add("saturation", row)
+    rows = results.rows("saturation")
+    answer = rows[-1]
+    assert answer["kind"] == "max_rate" and answer["rate"] == found.max_rate
+    assert answer["low"] == found.max_rate and answer["high"] == found.missed_at
+    assert [r["step"] for r in rows[:-1]] == list(range(1, len(found.steps) + 1))
+    assert results.write(tmp_path).exists()  # validates against the schema
+    path = saturation_curve(results.to_dict(), tmp_path)
+    assert path is not None and path.stat().st_size > 1000
