@@ -75,6 +75,9 @@ async def _invalid_request(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": not UTF-8 JSON
+        body = error_body("invalid_json", f"the body is not valid UTF-8 JSON ({exc.detail})")
+        return json_response(body, 422)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     response = json_response(error_body(code, str(exc.detail)), exc.status_code)
     response.headers.update(exc.headers or {})

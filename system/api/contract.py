@@ -35,6 +35,18 @@ class Live(BaseModel):
     status: Literal["ok"]
 
 
+def _drop_null(schema: dict[str, Any]) -> None:
+    """An optional parameter is absent or a value, never `null`: keep only the value's schema."""
+    options = schema.get("anyOf")
+    if options and {"type": "null"} in options:
+        kept = [option for option in options if option != {"type": "null"}]
+        del schema["anyOf"]
+        if len(kept) == 1:
+            schema.update(kept[0])
+        else:
+            schema["anyOf"] = kept
+
+
 def contract(app: FastAPI, *, secured: bool) -> dict[str, Any]:
     """The OpenAPI document of `app`, built once and cached on it."""
     if app.openapi_schema is not None:
@@ -42,6 +54,8 @@ def contract(app: FastAPI, *, secured: bool) -> dict[str, Any]:
     doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                _drop_null(parameter["schema"])
             responses = operation["responses"]
             if path == "/health":
                 responses["503"]["content"]["application/json"]["schema"] = {

@@ -57,7 +57,7 @@ async def account_history(
     version: Annotated[
         int | None,
         Query(
-            gt=0,
+            ge=1,
             le=s.MAX_VERSION,
             description="a version the account has reached (else 422 naming `version`)",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from system.domain.aggregate import MAX_AMOUNT
 from system.domain.order import MAX_ITEMS, MAX_QUANTITY
@@ -24,10 +24,21 @@ TEXT_PATTERN = rf"^[^{_NO_CONTROL}]*[^\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
 """Printable text with at least one non-space character (no NUL or other control character)."""
 EMAIL_PATTERN = rf"^\s*[^@\s{_NO_CONTROL}]+@[^@\s{_NO_CONTROL}]*\.[^@\s{_NO_CONTROL}]*\s*$"
 
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer: take it as 3 (3.5 and "3" stay refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WHOLE = BeforeValidator(_whole)
 Amount = Annotated[
-    int, Field(gt=0, le=MAX_AMOUNT, description="integer minor units (no fraction, no string)")
+    int,
+    Field(ge=1, le=MAX_AMOUNT, description="integer minor units (no fraction, no string)"),
+    WHOLE,
 ]
-Version = Annotated[int, Field(gt=0, le=MAX_VERSION)]
+Version = Annotated[int, Field(ge=1, le=MAX_VERSION), WHOLE]
 Id = Annotated[str, Field(**ID_RULES)]
 
 
@@ -74,16 +85,16 @@ class CustomerBody(Body):
 class ProductBody(Body):
     name: Annotated[str, _text(200, "Keyboard")]
     price: Amount
-    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)]
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK), WHOLE]
 
 
 class StockBody(Body):
-    quantity: Annotated[int, Field(gt=0, le=MAX_STOCK)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_STOCK), WHOLE]
 
 
 class OrderItemBody(Body):
     product_id: Annotated[Id, Field(examples=["b3c1f0e2-6d0a-4c4e-9a55-0f4c2d9e7b61"])]
-    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), WHOLE]
     price: Amount
 
 
