@@ -4,10 +4,10 @@
 Every operation gets `EXAMPLES` valid and `EXAMPLES // 2` invalid requests (at least 1,000 in
 all). Each answer is held to every Schemathesis check: no 5xx, a documented status, content type
 and headers, a body matching its schema, valid data accepted (2xx, 404, 409: never 422) and
-invalid data refused (4xx). Four documented rules a JSON schema cannot state are honoured by the
-generator: an `Idempotency-Key` is fresh for every request, a history asks for `at` or
-`version` (not both), `/revenue`'s `to` is not before `from` (and at most 366 days after), and `wait_ms` is
-capped at 20 ms so read-your-writes waits keep the run short.
+invalid data refused (4xx). Four documented rules a JSON schema cannot state are honoured by
+the generator: an `Idempotency-Key` is fresh for every request, a history asks for `at` or
+`version` (not both), `/revenue`'s `to` is not before `from` (and at most 366 days after), and
+`wait_ms` is capped at 20 ms so read-your-writes waits keep the run short.
 """
 
 from __future__ import annotations
@@ -102,8 +102,6 @@ def test_the_api_keeps_its_published_contract(
 
 
 def test_the_fuzzer_sent_enough_requests(tally: Tally) -> None:
-    print(
-        f"contract fuzz: {tally.requests} requests, {tally.checks} checks, statuses {tally.by_status}"
-    )
+    print(f"contract fuzz: {tally.requests} requests, {tally.checks} checks, {tally.by_status}")
     assert tally.requests >= MIN_REQUESTS, tally
     assert not any(status >= 500 for status in tally.by_status), tally
