@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import random
 import time
+import uuid
 from typing import Any, ClassVar, Protocol, cast
 
 import gevent
@@ -22,6 +24,16 @@ IDLE_S = 3600.0
 """A user whose timetable is used up waits this long (locust stops it at the end of the run)."""
 WAIT_MS = 5000
 """How long a read-your-writes query may wait for the projection (server side)."""
+
+TRANSPORT_ATTEMPTS = 2
+"""A command that got no answer at all (connection lost) is sent once more, with the same
+`Idempotency-Key`, so it is applied at most once."""
+AUTH = (
+    {"Authorization": f"Bearer {os.environ['CQRS_API_TOKEN']}"}
+    if os.environ.get("CQRS_API_TOKEN")
+    else {}
+)
+"""The api's bearer token (CQRS_API_TOKEN), sent on every request when set."""
 
 _user_ids = itertools.count()
 
@@ -133,13 +145,22 @@ class ScenarioUser(FastHttpUser):
         A version conflict is reported as its own request type `NAME [409]`, a business-rule
         refusal as `NAME [rejected]`; both are expected outcomes, not failures.
         """
-        headers = {"If-Match": str(expected_version)} if expected_version is not None else None
+        headers = {"Idempotency-Key": str(uuid.uuid4()), **AUTH}
+        if expected_version is not None:
+            headers["If-Match"] = str(expected_version)
         context = {**self.ctx, "aggregate_id": aggregate_id, "expected_version": expected_version}
-        with self.client.request(
-            "POST", path, json=body, name=name, headers=headers, context=context,
-            catch_response=True,
-        ) as r:  # fmt: skip
-            return self._settle_command(cast(Settling, r), name, aggregate_id, id_field)
+        for attempt in range(1, TRANSPORT_ATTEMPTS + 1):
+            with self.client.request(
+                "POST", path, json=body, name=name, headers=headers, context=context,
+                catch_response=True,
+            ) as r:  # fmt: skip
+                if r.status_code == 0 and attempt < TRANSPORT_ATTEMPTS:
+                    # no answer: the command may have landed; the same key makes the retry safe
+                    r.request_meta["name"] = f"{name} [retried]"
+                    r.success()
+                    continue
+                return self._settle_command(cast(Settling, r), name, aggregate_id, id_field)
+        return None
 
     def _settle_command(
         self,
@@ -187,8 +208,9 @@ class ScenarioUser(FastHttpUser):
         if min_position is not None:
             params = {"min_position": min_position, "wait_ms": wait_ms}
         with self.client.request(
-            "GET", path, params=params, name=name, context=self.ctx, catch_response=True
-        ) as response:
+            "GET", path, params=params, name=name, headers=AUTH, context=self.ctx,
+            catch_response=True,
+        ) as response:  # fmt: skip
             r = cast(Settling, response)
             status = int(r.status_code)
             if status == 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,27 +32,30 @@ def _compose() -> list[str]:
     pytest.fail("no compose CLI: `apt-get install -y docker-compose` (needs no Docker engine)")
 
 
-def _config() -> dict[str, Any]:
-    done = subprocess.run(
-        [*_compose(), "-f", str(ROOT / "docker-compose.yml"), "--profile", "load", "config"],
+REQUIRED_SECRETS = {"CQRS_GRAFANA_PASSWORD": "g-secret", "CQRS_PG_SUPERUSER_PASSWORD": "p-secret"}
+
+
+def _run_config(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CQRS_")}
+    return subprocess.run(
+        [*_compose(), "-f", str(ROOT / "docker-compose.yml"), *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
+        env={**base, **REQUIRED_SECRETS, **(env or {})},
     )
+
+
+def _config(env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = _run_config("--profile", "load", "config", env=env)
     assert done.returncode == 0, done.stderr
     parsed: dict[str, Any] = yaml.safe_load(done.stdout)
     return parsed
 
 
 def test_compose_file_is_valid() -> None:
-    done = subprocess.run(
-        [*_compose(), "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    done = _run_config("config", "-q")
     assert done.returncode == 0, done.stderr
 
 
@@ -109,3 +113,53 @@ def test_prometheus_configs_scrape_the_same_jobs() -> None:
     for cfg in (native, compose):
         push = next(j for j in cfg["scrape_configs"] if j["job_name"] == "pushgateway")
         assert push["honor_labels"] is True
+
+
+def _published_hosts(service: dict[str, Any]) -> list[str]:
+    hosts = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            hosts.append(str(port.get("host_ip", "")))
+        else:
+            hosts.append(str(port).rsplit(":", 2)[0] if str(port).count(":") == 2 else "")
+    return hosts
+
+
+def test_ports_are_published_on_loopback_unless_asked() -> None:
+    for env, expected in (({}, "127.0.0.1"), ({"CQRS_BIND_HOST": "0.0.0.0"}, "0.0.0.0")):
+        services: dict[str, dict[str, Any]] = _config(env)["services"]
+        published = {name: _published_hosts(svc) for name, svc in services.items()}
+        assert published["api"] and published["postgres"] and published["grafana"]
+        for name, hosts in published.items():
+            assert all(host == expected for host in hosts), (name, hosts)
+
+
+def test_no_anonymous_admin_no_lifecycle_api_and_required_secrets() -> None:
+    services: dict[str, dict[str, Any]] = _config()["services"]
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in grafana
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == REQUIRED_SECRETS["CQRS_GRAFANA_PASSWORD"]
+    prometheus = services["prometheus"]
+    assert "enable-lifecycle" not in str(prometheus.get("command", ""))
+    for name in REQUIRED_SECRETS:
+        missing = _run_config("config", "-q", env={name: ""})
+        assert missing.returncode != 0 and name in missing.stderr, (name, missing.stderr)
+
+
+def test_the_application_role_is_no_superuser_and_migrations_run_as_owner() -> None:
+    services: dict[str, dict[str, Any]] = _config()["services"]
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_USER"] == "postgres"
+    for name in ("api", "relay", "projector", "migrate"):
+        env = services[name]["environment"]
+        assert env["CQRS_PG_DSN"].startswith("postgresql://cqrs:"), name
+        assert env["CQRS_PG_OWNER_DSN"].startswith("postgresql://cqrs_owner:"), name
+    assert services["migrate"]["command"] == ["cqrs-bench", "db", "migrate"]
+    init = (ROOT / "docker" / "postgres" / "10-cqrs-roles.sh").read_text()
+    assert "CREATE ROLE cqrs LOGIN NOCREATEDB NOCREATEROLE" in init
+    assert "CREATE DATABASE cqrs OWNER cqrs_owner" in init
+    for name in ("api", "relay", "projector"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
