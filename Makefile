@@ -31,7 +31,8 @@ test: deps up
 	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy && $(UV) run pytest
 
 # One run directory per `make bench`: the quick micro suite and a 60 s open-model `orders` run
-# (50 req/s: half of what this 2-core machine sustains with p99 < 100 ms, see the README).
+# at 50 req/s (a rate a 2-core machine sustains with room for noise; `cqrs-bench saturate`
+# finds the real limit of yours).
 RUN_ID := $(shell date -u +%Y%m%dT%H%M%SZ)-$(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)
 RUN_DIR := reports/$(RUN_ID)
 
