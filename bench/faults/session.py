@@ -97,6 +97,8 @@ class FaultSession:
     measured_start: float = 0.0
     injected: list[Injected] = field(default_factory=list)
     probe: VersionProbe | None = None
+    failure: str | None = None
+    """Why the schedule stopped early (then not every fault ran)."""
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -124,7 +126,10 @@ class FaultSession:
         """Wait for the schedule's last recovery, then stop the version probe."""
         if not self._tasks:
             return
-        await self._tasks[0]
+        try:
+            await self._tasks[0]
+        except FaultError as exc:
+            self.failure = str(exc)
         self._stop.set()
         await self._tasks[1]
 
@@ -136,7 +141,9 @@ class FaultSession:
         return [self.probe.tracker.check()] if self.probe is not None else []
 
     def notes(self) -> list[str]:
-        out = [
+        """What the report must say about the faults: failures, no recovery, probe gaps."""
+        out = [f"the fault schedule stopped: {self.failure}"] if self.failure else []
+        out += [
             f"fault {i.fault.spec} could not be carried out: {i.error}"
             for i in self.injected
             if i.error
