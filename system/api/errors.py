@@ -98,6 +98,12 @@ def validation_error(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     message = str(first.get("msg", "invalid value"))
     if kind == "json_invalid":
         message = f"the body is not valid JSON: {first.get('ctx', {}).get('error', message)}"
+    elif field is not None and kind == "string_pattern_mismatch":
+        pattern = first.get("ctx", {}).get("pattern", "")
+        message = (
+            f"{field}: has a character or a syntax it may not have (control characters, blank"
+            f" text and, in ids and headers, anything outside the pattern {pattern})"
+        )
     elif field is not None:
         message = f"{field}: {message}"
     if loc and loc[0] == "body" and field is None and kind == "missing":
