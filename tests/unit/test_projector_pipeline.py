@@ -1,0 +1,103 @@
+"""The projector's pipeline: merged batches keep offset order, checkpoints keep the latest."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from system.projections.pipeline import Checkpoints, Received, Receiver, merge
+from system.resilience import Backoff, DependencyUnavailable
+
+
+def test_merge_keeps_each_partition_in_offset_order() -> None:
+    first = Received({"p0": [1, 2], "p1": [10]}, 1.0)
+    second = Received({"p0": [3], "p2": [20]}, 2.0)
+    assert merge([first, second]) == {"p0": [1, 2, 3], "p1": [10], "p2": [20]}
+
+
+class Consumer:
+    """Hands out prepared batches from `getmany`, then nothing."""
+
+    def __init__(self, batches: list[dict[str, list[int]]]) -> None:
+        self.batches = batches
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
+        await asyncio.sleep(0)
+        return self.batches.pop(0) if self.batches else {}
+
+
+async def _never(exc: Exception, delays: Backoff, stop: asyncio.Event) -> None:
+    raise AssertionError(f"unexpected failure {exc}")
+
+
+async def test_receiver_stamps_batches_as_they_arrive_and_take_drains_them() -> None:
+    receiver = Receiver(Consumer([{"p0": [1]}, {"p0": [2]}, {}]), 100, _never)
+    stop = asyncio.Event()
+    task = asyncio.create_task(receiver.run(stop))
+    await asyncio.sleep(0.05)
+    taken = await receiver.take(0.5)
+    stop.set()
+    await task
+    assert [r.batch for r in taken] == [{"p0": [1]}, {"p0": [2]}]
+    assert taken[0].consumed_at <= taken[1].consumed_at
+    assert await receiver.take(0.01) == []
+
+
+async def test_checkpoints_write_the_latest_offsets_and_position_and_retry_outages() -> None:
+    commits: list[dict[Any, int]] = []
+    saves: list[int] = []
+    failures: list[Exception] = []
+    outage = {"left": 1}
+
+    async def commit(offsets: dict[Any, int]) -> None:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise DependencyUnavailable("kafka", "down")
+        commits.append(dict(offsets))
+
+    async def save(position: int) -> None:
+        saves.append(position)
+
+    async def failed(exc: Exception, delays: Backoff, stop: asyncio.Event) -> None:
+        failures.append(exc)
+
+    checkpoints = Checkpoints(commit, save, failed)
+    checkpoints.note({"p0": 5, "p1": 3}, 40)
+    checkpoints.note({"p0": 7}, None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(checkpoints.run(stop))
+    await asyncio.sleep(0.05)
+    checkpoints.note({"p1": 9}, 60)
+    await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert len(failures) == 1
+    assert commits[0] == {"p0": 7, "p1": 3}
+    assert commits[-1]["p1"] == 9
+    assert saves[0] == 40 and saves[-1] == 60
+
+
+async def test_a_failed_flush_keeps_what_was_noted() -> None:
+    async def commit(offsets: dict[Any, int]) -> None:
+        raise DependencyUnavailable("kafka", "down")
+
+    async def save(position: int) -> None:
+        raise AssertionError("no save before the commit succeeded")
+
+    checkpoints = Checkpoints(commit, save, _never)
+    checkpoints.note({"p0": 5}, 10)
+    with pytest.raises(DependencyUnavailable):
+        await checkpoints.flush()
+    seen: list[tuple[dict[Any, int], int]] = []
+
+    async def ok_commit(offsets: dict[Any, int]) -> None:
+        seen.append((dict(offsets), -1))
+
+    async def ok_save(position: int) -> None:
+        seen.append(({}, position))
+
+    checkpoints._commit, checkpoints._save = ok_commit, ok_save
+    await checkpoints.flush()
+    assert seen == [({"p0": 5}, -1), ({}, 10)]
