@@ -226,7 +226,7 @@ async def _ensure_roles(
         for role, rights in ((owner, "CREATEDB CREATEROLE"), (user, "NOCREATEDB NOCREATEROLE")):
             verb = "ALTER" if await conn.fetchval(ROLE_EXISTS, role) else "CREATE"
             await conn.execute(
-                f"{verb} ROLE \"{role}\" LOGIN NOSUPERUSER NOREPLICATION NOBYPASSRLS"
+                f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOREPLICATION NOBYPASSRLS'
                 f" {rights} PASSWORD '{quoted}'"
             )
         granted = await conn.fetch(MEMBERSHIPS, user)
