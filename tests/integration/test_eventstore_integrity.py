@@ -11,6 +11,7 @@ from system.config import Settings
 from system.domain.events import AccountOpened, MoneyDeposited
 from system.domain.recorded import RecordedEvent
 from system.eventstore.postgres import PostgresEventStore
+from system.resilience import DependencyUnavailable
 from tests.integration.eventstore_fixtures import new_id
 
 pytestmark = pytest.mark.integration
@@ -113,7 +114,8 @@ async def test_a_connection_killed_mid_append_leaves_nothing_half_written(
 
         assert await eventually(append_is_waiting), "the append never reached the held row"
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", blocked[0])
-        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        # The adapter's choke point turns the lost connection into our own error (a 503 at the api).
+        with pytest.raises(DependencyUnavailable, match="postgres"):
             await append
         await blocking.rollback()
     finally:
