@@ -151,3 +151,44 @@ class Checkpoints:
                 self._position = position
             self._dirty.set()
             raise
+
+
+class SharedRefresh:
+    """One refresh for every projector that asks while another is in flight (group commit).
+
+    Elasticsearch runs refreshes on one thread per two cores; five projectors refreshing their
+    own index after each bulk queue behind each other. Here the first caller refreshes every
+    index asked for so far in one request; callers arriving meanwhile wait for the next one,
+    which starts after their bulk was accepted, so each caller's writes are searchable when it
+    returns. If that refresh fails, every caller it served raises.
+    """
+
+    def __init__(self, refresh: Callable[[str], Awaitable[None]]) -> None:
+        self._refresh = refresh
+        self._lock = asyncio.Lock()
+        self._waiting: set[str] = set()
+        self._next: asyncio.Future[None] | None = None
+
+    async def __call__(self, index: str) -> None:
+        """Return once a refresh of `index` that started after this call has finished."""
+        self._waiting.add(index)
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        served = self._next
+        async with self._lock:
+            if not served.done():
+                indices, self._waiting, self._next = sorted(self._waiting), set(), None
+                try:
+                    await self._refresh(",".join(indices))
+                except BaseException as exc:
+                    failure = (
+                        exc
+                        if isinstance(exc, Exception)
+                        else DependencyUnavailable("elasticsearch", "refresh interrupted")
+                    )
+                    served.set_exception(failure)
+                    served.exception()
+                    raise
+                served.set_result(None)
+                return
+        await served

@@ -48,7 +48,7 @@ from system.metrics import (
     PROJECTOR_RETRIES,
 )
 from system.projections.base import Doc, Projection
-from system.projections.pipeline import Checkpoints, Received, Receiver, merge
+from system.projections.pipeline import Checkpoints, Received, Receiver, SharedRefresh, merge
 from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import (
@@ -253,8 +253,10 @@ class Projector:
         batch_size: int = 5000,
         gap_patience_s: float = 30.0,
         health: DependencyHealth | None = None,
+        refresh: SharedRefresh | None = None,
     ) -> None:
         self.projection = projection
+        self.refresh = refresh or SharedRefresh(store.refresh)
         self.store = store
         self.consumer = consumer
         self.stamps = stamps
@@ -346,7 +348,7 @@ class Projector:
         applied = await self.writer.apply(streams)
         indexed_at = searchable_at = time.time()
         if applied.docs and not self.wait_for:
-            await self.store.refresh(self.index)
+            await self.refresh(self.index)
             searchable_at = time.time()
         offsets = {tp: records[-1].offset + 1 for tp, records in merge(received).items()}
         self.checkpoints.note(offsets, self._advance(seen))

@@ -15,6 +15,7 @@ from system.bus.envelope import topic_for, topics
 from system.bus.kafka import assigned_consumer, ensure_topics
 from system.config import Settings
 from system.projections import PROJECTIONS, lag_gauges
+from system.projections.pipeline import SharedRefresh
 from system.projections.projector import Projector, projector_health
 from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -60,6 +61,7 @@ class ProjectorRunner:
             if await retry_unavailable(lambda: self._ensure(store), health, stop=stop) is None:
                 return
             stamps = StampWriter(store, health) if settings.lag_stamps else None
+            refresh = SharedRefresh(store.refresh)
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
@@ -79,7 +81,9 @@ class ProjectorRunner:
                 if consumer is None:
                     return
                 consumers.append(consumer)
-                projectors.append(Projector(projection, store, consumer, stamps, health=health))
+                projectors.append(
+                    Projector(projection, store, consumer, stamps, health=health, refresh=refresh)
+                )
             stamps_stop = asyncio.Event()
             log.info("projecting %s", ", ".join(self.names))
             async with asyncio.TaskGroup() as group:

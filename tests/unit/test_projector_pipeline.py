@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from system.projections.pipeline import Checkpoints, Received, Receiver, merge
+from system.projections.pipeline import Checkpoints, Received, Receiver, SharedRefresh, merge
 from system.resilience import Backoff, DependencyUnavailable
 
 
@@ -101,3 +101,32 @@ async def test_a_failed_flush_keeps_what_was_noted() -> None:
     checkpoints._commit, checkpoints._save = ok_commit, ok_save
     await checkpoints.flush()
     assert seen == [({"p0": 5}, -1), ({}, 10)]
+
+
+async def test_shared_refresh_serves_concurrent_callers_with_one_request() -> None:
+    requests: list[str] = []
+    gate = asyncio.Event()
+
+    async def refresh(indices: str) -> None:
+        requests.append(indices)
+        if len(requests) == 1:
+            await gate.wait()
+
+    shared = SharedRefresh(refresh)
+    first = asyncio.create_task(shared("a"))
+    await asyncio.sleep(0)
+    later = [asyncio.create_task(shared(name)) for name in ("b", "c", "b")]
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(first, *later)
+    assert requests == ["a", "b,c"]
+
+
+async def test_a_failed_shared_refresh_fails_every_caller_it_served() -> None:
+    async def refresh(indices: str) -> None:
+        await asyncio.sleep(0.01)
+        raise DependencyUnavailable("elasticsearch", "down")
+
+    shared = SharedRefresh(refresh)
+    outcomes = await asyncio.gather(shared("a"), shared("b"), return_exceptions=True)
+    assert all(isinstance(o, DependencyUnavailable) for o in outcomes)
