@@ -173,6 +173,12 @@ def translating_unavailable() -> Iterator[None]:
         yield
     except PG_UNAVAILABLE as exc:
         raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
+    except asyncpg.InterfaceError as exc:
+        # A transaction's exit on a connection the server just closed raises InterfaceError
+        # over the outage itself (seen as a 500 when PostgreSQL restarted under an append).
+        if not isinstance(exc.__context__, PG_UNAVAILABLE):
+            raise
+        raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
 
 
 class PostgresEventStore:
