@@ -192,12 +192,13 @@ def run_load(
     on_progress: Callable[[Progress], Any] | None = None,
     calibration_s: float = CALIBRATION_S,
     faults: FaultPlan | None = None,
-    kafka_ceiling: bool = True,
+    kafka_ceiling: bool = False,
 ) -> LoadRun:
     """Carry out one run into `out`; raises LoadRunError if it could not run at all.
 
-    With `kafka_ceiling`, Kafka's own end-to-end latency is measured on the same broker after
-    the run (`bench/lag/ceiling.py`) as the `ceilings` row beside the lag's kafka stage.
+    With `kafka_ceiling` (on in `cqrs-bench load`, off for the runs of `faults` and
+    `saturate`), Kafka's own end-to-end latency is measured on the same broker after the run
+    (`bench/lag/ceiling.py`) as the `ceilings` row beside the lag's kafka stage.
 
     It starts with `calibration_s` seconds of calibration against `/health` at the run's rate
     (0 = none), before seeding, so the report can show the generator's floor beside its figures.
@@ -216,7 +217,7 @@ async def _run(
     on_progress: Callable[[Progress], Any] | None,
     calibration_s: float,
     faults: FaultPlan | None,
-    kafka_ceiling: bool = True,
+    kafka_ceiling: bool = False,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
