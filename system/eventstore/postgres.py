@@ -48,7 +48,7 @@ from system.app.ports import (
     StreamAppend,
 )
 from system.config import Settings
-from system.domain.codec import decode_event, encode_event
+from system.domain.codec import decode_events, encode_event
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.errors import VersionGap, translating_append_errors
@@ -336,7 +336,7 @@ class PostgresEventStore:
             rows = await self._fetch(
                 LOAD_PAYLOADS, aggregate_id, after_version, until_version or MAX_VERSION, until_time
             )
-        return [decode_event(event_type, data) for event_type, data in rows]
+        return decode_events(rows)
 
     async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
         row = await self._fetchrow(LOAD_EVENT, aggregate_id, version)
