@@ -73,11 +73,12 @@ def saturate_command(
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
 ) -> None:
     """Find the highest open-model rate that meets the SLO: double from --low until a step
-    misses (or --high is met), then bisect to --tolerance. Each step is a short audited load
+    misses (or --high is met), then bisect to --tolerance; if --low misses, halve it (3 times
+    at most) first. Each step is a short audited load
     run (steps/rate-R/); a step is met only if it is valid (the generator kept its schedule),
     its audit passed and its corrected latency meets the SLO. Writes results.json (section
     `saturation`), report.md and saturation.png (latency vs achieved rate, lag p99 beside it).
-    Exit status 0 if some rate met the SLO, 4 if not even --low did.
+    Exit status 0 if some rate met the SLO, 4 if none did.
     """
     if scenario not in SCENARIOS or scenario in EXCLUDED:
         _fail(f"--scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
@@ -137,7 +138,8 @@ def saturate_command(
     write_report(results, run_dir)
     console.print(f"results: {path}")
     if search.max_rate is None:
-        console.print(f"[bold red]not even --low {low:g}/s met {objective}[/bold red]")
+        lowest = min(s.rate for s in search.steps)
+        console.print(f"[bold red]no rate met {objective}, down to {lowest:g}/s[/bold red]")
         raise typer.Exit(4)
     console.print(f"saturation rate at {objective}: {search.max_rate:g} requests/s")
 

@@ -2,7 +2,8 @@
 
 Each step is one measurement at one offered rate (`StepResult`); a step meets the SLO when its
 run was valid (the generator kept its schedule), its audit passed and its corrected latency at
-the SLO's percentile is within the bound. The search stops bisecting when the bracket
+the SLO's percentile is within the bound. A start rate that misses is halved
+until one meets. The search stops bisecting when the bracket
 [last met, first missed] is narrower than `tolerance` of its low end; its low end is the answer.
 """
 
@@ -16,6 +17,8 @@ from bench.report.constants import PERCENTILES_TO_REPORT
 
 _SLO = re.compile(r"^(p\d+)\s*=\s*([0-9.]+)\s*(ms|s)$")
 _UNITS = {"ms": 1e-3, "s": 1.0}
+HALVINGS = 3
+"""When the start rate misses, halve it at most this many times to find a rate that meets."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,10 @@ def saturate(
     tolerance: float = 0.1,
     max_steps: int = 12,
 ) -> Search:
-    """Double from `low` (capped at `high`) until a step misses, then bisect the bracket."""
+    """Double from `low` (capped at `high`) until a step misses, then bisect the bracket.
+
+    If `low` itself misses, halve it (at most `HALVINGS` times) until a step meets, then bisect.
+    """
     if not 0 < low <= high:
         raise ValueError(f"--low/--high: need 0 < low <= high, got {low:g} and {high:g}")
     if not 0 < tolerance < 1:
@@ -108,6 +114,15 @@ def saturate(
         if rate >= high:
             break
         rate = min(rate * 2, high)
+    floor = low / 2**HALVINGS
+    while met is None and missed is not None and missed / 2 >= floor and len(steps) < max_steps:
+        rate = missed / 2
+        result = step(rate)
+        steps.append(result)
+        if result.met:
+            met = rate
+        else:
+            missed = rate
     while met is not None and missed is not None and len(steps) < max_steps:
         if missed - met <= tolerance * met:
             break

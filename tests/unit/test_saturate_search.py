@@ -51,8 +51,16 @@ def test_high_met_stops_and_low_missed_finds_nothing() -> None:
     top = saturate(system(1000), low=10, high=40)
     assert [s.rate for s in top.steps] == [10, 20, 40]
     assert (top.max_rate, top.missed_at) == (40, None)
-    none = saturate(system(5), low=10, high=40)
-    assert none.max_rate is None and len(none.steps) == 1
+    none = saturate(system(1), low=10, high=40)
+    assert [s.rate for s in none.steps] == [10, 5, 2.5, 1.25]
+    assert none.max_rate is None
+
+
+def test_a_missed_start_rate_is_halved_until_one_meets() -> None:
+    found = saturate(system(30), low=100, high=400)
+    assert [s.rate for s in found.steps][:3] == [100, 50, 25]
+    assert found.max_rate is not None and found.missed_at is not None
+    assert found.max_rate <= 30 < found.missed_at
 
 
 @pytest.mark.parametrize(
