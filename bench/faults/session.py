@@ -12,6 +12,7 @@ section.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,9 @@ class FaultSession:
         """Begin the schedule and the version probe (call once locust started)."""
         if not self.plan:
             return
+        # asyncpg's pools log each failed reconnect with a traceback while PostgreSQL is down:
+        # expected here, and the run's faults rows say what happened.
+        logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
         self.probe = VersionProbe(self.settings, seeded)
         self._tasks = [
             asyncio.create_task(self._schedule()),
