@@ -15,7 +15,7 @@ from system.app.queries import QueryHandlers
 from system.app.repository import Repository
 from system.app.retry import RetryPolicy
 from system.config import Settings
-from system.eventstore.postgres import PostgresEventStore, pool_options
+from system.eventstore.postgres import PostgresEventStore, store_pool_options
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 HEALTH_TIMEOUT_S = 2.0
@@ -78,10 +78,10 @@ async def bootstrap(settings: Settings, *, pool_size: int = 20) -> AsyncIterator
 
     Nothing here waits for a backing service: the pool connects on first use (min_size 0), so
     the api starts, and answers 503, while PostgreSQL is down. Every wait is bounded (see
-    `pool_options`, `Settings.pg_acquire_timeout_s`, `Settings.es_timeout_s`).
+    `store_pool_options`, `Settings.pg_acquire_timeout_s`, `Settings.es_timeout_s`).
     """
     pool = await asyncpg.create_pool(
-        settings.pg_dsn, min_size=0, max_size=pool_size, **pool_options(settings)
+        settings.pg_dsn, min_size=0, max_size=pool_size, **store_pool_options(settings)
     )
     try:
         events = PostgresEventStore(pool, acquire_timeout_s=settings.pg_acquire_timeout_s)

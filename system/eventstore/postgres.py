@@ -1,28 +1,9 @@
 """PostgresEventStore: the EventStore port on asyncpg.
 
-An append is one statement (one round trip, one implicit transaction): it checks that every
-stream's expected version exists, inserts all events from `unnest` arrays, writes one outbox
-row per event, upserts any due snapshot and, unless an unpublished outbox row younger than 20
-ms exists, fires `NOTIFY cqrs_outbox` (see below). UNIQUE(aggregate_id, version) turns a stale
-expected version into `ConcurrencyError`; the existence check (an InitPlan run before any row
-gets a position or a transaction id) rejects a version that is ahead, so streams stay gap-free,
-and a stream's versions get increasing positions and tx ids.
-
-Followers read in (tx_id, position) order, only below the oldest running transaction
-(`pg_snapshot_xmin`): a transaction that commits late always has a tx id above everything
-already read, so it is never skipped, and no writer takes a global lock. Serialising appends
-through one lock instead (`pg_advisory_xact_lock`, like `LOCK TABLE events IN EXCLUSIVE MODE`)
-halved single-event appends at 16 connections: median 661/s (xid8) against 332/s (lock), xid8
-ahead about 2x in each of 3 rounds (shared 2-core machine, fsync on); at 1 connection both
-run about 300/s, bound by the commit's fsync.
-
-The NOTIFY is debounced because PostgreSQL serialises the commits of notifying transactions
-on one lock, which defeats group commit: NOTIFY on every append gave 760/s at 16 connections
-against 2,100/s when only the first append after a drained outbox notified, and 1,960/s with no
-NOTIFY at all (3 rounds, shared 2-core machine). Notifying only after a drained outbox let an
-append that raced the relay's last claim silence every later one until the relay's idle poll
-(relay-stage p90 0.46 s at 100 req/s); the 20 ms debounce bounds that, at most ~50 notifying
-commits a second, and the relay drains without waiting while batches keep coming.
+An append is one statement (one round trip, one implicit transaction), `append_sql.APPEND`:
+its docstring says what it guarantees and why it is built so, with figures. Followers read in
+(tx_id, position) order below the oldest running transaction (`READ_ALL`), so a transaction
+that commits late is never skipped.
 
 Outages: every pool built from settings (`pool_options`) runs its statements under a
 server-side `statement_timeout` (and a client-side guard a second later, for a frozen server);
@@ -51,51 +32,12 @@ from system.config import Settings
 from system.domain.codec import decode_events, encode_event
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
+from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.errors import VersionGap, translating_append_errors
 from system.eventstore.idempotency import append_keyed
 from system.resilience import DependencyUnavailable
 
 MAX_VERSION = 2**31 - 1
-
-APPEND = """
-WITH expected AS (
-    SELECT count(*) = cardinality($9::text[]) AS present
-    FROM unnest($9::text[], $10::int[]) AS s(aggregate_id, version)
-    JOIN events e USING (aggregate_id, version)
-), ins AS (
-    INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data,
-                        metadata, recorded_at)
-    SELECT n.*, $7::jsonb, COALESCE($8::timestamptz, clock_timestamp())
-    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], $6::json[]) AS n
-    WHERE (SELECT present FROM expected)
-    RETURNING position, aggregate_id, aggregate_type
-), outbox_rows AS (
-    INSERT INTO outbox (position, aggregate_type, aggregate_id)
-    SELECT position, aggregate_type, aggregate_id FROM ins
-), snapshot_rows AS (
-    INSERT INTO snapshots AS s (aggregate_id, aggregate_type, version, schema_version, state)
-    SELECT n.* FROM unnest($11::text[], $12::text[], $13::int[], $14::int2[], $15::json[]) AS n
-    WHERE EXISTS (SELECT FROM ins)
-    ON CONFLICT (aggregate_id) DO UPDATE
-    SET aggregate_type = excluded.aggregate_type, version = excluded.version,
-        schema_version = excluded.schema_version, state = excluded.state,
-        taken_at = excluded.taken_at
-    WHERE s.version < excluded.version
-)
-SELECT p.position
-FROM (SELECT max(position) AS position FROM ins) AS p
-LEFT JOIN LATERAL (
-    SELECT pg_notify('cqrs_outbox', '')
-    WHERE p.position IS NOT NULL
-      AND NOT EXISTS (
-          SELECT FROM (
-              SELECT created_at FROM outbox WHERE published_at IS NULL
-              ORDER BY position DESC LIMIT 1
-          ) AS newest
-          WHERE newest.created_at > clock_timestamp() - interval '20 milliseconds'
-      )
-) AS n ON true
-"""
 
 COLUMNS = (
     "event_id::text, aggregate_id, aggregate_type, version, position, event_type,"
@@ -166,6 +108,22 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """A pool `reset` that sends nothing: for pools whose users leave no session state.
+
+    asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a second round trip per append. The event store's statements
+    set nothing, listen to nothing and take only transaction-scoped locks; asyncpg still rolls
+    back a transaction left open before calling this. Not for the relay's pool (it LISTENs and
+    holds a session advisory lock).
+    """
+
+
+def store_pool_options(settings: Settings) -> dict[str, Any]:
+    """`pool_options` for a pool only the event store uses: bounded waits, no reset query."""
+    return {**pool_options(settings), "reset": keep_session}
+
+
 @contextlib.contextmanager
 def translating_unavailable() -> Iterator[None]:
     """Raise `DependencyUnavailable("postgres")` for any of `PG_UNAVAILABLE`."""
@@ -198,7 +156,9 @@ class PostgresEventStore:
     @classmethod
     async def open(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
         """A store with its own pool; `close()` it when done."""
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, reset=keep_session
+        )
         return cls(pool, owns_pool=True)
 
     @contextlib.asynccontextmanager
@@ -255,6 +215,7 @@ class PostgresEventStore:
         (imports, tests, benchmarks) and is never set by command handlers; `idempotency` stores
         the answer under its key in the same transaction (`KeyTaken` if the key is used).
         """
+        args: tuple[Any, ...]
         ids: list[str] = []
         types: list[str] = []
         versions: list[int] = []
@@ -292,19 +253,26 @@ class PostgresEventStore:
             recorded_at,
             [s.aggregate_id for s in guarded],
             [s.expected_version for s in guarded],
-            [s.aggregate_id for s in snapshots],
-            [s.aggregate_type for s in snapshots],
-            [s.version for s in snapshots],
-            [s.schema_version for s in snapshots],
-            [s.state.decode() for s in snapshots],
         )
+        statement = APPEND_EVENTS
+        if snapshots:
+            statement = APPEND
+            args += (
+                [s.aggregate_id for s in snapshots],
+                [s.aggregate_type for s in snapshots],
+                [s.version for s in snapshots],
+                [s.schema_version for s in snapshots],
+                [s.state.decode() for s in snapshots],
+            )
         with translating_unavailable():
             async with translating_append_errors(self.pool, streams):
                 if idempotency is None:
-                    position = await self._fetchval(APPEND, *args)
+                    position = await self._fetchval(statement, *args)
                 else:
                     async with self.connection() as conn:
-                        position = await append_keyed(conn, idempotency, APPEND, args, new_versions)
+                        position = await append_keyed(
+                            conn, idempotency, statement, args, new_versions
+                        )
                 if position is None:
                     raise VersionGap()
         return AppendResult(versions=new_versions, position=position)
