@@ -2,8 +2,10 @@
 
 Ours goes through `PostgresEventStore.append` (OCC guard, outbox row, due snapshot in the same
 statement); with snapshots on, each worker keeps its account in memory and includes the
-snapshot the command path would write (`Repository.snapshot_due`). The ceiling is one raw
-asyncpg INSERT of the same rows into a plain table with the same columns and no guard.
+snapshot the command path would write (`Repository.snapshot_due`). Ceilings, on pools set up
+like the store's (no reset query on release): one raw asyncpg INSERT of the same rows into a
+plain table with the same columns and no guard, and for batches of several events one binary
+COPY of those rows (`copy_records_to_table`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bench.micro.harness import Latencies, Runner, open_pool, spread_over
+from bench.micro.harness import Latencies, Runner, spread_over
 from bench.micro.suite import Suite, load_suite
 from system.app.ports import StreamAppend
 from system.app.repository import Repository
 from system.domain.account import BankAccount
 from system.domain.codec import encode_event
 from system.domain.events import AccountOpened, Event, MoneyDeposited
-from system.eventstore.postgres import PostgresEventStore
+from system.eventstore.postgres import PostgresEventStore, keep_session
 
 SNAPSHOT_EVERY = 100
 RAW_TABLE = """
@@ -52,6 +54,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("connections", suite.append.connections, ids=lambda c: f"conn={c}")
     if "batch" in metafunc.fixturenames:
         metafunc.parametrize("batch", suite.append.batch, ids=lambda b: f"batch={b}")
+    if "copy_batch" in metafunc.fixturenames:
+        batches = [b for b in suite.append.batch if b > 1]
+        metafunc.parametrize("copy_batch", batches, ids=lambda b: f"batch={b}")
     if "snapshots" in metafunc.fixturenames:
         metafunc.parametrize(
             "snapshots", suite.append.snapshots, ids=lambda s: f"snapshots={'on' if s else 'off'}"
@@ -62,12 +67,20 @@ def deposits(batch: int, rng: random.Random) -> list[Event]:
     return [MoneyDeposited(amount=rng.randint(100, 99_999)) for _ in range(batch)]
 
 
+def raw_pool(runner: Runner, dsn: str, connections: int) -> asyncpg.Pool:
+    """A pool of `connections` released as the store's are (no reset query), with the table."""
+    pool: asyncpg.Pool = runner.run(
+        asyncpg.create_pool(dsn, min_size=connections, max_size=connections, reset=keep_session)
+    )
+    runner.run(pool.execute(RAW_TABLE))
+    return pool
+
+
 def test_append_raw_insert(
     benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, batch: int
 ) -> None:
     rng = random.Random(suite.seed)
-    pool: asyncpg.Pool = runner.run(open_pool(micro_dsn, connections))
-    runner.run(pool.execute(RAW_TABLE))
+    pool = raw_pool(runner, micro_dsn, connections)
     latencies = Latencies()
     versions: dict[str, int] = {}
 
@@ -102,6 +115,56 @@ def test_append_raw_insert(
             connections=connections,
             batch=batch,
             events=suite.append.appends_per_round * batch,
+        )
+    finally:
+        runner.run(pool.close())
+    benchmark.extra_info["p99_seconds"] = latencies.p99()
+
+
+def test_append_raw_copy(
+    benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, copy_batch: int
+) -> None:
+    rng = random.Random(suite.seed)
+    pool = raw_pool(runner, micro_dsn, connections)
+    latencies = Latencies()
+    versions: dict[str, int] = {}
+    columns = ("aggregate_id", "aggregate_type", "version", "event_type", "schema_version", "data")
+
+    async def copy(records: list[tuple[Any, ...]]) -> None:
+        async with pool.acquire() as conn:
+            await conn.copy_records_to_table("raw_events", records=records, columns=columns)
+
+    async def work(worker: int, count: int) -> None:
+        stream = f"copy-{connections}-{copy_batch}-{worker}"
+        for _ in range(count):
+            start = versions.get(stream, 0)
+            versions[stream] = start + copy_batch
+            records = [
+                (
+                    stream,
+                    BankAccount.aggregate_type,
+                    start + i + 1,
+                    e.type_name(),
+                    e.schema_version,
+                    encode_event(e).decode(),
+                )
+                for i, e in enumerate(deposits(copy_batch, rng))
+            ]
+            await latencies.timed(copy(records))
+
+    async def round_() -> None:
+        await spread_over(connections, suite.append.appends_per_round, work)
+
+    try:
+        runner.measure(
+            benchmark,
+            round_,
+            rounds=suite.append.rounds,
+            warmup_rounds=1,
+            kind="append_copy",
+            connections=connections,
+            batch=copy_batch,
+            events=suite.append.appends_per_round * copy_batch,
         )
     finally:
         runner.run(pool.close())
