@@ -69,10 +69,15 @@ def deposits(batch: int, rng: random.Random) -> list[Event]:
 
 def raw_pool(runner: Runner, dsn: str, connections: int) -> asyncpg.Pool:
     """A pool of `connections` released as the store's are (no reset query), with the table."""
-    pool: asyncpg.Pool = runner.run(
-        asyncpg.create_pool(dsn, min_size=connections, max_size=connections, reset=keep_session)
-    )
-    runner.run(pool.execute(RAW_TABLE))
+
+    async def open_() -> asyncpg.Pool:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=connections, max_size=connections, reset=keep_session
+        )
+        await pool.execute(RAW_TABLE)
+        return pool
+
+    pool: asyncpg.Pool = runner.run(open_())
     return pool
 
 
