@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 
 from bench.faults.plan import SUPERVISED, Fault
 from bench.stack.commands import bring_up, load_services, restart_services, service_status
-from bench.stack.process import pid_alive
 from bench.stack.registry import SERVICES
 from system.config import Settings
 
+GONE_TIMEOUT_S = 30.0
 GROUP_SIGNALLED = ("kafka", "elasticsearch")
 """Services whose process group is signalled (their JVM runs as a child of the recorded PID)."""
 
@@ -63,8 +64,31 @@ async def inject(fault: Fault, settings: Settings) -> None:
     _signal(fault.service, pid, signal.SIGKILL)
     if fault.service in SUPERVISED:
         return
-    for _ in range(100):
-        if not pid_alive(pid):
-            break
-        await asyncio.sleep(0.05)
+    await _gone(pid)
     await bring_up(settings, [fault.service])
+
+
+async def _gone(pid: int, timeout_s: float = GONE_TIMEOUT_S) -> None:
+    """Wait until `pid` has left the process table, zombie included: PostgreSQL's own lock
+    check (`kill(pid, 0)`) takes a dead but unreaped postmaster for a live one."""
+    deadline = time.monotonic() + timeout_s
+    while _listed(pid):
+        if time.monotonic() > deadline:
+            raise FaultError(
+                f"pid {pid} was still in the process table {timeout_s:g}s after SIGKILL"
+            )
+        await asyncio.sleep(0.05)
+
+
+def _listed(pid: int) -> bool:
+    """True while `kill(pid, 0)` finds the process, as PostgreSQL's lock check does (our own
+    child is reaped first: a restart in this process started it)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

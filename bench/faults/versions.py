@@ -67,6 +67,24 @@ class VersionTracker:
         )
 
 
+async def _versions(
+    read_store: ElasticsearchReadStore, model: str, ids: list[str]
+) -> tuple[list[str], dict[str, int]]:
+    """(ids read, version of each found one): an id whose shard could not answer (an item
+    with an `error`, e.g. while Elasticsearch recovers after a kill) is not a read."""
+    response = await read_store.client.mget(index=read_store.alias(model), ids=ids)
+    readable: list[str] = []
+    versions: dict[str, int] = {}
+    for doc in response["docs"]:
+        if "error" in doc:
+            continue
+        readable.append(doc["_id"])
+        version = doc.get("_source", {}).get("version") if doc.get("found") else None
+        if isinstance(version, int):
+            versions[doc["_id"]] = version
+    return readable, versions
+
+
 @dataclass
 class VersionProbe:
     """Samples document versions during a run (see the module docstring)."""
@@ -132,10 +150,5 @@ class VersionProbe:
         for aggregate_type, models in models_by_type().items():
             ids = sorted(by_type.get(aggregate_type, []))
             for model in models if ids else []:
-                docs = await read_store.mget(read_store.alias(model), ids)
-                versions = {
-                    i: int(d["version"])
-                    for i, d in docs.items()
-                    if isinstance(d.get("version"), int)
-                }
-                self.tracker.observe(model, ids, versions, time.time())
+                readable, versions = await _versions(read_store, model, ids)
+                self.tracker.observe(model, readable, versions, time.time())
