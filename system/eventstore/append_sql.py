@@ -55,9 +55,12 @@ from __future__ import annotations
 
 _APPEND_EVENTS = """
 WITH expected AS (
-    SELECT count(*) = cardinality($9::text[]) AS present
-    FROM unnest($9::text[], $10::int[]) AS s(aggregate_id, version)
-    JOIN events e USING (aggregate_id, version)
+    SELECT NOT EXISTS (
+        SELECT FROM unnest($9::text[], $10::int[]) AS s(aggregate_id, version)
+        WHERE NOT EXISTS (
+            SELECT FROM events e WHERE e.aggregate_id = s.aggregate_id AND e.version = s.version
+        )
+    ) AS present
 ), ins AS (
     INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data,
                         metadata, recorded_at)
