@@ -128,6 +128,8 @@ def saturate_command(
         _fail(str(exc))
     except LoadRunError as exc:
         _fail(f"a step could not run: {exc}")
+    except OSError as exc:
+        _fail(f"a service of the stack went away during a step ({exc}); `cqrs-bench status`")
     for row in saturation_rows(search, objective):
         results.add("saturation", row)
     if search.max_rate is not None and search.missed_at is None:
