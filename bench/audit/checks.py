@@ -142,17 +142,25 @@ def stock_never_negative(decoded: DecodedStreams) -> Check:
 def conflict_refuted(sample: Sample, streams: Streams) -> str | None:
     """Why a 409 sample was not a genuine conflict at the moment it happened (None: it was).
 
-    Genuine: the stream had moved past the If-Match version before the 409 came back. With
-    the API's `actual_version` (the version the failed append saw) the sample must say the
-    stream was ahead, and the store must hold that version, recorded before the answer.
-    Without it (an API older than the field) the store must hold If-Match + 1 by then."""
-    expected, actual = sample.expected_version, sample.actual_version
-    if not sample.aggregate_id or expected is None:
-        return "no If-Match recorded"
+    Genuine: the refused stream had moved past the version the append expected before the 409
+    came back. The API names the refused stream (an order's command also appends to its
+    products' streams), the version its append expected (the If-Match, or what the command
+    read) and the version it met: the met version must be ahead of the expected one, and the
+    store must hold it, recorded before the answer. Without those fields (an older API) the
+    command's own stream must hold If-Match + 1 by then."""
+    stream = sample.conflict_stream or sample.aggregate_id
+    expected = (
+        sample.conflict_expected
+        if sample.conflict_expected is not None
+        else sample.expected_version
+    )
+    actual = sample.actual_version
+    if not stream or expected is None:
+        return "no expected version recorded (no If-Match and an API without expected_version)"
     if actual is not None and actual <= expected:
-        return f"actual v{actual} not past If-Match v{expected}"
+        return f"actual v{actual} not past expected v{expected}"
     target = actual if actual is not None else expected + 1
-    events = streams.get(sample.aggregate_id, [])
+    events = streams.get(stream, [])
     if len(events) < target:
         return f"stream never reached v{target} (If-Match v{expected})"
     late = events[target - 1].recorded_at.timestamp() - sample.finished
@@ -165,7 +173,7 @@ def conflicts_genuine(samples: Iterable[Sample], streams: Streams) -> Check:
     """Each 409 was genuine when it happened (see `conflict_refuted`)."""
     conflicts = [s for s in samples if s.outcome == "conflict"]
     refuted = [
-        f"{s.aggregate_id} ({why})"
+        f"{s.conflict_stream or s.aggregate_id} ({why})"
         for s in conflicts
         if (why := conflict_refuted(s, streams)) is not None
     ]

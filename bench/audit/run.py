@@ -50,7 +50,11 @@ async def audit(
     catch_up_timeout_s: float = 60.0,
 ) -> list[Check]:
     """Every check over a load run's footprint (what `cqrs-bench load` calls at the end)."""
-    ids = [*seeded, *(s.aggregate_id for s in samples if s.aggregate_id)]
+    ids = [
+        *seeded,
+        *(s.aggregate_id for s in samples if s.aggregate_id),
+        *(s.conflict_stream for s in samples if s.conflict_stream),
+    ]
     return await audit_streams(
         store,
         read_store,
@@ -113,7 +117,13 @@ async def audit_live(
     read_store = ElasticsearchReadStore(settings)
     try:
         if run_dir is not None:
-            ids = sorted({*seeded, *(s.aggregate_id for s in samples if s.aggregate_id)})
+            ids = sorted(
+                {
+                    *seeded,
+                    *(s.aggregate_id for s in samples if s.aggregate_id),
+                    *(s.conflict_stream for s in samples if s.conflict_stream),
+                }
+            )
         else:
             ids = await stream_ids_since(store.pool, since)
         checks = await audit_streams(

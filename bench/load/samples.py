@@ -35,6 +35,9 @@ class Sample(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     position: int | None = None
     expected_version: int | None = None
     actual_version: int | None = None
+    conflict_stream: str | None = None
+    """409 only: the stream the api says moved on, and the version its append expected."""
+    conflict_expected: int | None = None
     """On a 409 version conflict: the stream version the failed command saw (the API says)."""
 
     @property

@@ -185,7 +185,7 @@ class ScenarioUser(FastHttpUser):
         code = _error_code(r.content)
         if status == 409 and code == "version_conflict":
             meta_ctx["outcome"] = self.last_outcome = "conflict"
-            meta_ctx["actual_version"] = _actual_version(r.content)
+            meta_ctx.update(_conflict(r.content))
             r.request_meta["name"] = f"{name} [409]"
             r.success()
         elif status == 409:
@@ -240,13 +240,25 @@ class CatalogueReader(ScenarioUser):
         self.query(f"/revenue?from={start.isoformat()}&to={today.isoformat()}", "revenue")
 
 
-def _actual_version(content: bytes | None) -> int | None:
-    """The stream version a 409 `version_conflict` body reports (None if it has none)."""
+def _conflict(content: bytes | None) -> dict[str, Any]:
+    """What a 409 `version_conflict` body reports: the stream that moved on, the version its
+    append expected and the one it met (each None when the body lacks it)."""
     try:
-        value = orjson.loads(content or b"{}").get("actual_version")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return value if isinstance(value, int) else None
+        body = orjson.loads(content or b"{}")
+    except orjson.JSONDecodeError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+
+    def number(key: str) -> int | None:
+        value = body.get(key)
+        return value if isinstance(value, int) else None
+
+    stream = body.get("stream_id")
+    return {
+        "actual_version": number("actual_version"),
+        "conflict_expected": number("expected_version"),
+        "conflict_stream": stream if isinstance(stream, str) else None,
+    }
 
 
 def _error_code(content: bytes | None) -> str:

@@ -265,6 +265,8 @@ def _on_request(
             position=ack.get("position"),
             expected_version=ctx.get("expected_version"),
             actual_version=ctx.get("actual_version"),
+            conflict_stream=ctx.get("conflict_stream"),
+            conflict_expected=ctx.get("conflict_expected"),
         )
     )
 

@@ -46,15 +46,21 @@ def unavailable_body(cause: str, detail: str) -> dict[str, str]:
 
 
 def map_error(exc: Exception) -> tuple[int, Mapping[str, str | int]]:
-    """Status and body for a failure raised while handling a request; a version conflict
-    adds `actual_version`, the stream version the refused command met."""
+    """Status and body for a failure raised while handling a request; a version conflict adds
+    the refused stream (an order's command may conflict on a product's stream), the version the
+    append expected and the version it met."""
     match exc:
         case ApiError():
             return exc.status, error_body(exc.code, exc.message, exc.field)
         case DependencyUnavailable():
             return 503, unavailable_body(exc.dependency, exc.detail)
         case ConcurrencyError():
-            return 409, {**error_body(exc.code, str(exc)), "actual_version": exc.actual}
+            return 409, {
+                **error_body(exc.code, str(exc)),
+                "stream_id": exc.aggregate_id,
+                "expected_version": exc.expected,
+                "actual_version": exc.actual,
+            }
         case NotFound():
             return 404, error_body(exc.code, exc.message, exc.field)
         case InvalidValue():

@@ -156,6 +156,16 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     field: str | None = None
+    stream_id: str | None = Field(
+        default=None,
+        description="409 `version_conflict` only: the stream whose version moved on (the"
+        " command's own aggregate, or another stream the same append wrote, e.g. a product's)",
+    )
+    expected_version: int | None = Field(
+        default=None,
+        description="409 `version_conflict` only: the version the refused append expected (its"
+        " If-Match, or the version the command read)",
+    )
     actual_version: int | None = Field(
         default=None,
         description="409 `version_conflict` only: the stream's version when the command was"

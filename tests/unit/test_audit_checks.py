@@ -119,7 +119,13 @@ def test_a_stream_whose_positions_fall_as_versions_rise_is_named() -> None:
     assert check.detail.startswith("3 streams, 2 out of order: ")
 
 
-def conflict(expected: int | None, actual: int | None, finished: float) -> Sample:
+def conflict(
+    expected: int | None,
+    actual: int | None,
+    finished: float,
+    stream: str | None = None,
+    stream_expected: int | None = None,
+) -> Sample:
     return Sample(
         request="deposit",
         intended=finished - 0.01,
@@ -130,6 +136,8 @@ def conflict(expected: int | None, actual: int | None, finished: float) -> Sampl
         aggregate_id="acct-1",
         expected_version=expected,
         actual_version=actual,
+        conflict_stream=stream,
+        conflict_expected=stream_expected,
     )
 
 
@@ -139,17 +147,29 @@ def test_a_409_is_genuine_only_if_the_stream_was_past_if_match_before_the_answer
     genuine = [conflict(1, 3, after_v3), conflict(2, None, after_v3)]
     assert conflicts_genuine(genuine, streams).passed
     refuted = {
-        "actual v2 not past If-Match v2": conflict(2, 2, after_v3),
+        "actual v2 not past expected v2": conflict(2, 2, after_v3),
         "stream never reached v4": conflict(2, 4, after_v3),
         "v3 was recorded": conflict(1, 3, at(3).timestamp() - 0.5),
         "v2 was recorded": conflict(1, None, at(2).timestamp() - 0.5),
-        "no If-Match recorded": conflict(None, 3, after_v3),
+        "no expected version recorded": conflict(None, 3, after_v3),
     }
     for reason, sample in refuted.items():
         check = conflicts_genuine([*genuine, sample], streams)
         assert not check.passed, reason
         assert f"acct-1 ({reason}" in check.detail
         assert "2 genuine at the moment they happened, 1 not" in check.detail
+
+
+def test_a_409_on_another_stream_of_the_same_append_is_judged_on_that_stream() -> None:
+    streams = {"acct-1": stream("acct-1", ACCOUNT), "prod-1": stream("prod-1", ACCOUNT)}
+    after_v3 = at(3).timestamp() + 0.5
+    without_if_match = conflict(None, 3, after_v3, stream="prod-1", stream_expected=2)
+    check = conflicts_genuine([without_if_match], streams)
+    assert check.passed, check.detail
+    never = conflict(None, 9, after_v3, stream="prod-1", stream_expected=2)
+    check = conflicts_genuine([never], streams)
+    assert not check.passed
+    assert "prod-1 (stream never reached v9" in check.detail
 
 
 def test_conflict_counts_agree_only_when_all_three_counters_and_the_store_agree() -> None:
