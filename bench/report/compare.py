@@ -34,6 +34,7 @@ FIGURES: dict[str, dict[str, bool]] = {
     "audit": {},
     "targets": {},
     "saturation": {"rate": True},
+    "faults": {"recovery_seconds": False},
 }
 
 

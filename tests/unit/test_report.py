@@ -10,6 +10,7 @@ import pytest
 
 from bench.report import compare, html, markdown
 from bench.report.analysis import break_even
+from bench.report.constants import SECTIONS
 from bench.report.files import write_report
 from bench.report.results import Results, ResultsInvalid, load, validate
 from bench.report.targets import TargetSpec, evaluate
@@ -201,3 +202,14 @@ def test_compare_flags_differences_whose_intervals_do_not_overlap() -> None:
     assert not ceiling.beyond_noise
     text = compare.render(diffs, "run-a", "run-b")
     assert "worse" in text and "within noise" in text
+
+
+def test_compare_knows_every_section_so_no_run_can_break_it() -> None:
+    assert set(SECTIONS) <= set(compare.FIGURES)
+    run = sample_run().to_dict()
+    run["faults"] = [
+        {"service": "api", "action": "kill", "at": 3.0, "recovery_seconds": 2.0, "errors": {}}
+    ]
+    other = {**run, "faults": [{**run["faults"][0], "recovery_seconds": 4.0}]}
+    (worse,) = [d for d in compare.compare(run, other) if d.section == "faults"]
+    assert worse.beyond_noise and worse.better is False
