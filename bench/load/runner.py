@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
 from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
@@ -34,8 +33,8 @@ from bench.load.calibrate import (
     clear_run_files,
 )
 from bench.load.config import LoadConfig
-from bench.load.health import ScheduleVerdict, health_fields, judge
-from bench.load.latency import RequestStats, Summary, summarize
+from bench.load.health import ScheduleVerdict, judge
+from bench.load.latency import Summary, summarize
 from bench.load.locust_process import (
     STOP_TIMEOUT_S,
     LocustProcesses,
@@ -45,7 +44,8 @@ from bench.load.locust_process import (
 )
 from bench.load.pacing import read_unsent
 from bench.load.publish import render_run_panels
-from bench.load.samples import LOCUST_COUNTS, VISIBILITY, Sample, read_samples, sample_files
+from bench.load.rows import api_conflicts, load_row, locust_conflicts, request_table
+from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
@@ -55,8 +55,6 @@ from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
 from system.projections.runner import group_id
 from system.readstore.elasticsearch import ElasticsearchReadStore
-
-CONFLICTS_METRIC = "cqrs_command_conflicts"
 
 VISIBILITY_PROJECTION = "account_balance"
 """The read model whose visibility read-your-writes measures (the balance view)."""
@@ -88,90 +86,6 @@ class LoadRun:
     def valid(self) -> bool:
         """False when the generator fell behind (see bench/load/health.py)."""
         return self.verdict.valid
-
-
-async def api_conflicts(client: httpx.AsyncClient) -> int:
-    """The API's `cqrs_command_conflicts_total`, summed over its labels."""
-    r = await client.get("/metrics")
-    r.raise_for_status()
-    total = 0.0
-    for family in text_string_to_metric_families(r.text):
-        if family.name == CONFLICTS_METRIC:
-            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return round(total)
-
-
-def locust_conflicts(out: Path) -> int:
-    """409s as locust's own statistics counted them (request types named `... [409]`)."""
-    path = out / LOCUST_COUNTS
-    if not path.exists():
-        return 0
-    counts: dict[str, int] = json.loads(path.read_text())
-    return sum(n for name, n in counts.items() if name.endswith("[409]"))
-
-
-def load_row(
-    config: LoadConfig,
-    summary: Summary,
-    verdict: ScheduleVerdict,
-    calibration: Calibration | None = None,
-) -> dict[str, Any]:
-    """The run's `load` row: counts, latency raw and corrected, generator health, calibration.
-
-    `corrected` includes the never-sent requests (`unsent`), censored at the end of the run.
-    """
-    total = summary.total
-    return {
-        "scenario": config.scenario,
-        "model": config.model,
-        "target_rps": verdict.target_rps,
-        "achieved_rps": verdict.achieved_rps,
-        "duration_s": config.duration_s,
-        "requests": total.requests,
-        "failures": total.outcomes["error"],
-        "conflicts": total.outcomes["conflict"],
-        "latency_seconds": total.raw.summary(),
-        "corrected": total.corrected.summary() if config.model == "open" else None,
-        **health_fields(summary, verdict),
-        "calibration": calibration.row() if calibration is not None else None,
-        "by_request": by_request(summary, open_model=config.model == "open"),
-    }
-
-
-def by_request(summary: Summary, *, open_model: bool) -> list[dict[str, Any]]:
-    """Per request name: count, failures, p50/p99 raw and (open model) corrected."""
-
-    def pick(h: Any) -> dict[str, float]:
-        full = h.summary()
-        return {"p50": full["p50"], "p99": full["p99"]}
-
-    return [
-        {
-            "request": name,
-            "requests": stats.requests,
-            "failures": stats.outcomes["error"],
-            "latency_seconds": pick(stats.raw),
-            "corrected": pick(stats.corrected) if open_model else None,
-        }
-        for name, stats in sorted(summary.by_request.items())
-    ]
-
-
-def request_table(summary: Summary) -> dict[str, Any]:
-    """Per-request-type counts by outcome and latencies (written as requests.json)."""
-
-    def one(stats: RequestStats) -> dict[str, Any]:
-        return {
-            "requests": stats.requests,
-            "outcomes": dict(stats.outcomes),
-            "latency_seconds": stats.raw.summary(),
-            "corrected": stats.corrected.summary(),
-        }
-
-    return {
-        "total": one(summary.total),
-        "by_request": {k: one(v) for k, v in sorted(summary.by_request.items())},
-    }
 
 
 @dataclass

@@ -15,7 +15,7 @@ from bench.lag.stamps import EventStamps
 from bench.load import timeseries
 from bench.load.latency import summarize
 from bench.load.pacing import Unsent
-from bench.load.runner import by_request
+from bench.load.rows import by_request
 from bench.load.samples import Sample
 from bench.report import files, html, markdown, panels
 from bench.report.plots.load_timeseries import fault_spans, load_timeseries
