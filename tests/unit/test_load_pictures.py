@@ -108,6 +108,8 @@ def test_the_report_draws_four_time_series_and_marks_faults(tmp_path: Path) -> N
     assert all(p.stat().st_size > 10_000 for p in made)
     assert fault_spans(data["faults"], T0) == [(3.0, 5.0, "kafka kill")]
     assert fault_spans([{"at": "2023-11-14T22:13:25+00:00"}], T0)[0][0] == pytest.approx(5.0)
+    exact = {"at": 3.0, "at_epoch": T0 + 7.5, "recovery_seconds": 1.0}
+    assert fault_spans([exact], T0)[0][:2] == (7.5, 8.5)
     assert load_timeseries({"replay": [{}]}, tmp_path) == []
 
 

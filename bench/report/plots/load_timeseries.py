@@ -45,7 +45,9 @@ def fault_spans(faults: Sequence[Mapping[str, Any]], t0: float) -> list[tuple[fl
     """(start, end, label) in seconds from t0 for each fault row with a readable `at`."""
     spans = []
     for row in faults:
-        start = _epoch(row.get("at"), t0)
+        # `at_epoch` (the fault runner's wall clock) is exact; `at` counts from the measured
+        # start, which is after the lead time and warm-up, not from t0.
+        start = _epoch(row.get("at_epoch", row.get("at")), t0)
         if start is None:
             continue
         recovery = row.get("recovery_seconds")
