@@ -10,14 +10,25 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import asyncpg
 import httpx
 
-from bench.report.results import Environment
 from bench.stack.process import rss_bytes
 from system.config import Settings
+
+
+class Environment(TypedDict):
+    cpu: str
+    cores: int
+    memory: int
+    os: str
+    python: str
+    git_revision: str | None
+    git_dirty: bool | None
+    services: dict[str, str | None]
+    services_rss: NotRequired[dict[str, int]]
 
 
 def _git(*args: str) -> str | None:

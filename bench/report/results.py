@@ -1,4 +1,5 @@
-"""The results.json contract (`cqrs-bench/results/1`): typed rows, building, writing, validating."""
+"""The results.json contract (`cqrs-bench/results/1`): building, writing, validating (the rows
+are described once, by bench/report/results.schema.json)."""
 
 from __future__ import annotations
 
@@ -9,114 +10,13 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any
 
 import jsonschema
 from jsonschema.validators import Draft202012Validator
 
 from bench.report.constants import SCHEMA_ID, SECTIONS, Section
-
-
-class Environment(TypedDict):
-    cpu: str
-    cores: int
-    memory: int
-    os: str
-    python: str
-    git_revision: str | None
-    git_dirty: bool | None
-    services: dict[str, str | None]
-    services_rss: NotRequired[dict[str, int]]
-
-
-class CeilingRow(TypedDict):
-    name: str
-    unit: str
-    value: float
-
-
-class ReplayRow(TypedDict):
-    events: int
-    snapshot_every: int | None
-    tail_events: int
-    seconds: float
-    events_per_s: float
-    ceiling: float | None
-    ratio: float | None
-
-
-class AppendRow(TypedDict):
-    connections: int
-    batch: int
-    events_per_s: float
-    p99_seconds: float
-    ceiling: float | None
-    ratio: float | None
-
-
-class ConflictRow(TypedDict):
-    writers: int
-    aggregates: int
-    skew: str
-    retry: bool
-    attempts: int
-    conflicts: int
-    conflict_rate: float
-    predicted_conflict_rate: float
-    committed_per_s: float
-    p99_seconds: float
-
-
-class ProjectionRow(TypedDict):
-    name: str
-    events_per_s: float
-    ceiling: float | None
-    ratio: float | None
-
-
-class PeerRow(TypedDict):
-    peer: str
-    workload: str
-    unit: str
-    ours: float
-    theirs: float
-    ratio: float
-
-
-class Percentiles(TypedDict):
-    p50: float
-    p90: float
-    p99: float
-    p999: float
-    max: float
-
-
-class LoadRow(TypedDict):
-    scenario: str
-    model: Literal["open", "closed"]
-    target_rps: float | None
-    achieved_rps: float
-    duration_s: float
-    requests: int
-    failures: int
-    conflicts: int
-    latency_seconds: Percentiles
-    corrected: Percentiles | None
-
-
-class LagRow(TypedDict):
-    projection: str
-    stage: str
-    p50: float
-    p90: float
-    p99: float
-    max: float
-
-
-class AuditRow(TypedDict):
-    check: str
-    passed: bool
-    detail: str
+from bench.report.environment import Environment, collect_environment, new_run_id
 
 
 class ResultsInvalid(ValueError):
@@ -171,8 +71,6 @@ class Results:
     @classmethod
     def new(cls, suite: str, config: Mapping[str, Any], run_id: str | None = None) -> Results:
         """Start a run now; `run_id` defaults to the UTC timestamp plus the short git revision."""
-        from bench.report.environment import new_run_id
-
         return cls(
             run_id=run_id or new_run_id(),
             suite=suite,
@@ -212,8 +110,6 @@ class Results:
     def write(self, out_dir: Path) -> Path:
         """Validate and write `out_dir/results.json`; an invalid run is an error, never a file."""
         if self.environment is None:
-            from bench.report.environment import collect_environment
-
             self.environment = collect_environment()
         if self.finished_at is None:
             self.finish()
