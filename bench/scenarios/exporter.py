@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from locust.env import Environment
 from prometheus_client import CollectorRegistry, start_http_server
@@ -13,21 +13,21 @@ from prometheus_client.registry import Collector
 
 from bench.load import metrics as m
 
-if TYPE_CHECKING:
-    from bench.scenarios.runtime import Runtime
+RunState = Callable[[float], tuple[str, float] | None]
+"""At a time: the run's (scenario, target rate), or None before the test started."""
 
 
 class LocustCollector(Collector):
     """Reads the runner's aggregated stats at scrape time (workers' included)."""
 
-    def __init__(self, environment: Environment, runtime: Callable[[], Runtime | None]) -> None:
+    def __init__(self, environment: Environment, state: RunState) -> None:
         self._env = environment
-        self._runtime = runtime
+        self._state = state
 
     def collect(self) -> Iterator[Any]:
-        rt = self._runtime()
+        now = self._state(time.time())
         options = self._env.parsed_options
-        scenario = rt.config.scenario if rt is not None else str(getattr(options, "scenario", ""))
+        scenario = now[0] if now is not None else str(getattr(options, "scenario", ""))
         requests = CounterMetricFamily(
             m.REQUESTS_TOTAL.removesuffix("_total"),
             "Requests the load generator completed, by request type and outcome.",
@@ -60,14 +60,12 @@ class LocustCollector(Collector):
         users.add_metric([], float(runner.user_count if runner is not None else 0))
         yield users
         target = GaugeMetricFamily(m.TARGET_RPS, "Open model: the target arrival rate now.")
-        target.add_metric([], rt.target_rps(time.time()) if rt is not None else 0.0)
+        target.add_metric([], now[1] if now is not None else 0.0)
         yield target
 
 
-def start_exporter(
-    environment: Environment, runtime: Callable[[], Runtime | None], port: int
-) -> None:
-    """Serve the collector on `port`; `runtime` gives the run's state once the test started."""
+def start_exporter(environment: Environment, state: RunState, port: int) -> None:
+    """Serve the collector on `port`; `state` gives the run's scenario and target rate."""
     registry = CollectorRegistry()
-    registry.register(LocustCollector(environment, runtime))
+    registry.register(LocustCollector(environment, state))
     start_http_server(port, addr=m.EXPORTER_HOST, registry=registry)

@@ -24,6 +24,7 @@ from bench.load.pacing import Timetable, write_unsent
 from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWriter
 from bench.load.shapes import Phase as ShapePhase
 from bench.load.shapes import phases, rate_at, timetable
+from bench.scenarios.exporter import start_exporter
 
 
 @dataclass
@@ -85,14 +86,17 @@ def _on_init(environment: Environment, **_: Any) -> None:
         return
     _pick_user_class(environment, str(options.scenario))
     if int(options.exporter_port) > 0:
-        from bench.scenarios.exporter import start_exporter
-
         try:
-            start_exporter(environment, lambda: _current, int(options.exporter_port))
+            start_exporter(environment, _run_state, int(options.exporter_port))
         except OSError as exc:
             logging.getLogger(__name__).warning(
                 "cqrs-bench: no exporter on --exporter-port %s: %s", options.exporter_port, exc
             )
+
+
+def _run_state(now: float) -> tuple[str, float] | None:
+    """The running test's scenario and target rate at `now` (None before it started)."""
+    return None if _current is None else (_current.config.scenario, _current.target_rps(now))
 
 
 def _pick_user_class(environment: Environment, scenario: str) -> None:
