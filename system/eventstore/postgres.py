@@ -54,6 +54,8 @@ LOAD_PAYLOADS_TAIL = (
 )
 """Rehydration's usual case (no time-travel bound): testing `recorded_at`, which lies beyond the
 variable-length `data` in each row, cost 40 % of a 10,000-event fetch."""
+LOAD_PAYLOADS_ALL = "SELECT event_type, data FROM events WHERE aggregate_id = $1 ORDER BY version"
+"""A replay from the first event (no snapshot): the stream's rows and nothing else to test."""
 LOAD_EVENT = f"SELECT {COLUMNS} FROM events WHERE aggregate_id = $1 AND version = $2"
 READ_ALL = f"""
 SELECT {COLUMNS} FROM events
@@ -299,7 +301,10 @@ class PostgresEventStore:
         until_time: datetime | None = None,
     ) -> list[Event]:
         if until_version is None and until_time is None:
-            rows = await self._fetch(LOAD_PAYLOADS_TAIL, aggregate_id, after_version)
+            if after_version == 0:
+                rows = await self._fetch(LOAD_PAYLOADS_ALL, aggregate_id)
+            else:
+                rows = await self._fetch(LOAD_PAYLOADS_TAIL, aggregate_id, after_version)
         else:
             rows = await self._fetch(
                 LOAD_PAYLOADS, aggregate_id, after_version, until_version or MAX_VERSION, until_time
