@@ -110,7 +110,7 @@ def targets_block(refs: Sequence[Reference]) -> list[str]:
             )
             rows.append(
                 [
-                    t.get("goal", t["name"]),
+                    f"{t['name']}: {t['goal']}" if t.get("goal") else t["name"],
                     _interval(t["value"], t["low"], t["high"]),
                     f"{op} {threshold}",
                     f"**{t['verdict']}**",
