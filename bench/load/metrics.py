@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 EXPORTER_HOST = "127.0.0.1"
+"""The exporter's default bind address (locust's `--exporter-host`; compose uses 0.0.0.0)."""
 EXPORTER_PORT = 18089
 
 REQUESTS_TOTAL = "cqrs_load_requests_total"

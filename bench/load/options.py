@@ -13,6 +13,7 @@ import re
 from typing import Any, Protocol
 
 from bench.load.config import SCENARIOS, LoadConfig
+from bench.load.metrics import EXPORTER_HOST, EXPORTER_PORT
 from bench.load.shapes import SHAPES
 
 DEFAULT_SCENARIO = "orders"
@@ -75,8 +76,11 @@ def add_arguments(parser: _Parser) -> None:
         help="where raw samples go (default reports/locust-<time>/)")  # fmt: skip
     add("--seed-file", default="", include_in_web_ui=False,
         help="seed data from cqrs-bench load (default: seed over HTTP at start)")  # fmt: skip
-    add("--exporter-port", type=int, default=18089, include_in_web_ui=False,
+    add("--exporter-port", type=int, default=EXPORTER_PORT, include_in_web_ui=False,
         help="Prometheus exporter port of the master or local runner (0 = none)")  # fmt: skip
+    add("--exporter-host", default=EXPORTER_HOST, include_in_web_ui=False,
+        help="address the exporter binds (0.0.0.0 where Prometheus scrapes from another host,"
+        " as in docker-compose.yml)")  # fmt: skip
 
 
 def _measured_s(

@@ -1,4 +1,7 @@
-"""Locust's live statistics as Prometheus metrics on 127.0.0.1:18089 (master or local runner)."""
+"""Locust's live statistics as Prometheus metrics (master or local runner).
+
+The exporter listens on `--exporter-host`:`--exporter-port` (default 127.0.0.1:18089).
+"""
 
 from __future__ import annotations
 
@@ -65,7 +68,8 @@ class LocustCollector(Collector):
 
 
 def start_exporter(environment: Environment, state: RunState, port: int) -> None:
-    """Serve the collector on `port`; `state` gives the run's scenario and target rate."""
+    """Serve the collector on `port` of `--exporter-host`; `state` gives scenario and rate."""
+    host = str(getattr(environment.parsed_options, "exporter_host", "") or m.EXPORTER_HOST)
     registry = CollectorRegistry()
     registry.register(LocustCollector(environment, state))
-    start_http_server(port, addr=m.EXPORTER_HOST, registry=registry)
+    start_http_server(port, addr=host, registry=registry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -89,13 +90,79 @@ def test_images_pinned_healthchecked_and_settings_named_alike() -> None:
     for name in ("locust-master", "locust-worker"):
         assert services[name].get("profiles") == ["load"]
     assert {"pgdata", "kafkadata", "esdata", "promdata", "grafanadata"} <= set(config["volumes"])
-    es_image = str(services["elasticsearch"]["image"])
+
+
+README_SERVICES = {
+    "PostgreSQL": "postgres",
+    "Kafka (KRaft, 1 node)": "kafka",
+    "Elasticsearch": "elasticsearch",
+    "Pushgateway": "pushgateway",
+    "Prometheus": "prometheus",
+}
+"""The README stack table's rows of native services, by compose service."""
+
+
+def _native_versions() -> dict[str, str]:
+    """Compose service -> version, from the README's stack table (the native stack's versions)."""
+    versions: dict[str, str] = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0] in README_SERVICES:
+            versions[README_SERVICES[cells[0]]] = cells[1]
+    return versions
+
+
+def _image_version(image: str) -> str:
+    """`prom/prometheus:v2.42.0` -> 2.42.0, `postgres:15.18-bookworm` -> 15.18."""
+    tag = image.rsplit(":", 1)[-1]
+    return tag.removeprefix("v").split("-", 1)[0]
+
+
+def test_image_versions_equal_the_native_stacks() -> None:
     from bench.stack.elasticsearch import ES_VERSION
     from bench.stack.kafka import KAFKA_VERSION
 
-    assert es_image.endswith(f":{ES_VERSION}")
-    assert str(services["kafka"]["image"]).endswith(f":{KAFKA_VERSION}")
-    assert str(services["postgres"]["image"]).startswith("postgres:15")
+    native = _native_versions()
+    assert set(native) == set(README_SERVICES.values()), native
+    assert native["elasticsearch"] == ES_VERSION and native["kafka"] == KAFKA_VERSION
+    services: dict[str, dict[str, Any]] = _config()["services"]
+    images = {name: _image_version(str(services[name]["image"])) for name in native}
+    assert images == native
+
+
+def test_plain_locust_in_compose_needs_no_config_and_is_scraped() -> None:
+    from bench.load.options import add_arguments, config_from_options
+
+    services: dict[str, dict[str, Any]] = _config()["services"]
+    master, worker = services["locust-master"], services["locust-worker"]
+    for svc in (master, worker):
+        command = [str(part) for part in svc["command"]]
+        locustfile = command[command.index("-f") + 1]
+        assert (ROOT / locustfile).is_file() and locustfile.endswith("locustfile.py"), command
+        assert not {"CQRS_LOAD_CONFIG", "CQRS_SEED_FILE"} & set(svc["environment"])
+    command = [str(part) for part in master["command"]]
+    assert command[command.index("--host") + 1] == "http://api:18000"
+    parser = argparse.ArgumentParser()
+    add_arguments(_LocustParser(parser))
+    options, _ = parser.parse_known_args(command[1:])
+    assert options.exporter_host == "0.0.0.0" and options.seed_file == ""
+    config = config_from_options(options, users=4, workers=1)
+    assert config.scenario and config.exporter_port > 0
+    assert parser.parse_known_args([])[0].exporter_host == "127.0.0.1"
+    scrapes = yaml.safe_load((ROOT / "dashboards" / "prometheus.compose.yml").read_text())
+    job = next(j for j in scrapes["scrape_configs"] if j["job_name"] == "locust")
+    assert job["static_configs"][0]["targets"] == [f"locust-master:{config.exporter_port}"]
+
+
+class _LocustParser:
+    """argparse with locust's extra keyword (`include_in_web_ui`) dropped."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self._parser = parser
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("include_in_web_ui", None)
+        return self._parser.add_argument(*args, **kwargs)
 
 
 def test_the_system_processes_are_restarted_when_they_die() -> None:
