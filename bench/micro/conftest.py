@@ -1,9 +1,19 @@
-"""pytest plumbing of the micro suites: the suite, one event loop per session, the databases."""
+"""pytest plumbing of the micro suites: the suite, one event loop per session, the databases.
+
+Rounds and warm-up rounds come from the suite file (`bench/suites/NAME.toml`), so the
+pytest-benchmark options that would otherwise choose them are refused (`pytest_configure`).
+Every benchmark is grouped by its results section (`Runner.measure`), and pytest-benchmark's own
+storage works as usual: `pytest bench/micro --suite quick --benchmark-autosave`, later
+`... --benchmark-compare` (or `--benchmark-compare=0001`, `--benchmark-storage=PATH`) prints
+the difference per group; `cqrs-bench compare A B` judges two runs' results.json with intervals.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import platform
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,9 +24,41 @@ from system.config import Settings
 from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
 
+SUITE_OWNED_OPTIONS: dict[str, tuple[str, Any]] = {
+    "benchmark_min_rounds": ("--benchmark-min-rounds", 5),
+    "benchmark_min_time": ("--benchmark-min-time", "0.000005"),
+    "benchmark_max_time": ("--benchmark-max-time", "1.0"),
+    "benchmark_warmup": ("--benchmark-warmup", platform.python_implementation() == "PyPy"),
+    "benchmark_warmup_iterations": ("--benchmark-warmup-iterations", 100000),
+    "benchmark_calibration_precision": ("--benchmark-calibration-precision", 10),
+    "benchmark_precision": ("--benchmark-precision", None),
+    "benchmark_confidence": ("--benchmark-confidence", 0.99),
+}
+"""pytest-benchmark options `benchmark.pedantic` ignores: dest -> (flag, pytest-benchmark 5's
+default; `--benchmark-warmup` `auto` means on under PyPy only)."""
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--suite", default="quick", help="bench/suites/NAME.toml or a path")
+
+
+def refused_options(config: pytest.Config) -> list[str]:
+    """The suite-owned pytest-benchmark options given a value other than their default."""
+    return [
+        flag
+        for dest, (flag, default) in SUITE_OWNED_OPTIONS.items()
+        if config.getoption(dest, default=default) != default
+    ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse the options the suite overrides, instead of ignoring them silently."""
+    refused = refused_options(config)
+    if refused:
+        raise pytest.UsageError(
+            f"{', '.join(refused)}: not used by the micro suites; their rounds and warm-up rounds"
+            f" come from the suite file (bench/suites/NAME.toml, chosen with --suite)"
+        )
 
 
 @pytest.fixture(scope="session")

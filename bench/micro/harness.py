@@ -93,6 +93,12 @@ async def spread_over(
     await asyncio.gather(*(work(w, share + (1 if w < extra else 0)) for w in range(workers)))
 
 
+def section_of(nodeid: str) -> str:
+    """The results section of a micro benchmark: `bench/micro/test_replay.py::t` -> `replay`."""
+    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    return module.removesuffix(".py").removeprefix("test_")
+
+
 class Runner:
     """Runs coroutines for pytest-benchmark on the session's single event loop."""
 
@@ -112,8 +118,14 @@ class Runner:
         warmup_rounds: int = 0,
         **info: Any,
     ) -> Any:
-        """Time `operation` for `rounds` rounds (one iteration each); `info` tags the result."""
+        """Time `operation` for `rounds` rounds (one iteration each); `info` tags the result.
+
+        The benchmark's pytest-benchmark group is its results section (unless a
+        `@pytest.mark.benchmark(group=...)` named one), for `--benchmark-group-by=group`.
+        """
         benchmark.extra_info.update(info)
+        if benchmark.group is None:
+            benchmark.group = section_of(str(benchmark.fullname))
 
         def timed() -> Any:
             return self.run(operation())

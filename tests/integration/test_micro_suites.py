@@ -106,3 +106,51 @@ def test_every_target_has_a_verdict_from_an_interval_holding_its_value(tiny_run:
     assert "## Targets (verdicts from 95% intervals)" in report
     for target in data["targets"]:
         assert f"| {target['verdict']} | {target['name']} |" in report
+
+
+def test_every_benchmark_is_grouped_by_its_results_section(tiny_run: Path) -> None:
+    benchmarks = json.loads((tiny_run / "pytest-benchmark.json").read_text())["benchmarks"]
+    sections = {p.stem for p in (ROOT / "bench" / "micro" / "sections").glob("*.py")}
+    assert benchmarks
+    for b in benchmarks:
+        assert b["group"] is not None, b["fullname"]
+        assert b["group"] in sections, (b["fullname"], b["group"])
+        assert b["fullname"].split("::")[0].endswith(f"test_{b['group']}.py")
+
+
+SERIALIZATION = [sys.executable, "-m", "pytest", "bench/micro/test_serialization.py", "-q"]
+"""The one micro module that needs no services, at tiny size."""
+
+
+def _serialization(*options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SERIALIZATION, "--suite", "tiny", "-p", "no:cacheprovider", *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "option", ["--benchmark-min-rounds=9", "--benchmark-max-time=5", "--benchmark-warmup=on"]
+)
+def test_options_the_suite_owns_are_refused_by_name(option: str) -> None:
+    done = _serialization(option)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert option.split("=")[0] in done.stderr and "bench/suites/NAME.toml" in done.stderr
+
+
+def test_pytest_benchmark_storage_autosave_and_compare_work(tmp_path: Path) -> None:
+    storage = f"--benchmark-storage=file://{tmp_path}"
+    saved = _serialization("--benchmark-autosave", storage)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    runs = list(tmp_path.rglob("0001_*.json"))
+    assert len(runs) == 1, runs
+    groups = {b["group"] for b in json.loads(runs[0].read_text())["benchmarks"]}
+    assert groups == {"serialization"}
+    compared = _serialization("--benchmark-compare", storage, "--benchmark-group-by=group")
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert "'serialization'" in compared.stdout, compared.stdout
+    assert "0001" in compared.stdout and "NOW" in compared.stdout, compared.stdout
