@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import pytest
+from pytest_benchmark.logger import PytestBenchmarkWarning
 
 from bench.micro.harness import MICRO_DATABASE, Runner, drop_database, recreate_database
 from bench.micro.suite import Suite, load_suite
@@ -52,7 +54,15 @@ def refused_options(config: pytest.Config) -> list[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse the options the suite overrides, instead of ignoring them silently."""
+    """Refuse the options the suite overrides, instead of ignoring them silently.
+
+    pytest-benchmark's own warnings (e.g. `--benchmark-compare` with no saved run yet) stay
+    warnings here: the project's `filterwarnings = error` would make them internal errors.
+    """
+    warnings.filterwarnings("default", category=PytestBenchmarkWarning)
+    config.addinivalue_line(
+        "filterwarnings", "default::pytest_benchmark.logger.PytestBenchmarkWarning"
+    )
     refused = refused_options(config)
     if refused:
         raise pytest.UsageError(

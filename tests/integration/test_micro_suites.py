@@ -144,6 +144,9 @@ def test_options_the_suite_owns_are_refused_by_name(option: str) -> None:
 
 def test_pytest_benchmark_storage_autosave_and_compare_work(tmp_path: Path) -> None:
     storage = f"--benchmark-storage=file://{tmp_path}"
+    nothing_yet = _serialization("--benchmark-compare", storage)  # a warning, not an error
+    assert nothing_yet.returncode == 0, nothing_yet.stdout + nothing_yet.stderr
+    assert "Can't compare" in nothing_yet.stdout + nothing_yet.stderr
     saved = _serialization("--benchmark-autosave", storage)
     assert saved.returncode == 0, saved.stdout + saved.stderr
     runs = list(tmp_path.rglob("0001_*.json"))
