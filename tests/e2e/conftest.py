@@ -61,8 +61,9 @@ async def api(stack: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def db(stack: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection per test: the fault tests restart PostgreSQL, which closes older ones."""
     conn = await asyncpg.connect(stack.pg_dsn)
     yield conn
     await conn.close()
