@@ -177,10 +177,6 @@ class PostgresEventStore:
                 yield conn
             except asyncpg.exceptions.InternalClientError:
                 conn.terminate()  # never hand this connection out again
-                await self._expire_after_outage()
-                raise
-            except PG_UNAVAILABLE:
-                await self._expire_after_outage()
                 raise
             finally:
                 # A connection broken mid-statement (server shutdown) can fail its reset here;
@@ -188,13 +184,6 @@ class PostgresEventStore:
                 # committed stays acknowledged, an outage stays DependencyUnavailable.
                 with contextlib.suppress(Exception):
                     await self.pool.release(conn)
-
-    async def _expire_after_outage(self) -> None:
-        """One connection met an outage (e.g. a server restart): the pool's other idle
-        connections are as dead, and with no reset query on release nothing would notice until
-        each failed a request of its own. Expire them all; the pool reconnects on demand."""
-        with contextlib.suppress(Exception):
-            await self.pool.expire_connections()
 
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         async with self.connection() as conn:
