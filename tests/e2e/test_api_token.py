@@ -3,53 +3,25 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.own_api import own_api
+
 pytestmark = pytest.mark.e2e
 
-CLI = str(Path(sys.executable).with_name("cqrs-bench"))
 TOKEN = f"t-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="module")
 def secured_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An api process of this tree on a free port with CQRS_API_TOKEN set (the shared stack's
-    api is left alone)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CQRS_API_TOKEN": TOKEN, "CQRS_API_URL": url}
-    log_path = tmp_path_factory.mktemp("api") / "api.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [CLI, "serve", "api", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the test's api did not start"
-            time.sleep(0.3)
+    """An api process of this tree on a free port with CQRS_API_TOKEN set."""
+    log_dir = tmp_path_factory.mktemp("api")
+    with own_api(log_dir, {"CQRS_API_TOKEN": TOKEN}, ready_path="/health/live") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 ROUTES = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from bench.load.samples import read_samples, sample_files
 from bench.report.results import load as load_results
 from system.config import Settings
+from tests.e2e.own_api import own_api
 
 pytestmark = pytest.mark.e2e
 
@@ -74,30 +74,8 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
 @pytest.fixture
 def slow_api(tmp_path: Path) -> Iterator[str]:
     """A second API process on a free port that sleeps DELAY_MS before every request."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CQRS_API_TEST_DELAY_MS": str(DELAY_MS), "CQRS_API_URL": url}
-    with (tmp_path / "slow-api.log").open("w") as log:
-        proc = subprocess.Popen(
-            [CLI, "serve", "api", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (tmp_path / "slow-api.log").read_text()
-            assert time.monotonic() < deadline, "slow api did not become healthy"
-            time.sleep(0.3)
+    with own_api(tmp_path, {"CQRS_API_TEST_DELAY_MS": str(DELAY_MS)}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def predicted_corrected_p99(intended: list[float], service_s: float, slots: int) -> float:

@@ -3,23 +3,20 @@ requests the generator never sent are in the corrected percentiles, censored at 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench.load.pacing import read_unsent
 from bench.load.samples import VISIBILITY, read_samples, sample_files
 from bench.report.results import load as load_results
+from tests.e2e.own_api import own_api
 
 pytestmark = pytest.mark.e2e
 
@@ -30,40 +27,9 @@ SLOTS = 2
 DURATION_S = 8
 
 
-@contextlib.contextmanager
-def own_api(tmp_path: Path, delay_ms: int) -> Iterator[str]:
-    """An API process of this tree on a free port, sleeping `delay_ms` in every request
-    (test-only CQRS_API_TEST_DELAY_MS); the shared stack's api is left alone."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CQRS_API_TEST_DELAY_MS": str(delay_ms), "CQRS_API_URL": url}
-    log_path = tmp_path / f"api-{port}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [CLI, "serve", "api", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the test's api did not become healthy"
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
 @pytest.fixture
 def slow_api(tmp_path: Path) -> Iterator[str]:
-    with own_api(tmp_path, DELAY_MS) as url:
+    with own_api(tmp_path, {"CQRS_API_TEST_DELAY_MS": str(DELAY_MS)}) as url:
         yield url
 
 
@@ -134,7 +100,7 @@ def test_calibrate_reports_the_generator_floor_on_the_route_asked(
     tmp_path: Path, route: str, request_name: str
 ) -> None:
     out = tmp_path / "calibration"
-    with own_api(tmp_path, 0) as url:
+    with own_api(tmp_path, {"CQRS_API_TEST_DELAY_MS": "0"}) as url:
         proc = subprocess.run(
             [CLI, "calibrate", "--rate", "20", "--duration", "3", "--route", route,
              "--out", str(out)],
