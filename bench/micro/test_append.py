@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -81,6 +82,42 @@ def raw_pool(runner: Runner, dsn: str, connections: int) -> asyncpg.Pool:
     return pool
 
 
+def measure_appends(
+    benchmark: Any,
+    runner: Runner,
+    suite: Suite,
+    work: Callable[[int, int], Awaitable[None]],
+    latencies: Latencies,
+    close: Callable[[], Awaitable[None]],
+    *,
+    kind: str,
+    connections: int,
+    batch: int,
+    **info: Any,
+) -> None:
+    """Time rounds of `appends_per_round` calls of `work` spread over `connections` workers,
+    close what they used, and record the p99 of one append."""
+
+    async def round_() -> None:
+        await spread_over(connections, suite.append.appends_per_round, work)
+
+    try:
+        runner.measure(
+            benchmark,
+            round_,
+            rounds=suite.append.rounds,
+            warmup_rounds=1,
+            kind=kind,
+            connections=connections,
+            batch=batch,
+            **info,
+            events=suite.append.appends_per_round * batch,
+        )
+    finally:
+        runner.run(close())
+    benchmark.extra_info["p99_seconds"] = latencies.p99()
+
+
 def test_append_raw_insert(
     benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, batch: int
 ) -> None:
@@ -107,23 +144,8 @@ def test_append_raw_insert(
                 )
             )
 
-    async def round_() -> None:
-        await spread_over(connections, suite.append.appends_per_round, work)
-
-    try:
-        runner.measure(
-            benchmark,
-            round_,
-            rounds=suite.append.rounds,
-            warmup_rounds=1,
-            kind="append_raw",
-            connections=connections,
-            batch=batch,
-            events=suite.append.appends_per_round * batch,
-        )
-    finally:
-        runner.run(pool.close())
-    benchmark.extra_info["p99_seconds"] = latencies.p99()
+    measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_raw",
+                    connections=connections, batch=batch)  # fmt: skip
 
 
 def test_append_raw_copy(
@@ -157,23 +179,8 @@ def test_append_raw_copy(
             ]
             await latencies.timed(copy(records))
 
-    async def round_() -> None:
-        await spread_over(connections, suite.append.appends_per_round, work)
-
-    try:
-        runner.measure(
-            benchmark,
-            round_,
-            rounds=suite.append.rounds,
-            warmup_rounds=1,
-            kind="append_copy",
-            connections=connections,
-            batch=copy_batch,
-            events=suite.append.appends_per_round * copy_batch,
-        )
-    finally:
-        runner.run(pool.close())
-    benchmark.extra_info["p99_seconds"] = latencies.p99()
+    measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_copy",
+                    connections=connections, batch=copy_batch)  # fmt: skip
 
 
 def test_append(
@@ -210,24 +217,8 @@ def test_append(
             taken = [Repository.snapshot(account)] if due else []
             await latencies.timed(store.append([change], snapshots=taken))
 
-    async def round_() -> None:
-        await spread_over(connections, suite.append.appends_per_round, work)
-
-    try:
-        runner.measure(
-            benchmark,
-            round_,
-            rounds=suite.append.rounds,
-            warmup_rounds=1,
-            kind="append",
-            connections=connections,
-            batch=batch,
-            snapshots=snapshots,
-            events=suite.append.appends_per_round * batch,
-        )
-    finally:
-        runner.run(store.close())
-    benchmark.extra_info["p99_seconds"] = latencies.p99()
+    measure_appends(benchmark, runner, suite, work, latencies, store.close, kind="append",
+                    connections=connections, batch=batch, snapshots=snapshots)  # fmt: skip
 
 
 def stream(account: BankAccount, events: list[Event]) -> StreamAppend:
