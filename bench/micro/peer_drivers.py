@@ -54,12 +54,12 @@ from eventsourcing.domain import Aggregate, event
 
 from bench.micro.harness import spread_over
 from system.app.commands import CommandHandlers
-from system.app.ports import StreamAppend
 from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.commands import Deposit, OpenAccount
 from system.domain.events import MoneyDeposited
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import StreamAppend
 
 MESSAGE_DB_SEARCH_PATH = {"search_path": "message_store,public"}
 """What message-db's own role sets: its functions name `messages` and each other unqualified."""

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import msgspec
 
 from bench.micro.suite import ReplaySuite
-from system.app.ports import StreamAppend
 from system.app.repository import Repository
 from system.domain.account import BankAccount
 from system.domain.events import AccountOpened, Event, MoneyDeposited
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import StreamAppend
 
 CHUNK = 1000
 AMOUNT_RANGE = (100, 99_999)

@@ -20,12 +20,12 @@ import pytest
 
 from bench.micro.harness import Latencies, Runner, spread_over
 from bench.micro.suite import Suite, load_suite
-from system.app.ports import StreamAppend
 from system.app.repository import Repository
 from system.domain.account import BankAccount
 from system.domain.codec import encode_event
 from system.domain.events import AccountOpened, Event, MoneyDeposited
 from system.eventstore.postgres import PostgresEventStore, keep_session
+from system.ports import StreamAppend
 
 SNAPSHOT_EVERY = 100
 RAW_TABLE = """

@@ -34,7 +34,6 @@ from bench.micro.conflict_model import key_probabilities
 from bench.micro.harness import Latencies, Runner, quantile
 from bench.micro.suite import Suite, load_suite
 from system.app.commands import CommandHandlers
-from system.app.ports import AppendResult, IdempotencyRecord, Snapshot, StreamAppend
 from system.app.retry import RetryPolicy
 from system.config import Settings
 from system.domain.account import BankAccount
@@ -43,6 +42,7 @@ from system.domain.errors import ConcurrencyError
 from system.domain.events import AccountOpened, Event
 from system.domain.recorded import Metadata
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import AppendResult, IdempotencyRecord, Snapshot, StreamAppend
 
 _runs = itertools.count()
 

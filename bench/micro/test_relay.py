@@ -31,7 +31,6 @@ from bench.micro.bus import (
 )
 from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database
 from bench.micro.suite import Suite
-from system.app.ports import StreamAppend
 from system.bus.envelope import KIND_EVENT, KIND_HEADER, decode_envelope, topic_for, topics
 from system.bus.kafka import KafkaPublisher, ensure_topics
 from system.bus.relay import OutboxRelay
@@ -40,6 +39,7 @@ from system.domain.account import BankAccount
 from system.eventstore.outbox import PostgresOutbox
 from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
+from system.ports import StreamAppend
 
 RELAY_DATABASE = f"cqrs_bench_micro_relay_{RUN_TAG}"
 APPEND_STREAMS = 50

@@ -21,11 +21,11 @@ from system.api.deps import Handlers, Provenance
 from system.api.errors import ApiError
 from system.app.bootstrap import Container
 from system.app.commands import CommandResult, KeyedCommand
-from system.app.ports import KeyTaken, StoredAnswer
 from system.domain import commands as c
 from system.domain.errors import ConcurrencyError
 from system.domain.recorded import Metadata
 from system.eventstore.idempotency import lookup
+from system.ports import KeyTaken, StoredAnswer
 
 KEY_HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7E]{1,200}$"

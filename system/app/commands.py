@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from system.app.ports import EventStore, IdempotencyRecord, KeyTaken, StreamAppend
 from system.app.repository import Repository
 from system.app.retry import RetryPolicy
 from system.config import Settings
@@ -25,6 +24,7 @@ from system.domain.order import Order
 from system.domain.recorded import Metadata
 from system.domain.reference import Customer, Product
 from system.metrics import COMMAND_DURATION, COMMANDS
+from system.ports import EventStore, IdempotencyRecord, KeyTaken, StreamAppend
 
 A = TypeVar("A", bound=Aggregate[Any])
 Change = tuple[Aggregate[Any], list[Event]]

@@ -12,11 +12,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from system.app.repository import Repository
 from system.domain.account import BankAccount
 from system.domain.errors import InvalidValue, NotFound
+from system.ports import ReadModels
 from system.resilience import DependencyUnavailable
 
 MAX_WAIT_MS = 10_000
@@ -26,30 +27,6 @@ MAX_WAITING = 64
 WAIT_FIRST_S = 0.005
 WAIT_CAP_S = 0.5
 """A wait checks once, then after 5 ms, doubling to 0.5 s: at most 27 checks in 10 s."""
-
-
-class ReadModels(Protocol):
-    """The read side as the query handlers need it (implemented by ElasticsearchReadStore)."""
-
-    async def get_order(self, order_id: str) -> dict[str, Any] | None:
-        """The order status view of one order."""
-
-    async def customer_orders(self, customer_id: str) -> list[dict[str, Any]]:
-        """A customer's order history, newest first."""
-
-    async def get_inventory(self, product_id: str) -> dict[str, Any] | None:
-        """Reserved, sold and remaining stock of one product."""
-
-    async def revenue(self, start: date, end: date) -> list[dict[str, Any]]:
-        """Revenue and order count per day, both ends inclusive."""
-
-    async def get_account(self, account_id: str) -> dict[str, Any] | None:
-        """The balance view of one account."""
-
-    async def wait_for_position(
-        self, names: Sequence[str], min_position: int, timeout_s: float
-    ) -> bool:
-        """True once every named projection has reached `min_position` (within `timeout_s`)."""
 
 
 @dataclass(frozen=True)

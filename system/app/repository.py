@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from system.app.ports import EventStore, Snapshot
 from system.domain.aggregate import Aggregate
 from system.domain.codec import decode_state, encode_state
+from system.ports import EventStore, Snapshot
 
 A = TypeVar("A", bound=Aggregate[Any])
 

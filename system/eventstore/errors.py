@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from system.app.ports import StreamAppend
 from system.domain.errors import ConcurrencyError
+from system.ports import StreamAppend
 
 STREAM_VERSION_CONSTRAINT = "events_stream_version"
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from system.app.ports import AppendResult, IdempotencyRecord, KeyTaken, StoredAnswer
+from system.ports import AppendResult, IdempotencyRecord, KeyTaken, StoredAnswer
 
 KEEP_S = 24 * 3600
 PRUNE_EVERY_S = 600.0

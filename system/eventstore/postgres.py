@@ -22,12 +22,6 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from system.app.ports import (
-    AppendResult,
-    IdempotencyRecord,
-    Snapshot,
-    StreamAppend,
-)
 from system.config import Settings
 from system.domain.codec import decode_events, encode_event
 from system.domain.events import Event
@@ -35,6 +29,12 @@ from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.errors import VersionGap, translating_append_errors
 from system.eventstore.idempotency import append_keyed
+from system.ports import (
+    AppendResult,
+    IdempotencyRecord,
+    Snapshot,
+    StreamAppend,
+)
 from system.resilience import DependencyUnavailable
 
 MAX_VERSION = 2**31 - 1

@@ -7,7 +7,6 @@ import random
 import pytest
 
 from system.app.commands import CommandHandlers
-from system.app.ports import StreamAppend
 from system.app.retry import RetryPolicy
 from system.config import Settings
 from system.domain.account import BankAccount
@@ -15,6 +14,7 @@ from system.domain.commands import Deposit, OpenAccount, Withdraw
 from system.domain.errors import ConcurrencyError, InsufficientFunds
 from system.domain.events import AccountOpened, MoneyDeposited, MoneyWithdrawn
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import StreamAppend
 from tests.integration.eventstore_fixtures import new_id
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from bench.cli import register
 from system.app.commands import CommandHandlers
-from system.app.ports import Snapshot, StreamAppend
 from system.app.repository import Repository
 from system.config import Settings
 from system.domain.account import AccountState, BankAccount
@@ -17,6 +16,7 @@ from system.domain.codec import encode_state
 from system.domain.commands import Deposit, OpenAccount
 from system.domain.events import AccountOpened, Event, MoneyDeposited, MoneyWithdrawn
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import Snapshot, StreamAppend
 from tests.integration.eventstore_fixtures import new_id
 
 pytestmark = pytest.mark.integration

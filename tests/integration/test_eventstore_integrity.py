@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 
-from system.app.ports import StreamAppend
 from system.config import Settings
 from system.domain.events import AccountOpened, MoneyDeposited
 from system.domain.recorded import RecordedEvent
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import StreamAppend
 from system.resilience import DependencyUnavailable
 from tests.integration.eventstore_fixtures import new_id
 

@@ -9,13 +9,13 @@ import time
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from system.app.ports import StreamAppend
 from system.bus.envelope import COMMITTED_AT_HEADER, OBSERVED_AT_HEADER, decode_envelope
 from system.bus.kafka import ensure_topics
 from system.config import Settings
 from system.domain.events import AccountOpened
 from system.eventstore.outbox import acked_at
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import StreamAppend
 from system.readstore.elasticsearch import ElasticsearchReadStore, visibility_search
 from system.readstore.mappings import read_model_body
 from tests.integration.readside_fixtures import new_id

@@ -9,7 +9,6 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from system.app.ports import StreamAppend
 from system.bus.envelope import (
     COMMITTED_AT_HEADER,
     KIND_EVENT,
@@ -23,6 +22,7 @@ from system.config import Settings
 from system.domain.events import AccountOpened, MoneyDeposited, MoneyWithdrawn
 from system.eventstore.outbox import PostgresOutbox
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import StreamAppend
 from tests.integration.readside_fixtures import new_id
 
 pytestmark = pytest.mark.integration

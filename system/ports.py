@@ -1,11 +1,15 @@
-"""Ports the application needs; adapters (eventstore, readstore, bus) implement them."""
+"""Ports: what the application needs from storage, implemented by the adapters.
+
+The middle of the dependency graph: adapters (eventstore, readstore, bus) and the application
+import this module; it imports only the domain.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import Any, Protocol
 
 import msgspec
 
@@ -118,3 +122,27 @@ class EventStore(Protocol):
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         """Store a snapshot (newer versions replace older ones)."""
+
+
+class ReadModels(Protocol):
+    """The read side as the query handlers need it (implemented by ElasticsearchReadStore)."""
+
+    async def get_order(self, order_id: str) -> dict[str, Any] | None:
+        """The order status view of one order."""
+
+    async def customer_orders(self, customer_id: str) -> list[dict[str, Any]]:
+        """A customer's order history, newest first."""
+
+    async def get_inventory(self, product_id: str) -> dict[str, Any] | None:
+        """Reserved, sold and remaining stock of one product."""
+
+    async def revenue(self, start: date, end: date) -> list[dict[str, Any]]:
+        """Revenue and order count per day, both ends inclusive."""
+
+    async def get_account(self, account_id: str) -> dict[str, Any] | None:
+        """The balance view of one account."""
+
+    async def wait_for_position(
+        self, names: Sequence[str], min_position: int, timeout_s: float
+    ) -> bool:
+        """True once every named projection has reached `min_position` (within `timeout_s`)."""
