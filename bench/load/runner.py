@@ -44,6 +44,7 @@ from bench.load.locust_process import (
 )
 from bench.load.pacing import read_unsent
 from bench.load.publish import render_run_panels
+from bench.load.resources import ResourceSampler, head_position, resource_rows, stack_roots
 from bench.load.rows import api_conflicts, load_row, locust_conflicts, request_table
 from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
@@ -172,7 +173,12 @@ async def _run(
             stop = asyncio.Event()
             probing = asyncio.create_task(probe.run(stop))
             started = time.time()
+            sampler = ResourceSampler(stack_roots(settings.stack_dir), out)
+            head_before = await head_position(store.pool)
+            await sampler.sample()
             locust = await LocustProcesses.start(config, settings.api_url, out, dict(os.environ))
+            sampler.locust_pids = [p.pid for p in locust.procs]
+            sampling = asyncio.create_task(sampler.run(stop))
             session.start(seeding.seeded_ids(seed))
             progress = Progress(
                 started, run_time_s(config), probe, f"http://127.0.0.1:{config.exporter_port}"
@@ -186,6 +192,8 @@ async def _run(
             await session.finish()
             stop.set()
             await probing
+            await sampling
+            events = await head_position(store.pool) - head_before
             if code != 0:
                 raise LoadRunError(
                     f"locust exited with {code}; see {out}/locust.log and locust-stdout-*.log"
@@ -213,6 +221,8 @@ async def _run(
         await read_store.close()
     results.add("load", load_row(config, summary, verdict, calibration))
     session.record(results, samples)
+    for row in resource_rows(sampler.snapshots, len(samples), events):
+        results.add("resources", row)
     for row in lag:
         results.add("lag", row)
     if kafka_ceiling:

@@ -35,6 +35,7 @@ FIGURES: dict[str, dict[str, bool]] = {
     "targets": {},
     "saturation": {"rate": True},
     "faults": {"recovery_seconds": False},
+    "resources": {"cpu_ms_per_request": False, "cpu_ms_per_event": False},
 }
 
 

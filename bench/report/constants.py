@@ -34,6 +34,7 @@ Section = Literal[
     "targets",
     "faults",
     "saturation",
+    "resources",
 ]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 """Result sections in report order."""
@@ -72,6 +73,7 @@ MAIN_FIGURE: dict[str, str] = {
     "serialization": "events_per_s",
     "peers": "ratio",
     "saturation": "rate",
+    "resources": "cores",
 }
 """The figure a row's bare `low`/`high` belong to; other figures use `<figure>_low/_high`."""
 
@@ -90,5 +92,6 @@ ROW_PARAMS: dict[str, tuple[str, ...]] = {
     "targets": ("name",),
     "faults": ("service", "action", "planned_at"),
     "saturation": ("kind", "step"),
+    "resources": ("process",),
 }
 """The parameters that identify a row of each section (what `compare` matches rows by)."""

@@ -69,6 +69,14 @@ def fraction(x: Any) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
+def cores(x: Any) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def milliseconds(x: Any) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
 Column = tuple[str, str, Callable[[Any], str]]
 
 COLUMNS: dict[str, list[Column]] = {
@@ -182,6 +190,13 @@ COLUMNS: dict[str, list[Column]] = {
         ("met", "met", plain),
         ("error", "error", plain),
     ],
+    "resources": [
+        ("process", "process", plain),
+        ("cpu_seconds", "CPU s", plain),
+        ("cores", "cores (mean)", cores),
+        ("cpu_ms_per_request", "CPU ms / request", milliseconds),
+        ("cpu_ms_per_event", "CPU ms / event", milliseconds),
+    ],
     "faults": [
         ("run", "run", plain),
         ("service", "service", plain),
@@ -206,6 +221,7 @@ TITLES = {
     "audit": "Audit",
     "targets": "Targets (verdicts from 95% intervals)",
     "saturation": "Saturation search (each step a short audited open-model run)",
+    "resources": "CPU per process over the load window (/proc; requests and events in the window)",
     "faults": "Faults (recovery: until every service is healthy and every projection caught up)",
 }
 

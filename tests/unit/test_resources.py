@@ -1,0 +1,94 @@
+"""The resources section: process-tree CPU sums and the rows built from snapshots (pure code)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.load.resources import (
+    Snapshot,
+    component,
+    read_series,
+    resource_rows,
+    stack_roots,
+    take_snapshot,
+    tree_cpu,
+)
+from bench.report.results import Results
+
+
+def test_a_tree_sums_every_descendant_once_and_nothing_else() -> None:
+    table = {
+        1: (0, 100.0),  # init: outside every tree
+        10: (1, 2.0),  # postmaster (its cutime holds reaped backends)
+        11: (10, 0.5),
+        12: (10, 0.25),
+        13: (12, 0.125),  # a grandchild
+        20: (1, 3.0),  # api
+    }
+    cpu = tree_cpu({"postgres": 10, "api": 20, "gone": 99}, table)
+    assert cpu == {"postgres": 2.875, "api": 3.0}
+
+
+def test_projector_instances_are_one_component() -> None:
+    assert component("projector-2") == "projector"
+    assert component("projector") == "projector"
+    assert component("locust") == "locust"
+
+
+def _snapshots() -> list[Snapshot]:
+    # api busy 0.5 cores then 1.5 cores; postgres a steady 0.25
+    return [
+        Snapshot(100.0, {"api": 10.0, "postgres": 5.0}),
+        Snapshot(102.0, {"api": 11.0, "postgres": 5.5}),
+        Snapshot(104.0, {"api": 14.0, "postgres": 6.0}),
+    ]
+
+
+def test_rows_divide_the_window_cpu_by_its_requests_and_events() -> None:
+    rows = resource_rows(_snapshots(), requests=200, events=400)
+    assert [r["process"] for r in rows] == ["api", "postgres"]  # busiest first
+    api, postgres = rows
+    assert api["cpu_seconds"] == 4.0 and api["window_s"] == 4.0
+    assert api["cores"] == pytest.approx(1.0)
+    assert api["cpu_ms_per_request"] == pytest.approx(20.0)  # 4 s / 200 requests
+    assert api["cpu_ms_per_event"] == pytest.approx(10.0)
+    assert api["low"] <= api["cores"] <= api["high"]
+    assert api["low"] < api["high"]  # the two intervals differ: 0.5 and 1.5 cores
+    assert api["cpu_ms_per_request_low"] == pytest.approx(api["low"] * 4000 / 200)
+    assert postgres["cores"] == pytest.approx(0.25)
+    assert postgres["low"] == pytest.approx(0.25) and postgres["high"] == pytest.approx(0.25)
+
+
+def test_rows_pass_the_results_schema() -> None:
+    results = Results.new("load/orders", {})
+    for row in resource_rows(_snapshots(), requests=0, events=0):
+        results.add("resources", row)
+    assert results.rows("resources")[0]["cpu_ms_per_request"] is None
+    with pytest.raises(Exception, match="resources"):
+        results.add("resources", {"process": "api"})
+
+
+def test_no_window_no_rows() -> None:
+    assert resource_rows(_snapshots()[:1], 10, 10) == []
+    same = Snapshot(100.0, {"api": 1.0})
+    assert resource_rows([same, same], 10, 10) == []
+
+
+def test_a_real_snapshot_sees_this_process_and_the_series_round_trips(tmp_path: Path) -> None:
+    stack = tmp_path / "stack"
+    (stack / "me").mkdir(parents=True)
+    (stack / "me" / "pid").write_text(str(os.getpid()))
+    (stack / "dead").mkdir()
+    (stack / "dead" / "pid").write_text("999999999")
+    roots = stack_roots(stack)
+    assert roots == {"me": os.getpid()}
+    sum(i * i for i in range(200_000))  # burn a little CPU
+    snap = take_snapshot(roots)
+    assert snap.cpu["me"] > 0 and snap.cpu["harness"] > 0 and "locust" in snap.cpu
+    path = tmp_path / "resources.jsonl"
+    path.write_text(f'{{"at": {snap.at}, "cpu": {{"me": {snap.cpu["me"]}}}}}\n')
+    assert read_series(path)[0].cpu == {"me": snap.cpu["me"]}
+    assert read_series(tmp_path / "missing.jsonl") == []
