@@ -55,6 +55,10 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "cqrs-bench")
     snapshot_every: int | None = 100
     kafka_partitions: int = 3
+    kafka_replication_factor: int = 1
+    """Replicas of each topic the system creates (3 on the compose `cluster` profile)."""
+    es_replicas: int = 0
+    """Replicas of each index the read store creates (1 on the compose `cluster` profile)."""
     es_index_prefix: str = "cqrs"
     kafka_topic_prefix: str = ""
     """Prepended to every topic name (`account-events` …); empty in production."""
@@ -102,6 +106,10 @@ class Settings:
             cache_dir=Path(env.get("CQRS_CACHE_DIR", str(defaults.cache_dir))),
             snapshot_every=_parse_snapshot_every(snapshot, defaults.snapshot_every),
             kafka_partitions=int(env.get("CQRS_KAFKA_PARTITIONS", defaults.kafka_partitions)),
+            kafka_replication_factor=int(
+                _positive(env, "CQRS_KAFKA_REPLICATION_FACTOR", 1, integer=True)
+            ),
+            es_replicas=_count(env, "CQRS_ES_REPLICAS", defaults.es_replicas),
             es_index_prefix=env.get("CQRS_ES_INDEX_PREFIX", defaults.es_index_prefix),
             kafka_topic_prefix=env.get("CQRS_KAFKA_TOPIC_PREFIX", defaults.kafka_topic_prefix),
             projection_refresh=_parse_refresh(
@@ -137,6 +145,20 @@ def owner_dsn(app_dsn: str) -> str:
 def dsn_user(dsn: str) -> str:
     """The role a DSN connects as (`cqrs` when it names none)."""
     return urlsplit(dsn).username or "cqrs"
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A non-negative integer from `env[name]` (default when unset)."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {raw!r}")
+    return value
 
 
 def _parse_snapshot_every(raw: str | None, default: int | None) -> int | None:

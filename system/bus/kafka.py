@@ -59,27 +59,35 @@ class Outgoing:
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int, *, timeout_s: float = TIMEOUT_S
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    *,
+    timeout_s: float = TIMEOUT_S,
+    replication_factor: int = 1,
 ) -> dict[str, list[int]]:
-    """Create the topics that do not exist yet; returns each topic's partitions.
+    """Create the topics that do not exist yet (`replication_factor` replicas each); returns
+    each topic's partitions.
 
     Raises `DependencyUnavailable` if Kafka cannot be reached or does not describe them in time.
     """
     try:
-        return await _ensure_topics(bootstrap, list(topics), partitions, timeout_s)
+        return await _ensure_topics(
+            bootstrap, list(topics), partitions, timeout_s, replication_factor
+        )
     except AIOKafkaError as exc:
         raise DependencyUnavailable("kafka", f"{type(exc).__name__}: {exc}") from exc
 
 
 async def _ensure_topics(
-    bootstrap: str, wanted: list[str], partitions: int, timeout_s: float
+    bootstrap: str, wanted: list[str], partitions: int, timeout_s: float, replication_factor: int
 ) -> dict[str, list[int]]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=_ms(timeout_s))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name=t, num_partitions=partitions, replication_factor=1)
+            NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor)
             for t in wanted
             if t not in existing
         ]

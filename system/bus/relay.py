@@ -216,6 +216,7 @@ async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
             topic_names,
             settings.kafka_partitions,
             timeout_s=settings.kafka_timeout_s,
+            replication_factor=settings.kafka_replication_factor,
         ),
         health,
         stop=stop_event,

@@ -55,6 +55,7 @@ class ElasticsearchReadStore:
             settings.es_url, request_timeout=settings.es_timeout_s
         )
         self.refresh_mode = settings.projection_refresh
+        self.replicas = settings.es_replicas
 
     async def close(self) -> None:
         await self.client.close()
@@ -89,8 +90,10 @@ class ElasticsearchReadStore:
                 await self._create(f"{alias}-0", {**body, "aliases": {alias: {}}})
 
     async def _create(self, index: str, body: Mapping[str, Any]) -> None:
+        """Create `index` with `self.replicas` replicas (CQRS_ES_REPLICAS); exists is fine."""
+        settings = {**body.get("settings", {}), "number_of_replicas": self.replicas}
         try:
-            await self.client.indices.create(index=index, **body)
+            await self.client.indices.create(index=index, **{**body, "settings": settings})
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise
