@@ -51,6 +51,10 @@ class KeyTaken(Exception):
         self.key = key
 
 
+KEEP_ANSWERS_S = 24 * 3600
+"""How long an idempotency key and its answer are kept at least."""
+
+
 class StoredAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """The first answer given for an idempotency key."""
 
@@ -122,6 +126,12 @@ class EventStore(Protocol):
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         """Store a snapshot (newer versions replace older ones)."""
+
+    async def stored_answer(self, key: str) -> StoredAnswer | None:
+        """The answer stored under an idempotency key by `append`, if any."""
+
+    async def prune_answers(self, keep_s: float) -> int:
+        """Forget idempotency keys older than `keep_s`; how many went."""
 
 
 class ReadModels(Protocol):

@@ -9,8 +9,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from aiokafka.errors import KafkaError
-from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
@@ -28,13 +26,11 @@ from system.api.errors import (
     validation_error,
 )
 from system.api.middleware import BearerAuth, BodyLimit, HttpMetrics, InFlightLimit, TestDelay
-from system.app.bootstrap import Container, bootstrap
+from system.app.bootstrap import Container, bootstrap, unavailable_dependency
 from system.config import Settings
 from system.domain.errors import ConcurrencyError, DomainError
-from system.eventstore.idempotency import PRUNE_EVERY_S, prune
-from system.eventstore.postgres import PG_UNAVAILABLE
 from system.metrics import API_UNAVAILABLE
-from system.readstore.bulk import is_unavailable
+from system.ports import KEEP_ANSWERS_S
 from system.resilience import DependencyUnavailable
 
 MAX_BODY_BYTES = 64 * 1024
@@ -43,6 +39,8 @@ NEVER_REFUSED = ("/health/live", "/metrics")
 """Paths the in-flight limit lets through: liveness and scraping must work under overload."""
 OPEN_PATHS = ("/health", "/health/live")
 """Paths that need no bearer token (CQRS_API_TOKEN): probes from anywhere."""
+PRUNE_EVERY_S = 600.0
+"""How often the api forgets idempotency keys older than `KEEP_ANSWERS_S`."""
 logger = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
@@ -55,17 +53,6 @@ async def _mapped(_: Request, exc: Exception) -> Response:
         API_UNAVAILABLE.labels(exc.dependency).inc()
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
-
-
-def unavailable_dependency(exc: Exception) -> str | None:
-    """The dependency a raw driver error says is unavailable, if the adapters let one through."""
-    if isinstance(exc, PG_UNAVAILABLE):
-        return "postgres"
-    if is_unavailable(exc):
-        return "elasticsearch"
-    if isinstance(exc, KafkaError | KafkaException):
-        return "kafka"
-    return None
 
 
 async def _invalid_request(_: Request, exc: Exception) -> Response:
@@ -86,9 +73,9 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Starlette re-raises after this answer, so the server logs the traceback once.
-    dependency = unavailable_dependency(exc)
-    if dependency is not None:
-        return await _mapped(request, DependencyUnavailable(dependency, type(exc).__name__))
+    unavailable = unavailable_dependency(exc)
+    if unavailable is not None:
+        return await _mapped(request, unavailable)
     return json_response(error_body("internal", f"internal error ({type(exc).__name__})"), 500)
 
 
@@ -138,7 +125,7 @@ async def _prune_keys(container: Container) -> None:
     while True:
         await asyncio.sleep(PRUNE_EVERY_S)
         try:
-            await prune(container.events)
+            await container.events.prune_answers(KEEP_ANSWERS_S)
         except Exception:
             logger.exception("pruning idempotency keys failed; retrying in %ss", PRUNE_EVERY_S)
 

@@ -24,7 +24,6 @@ from system.app.commands import CommandResult, KeyedCommand
 from system.domain import commands as c
 from system.domain.errors import ConcurrencyError
 from system.domain.recorded import Metadata
-from system.eventstore.idempotency import lookup
 from system.ports import KeyTaken, StoredAnswer
 
 KEY_HEADER = "Idempotency-Key"
@@ -110,7 +109,7 @@ async def execute(
     commands = ctx.root.commands
     if ctx.key is None:
         return _answer(*rendered(await commands.handle(command, ctx.meta)))
-    stored = await lookup(ctx.root.events, ctx.key)
+    stored = await ctx.root.events.stored_answer(ctx.key)
     if stored is not None:
         return _replay(ctx, stored)
     keyed = KeyedCommand(key=ctx.key, request_hash=ctx.request_hash, render=rendered)
@@ -118,7 +117,7 @@ async def execute(
         result = await commands.handle(command, ctx.meta, keyed)
     except (KeyTaken, ConcurrencyError):
         # a concurrent retry stored its answer first (or moved the stream by this very command)
-        stored = await lookup(ctx.root.events, ctx.key)
+        stored = await ctx.root.events.stored_answer(ctx.key)
         if stored is None:
             raise
         return _replay(ctx, stored)

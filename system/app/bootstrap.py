@@ -14,9 +14,13 @@ from system.app.commands import CommandHandlers
 from system.app.queries import QueryHandlers
 from system.app.repository import Repository
 from system.app.retry import RetryPolicy
+from system.bus import kafka
 from system.config import Settings
+from system.eventstore import postgres
 from system.eventstore.postgres import PostgresEventStore, store_pool_options
+from system.readstore import bulk
 from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.resilience import DependencyUnavailable
 
 HEALTH_TIMEOUT_S = 2.0
 UNPINNED_ATTEMPTS = 3
@@ -51,6 +55,19 @@ class Container:
         # The integ-test-zip serves no `GET /`, so ping() fails on it: ask the cluster instead.
         health = await self.read_store.client.cluster.health()
         return bool(health["status"] != "red")
+
+
+def unavailable_dependency(exc: BaseException) -> DependencyUnavailable | None:
+    """Our error for a driver error that escaped an adapter and means its service is down
+    (each adapter says which of its driver's errors mean so); None for any other error."""
+    for dependency, is_unavailable in (
+        ("postgres", postgres.is_unavailable),
+        ("elasticsearch", bulk.is_unavailable),
+        ("kafka", kafka.is_unavailable),
+    ):
+        if is_unavailable(exc):
+            return DependencyUnavailable(dependency, type(exc).__name__)
+    return None
 
 
 async def _probe(check: Callable[[], Awaitable[object]]) -> str:

@@ -3,8 +3,8 @@
 The key row is inserted in the append's transaction, after the events, so it exists exactly
 when they do. A concurrent retry with the same key blocks on the primary key until the first
 transaction ends, then fails with a unique violation (`KeyTaken`), rolls its own events back
-and reads the stored answer. Keys are kept at least `KEEP_S` (24 h) and pruned after
-(`prune`, run by the api every `PRUNE_EVERY_S`).
+and reads the stored answer. Keys are kept at least `KEEP_ANSWERS_S` (24 h) and pruned after
+(`prune`, which the api runs periodically through `PostgresEventStore.prune_answers`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from system.ports import AppendResult, IdempotencyRecord, KeyTaken, StoredAnswer
+from system.ports import (
+    KEEP_ANSWERS_S,
+    AppendResult,
+    IdempotencyRecord,
+    KeyTaken,
+    StoredAnswer,
+)
 
-KEEP_S = 24 * 3600
-PRUNE_EVERY_S = 600.0
 KEY_CONSTRAINT = "idempotency_keys_pkey"
 
 LOOKUP = "SELECT request_hash, status, body FROM idempotency_keys WHERE key = $1"
@@ -67,7 +71,7 @@ async def lookup(store: Connections, key: str) -> StoredAnswer | None:
     return StoredAnswer(request_hash=row[0], status=row[1], body=bytes(row[2]))
 
 
-async def prune(store: Connections, keep_s: float = KEEP_S) -> int:
+async def prune(store: Connections, keep_s: float = KEEP_ANSWERS_S) -> int:
     """Delete keys older than `keep_s`; how many went."""
     async with store.connection() as conn:
         status: str = await conn.execute(PRUNE, keep_s)

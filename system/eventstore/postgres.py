@@ -28,11 +28,12 @@ from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.errors import VersionGap, translating_append_errors
-from system.eventstore.idempotency import append_keyed
+from system.eventstore.idempotency import append_keyed, lookup, prune
 from system.ports import (
     AppendResult,
     IdempotencyRecord,
     Snapshot,
+    StoredAnswer,
     StreamAppend,
 )
 from system.resilience import DependencyUnavailable
@@ -98,6 +99,11 @@ PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InternalClientError,
 )
 """Driver errors that mean "PostgreSQL is unavailable right now", not "this request is wrong"."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a driver error that escaped the adapter means "PostgreSQL is unavailable"."""
+    return isinstance(exc, PG_UNAVAILABLE)
 
 
 def pool_options(settings: Settings) -> dict[str, Any]:
@@ -356,6 +362,12 @@ class PostgresEventStore:
                 snapshot.schema_version,
                 snapshot.state.decode(),
             )
+
+    async def stored_answer(self, key: str) -> StoredAnswer | None:
+        return await lookup(self, key)
+
+    async def prune_answers(self, keep_s: float) -> int:
+        return await prune(self, keep_s)
 
 
 def recorded_from_row(row: Any) -> RecordedEvent:
