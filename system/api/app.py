@@ -26,7 +26,7 @@ from system.api.errors import (
     validation_error,
 )
 from system.api.middleware import BearerAuth, BodyLimit, HttpMetrics, InFlightLimit, TestDelay
-from system.app.bootstrap import Container, bootstrap, unavailable_dependency
+from system.bootstrap import Container, bootstrap, unavailable_dependency
 from system.config import Settings
 from system.domain.errors import ConcurrencyError, DomainError
 from system.metrics import API_UNAVAILABLE

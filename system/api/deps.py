@@ -12,8 +12,8 @@ from fastapi.responses import Response
 
 from system.api.errors import error_body
 from system.api.schemas import MAX_POSITION
-from system.app.bootstrap import Container
 from system.app.queries import MAX_WAIT_MS, Consistency, StillProcessing
+from system.bootstrap import Container
 from system.domain.recorded import Metadata
 
 IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'

@@ -19,8 +19,8 @@ from fastapi import Depends, Header, Request, Response
 
 from system.api.deps import Handlers, Provenance
 from system.api.errors import ApiError
-from system.app.bootstrap import Container
 from system.app.commands import CommandResult, KeyedCommand
+from system.bootstrap import Container
 from system.domain import commands as c
 from system.domain.errors import ConcurrencyError
 from system.domain.recorded import Metadata

@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
 from system.eventstore.postgres import PostgresEventStore
 from system.metrics import PROJECTION_CONSUMER_LAG, PROJECTION_POSITION_LAG
@@ -60,11 +61,9 @@ class LagGauges:
 
     async def position_lag(self) -> dict[str, int]:
         if self._events is None:
-            self._events = await PostgresEventStore.open(
-                self.settings.pg_dsn, min_size=1, max_size=1
-            )
+            self._events = await open_event_store(self.settings, min_size=1, max_size=1)
         if self._read is None:
-            self._read = ElasticsearchReadStore(self.settings)
+            self._read = open_read_store(self.settings)
         head = await self._events.head_position()
         positions = await self._read.projection_positions(list(self.groups))
         return {name: max(0, head - pos) for name, pos in positions.items()}

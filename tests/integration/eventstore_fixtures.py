@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from system.bootstrap import open_event_store
 from system.config import Settings
 from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
@@ -19,9 +20,10 @@ def new_id(prefix: str = "es") -> str:
 @pytest.fixture(scope="session")
 async def event_store() -> AsyncIterator[PostgresEventStore]:
     """A migrated store on `Settings.from_env().pg_dsn`; fails loudly if PostgreSQL is down."""
-    dsn = Settings.from_env().pg_dsn
+    settings = Settings.from_env()
+    dsn = settings.pg_dsn
     try:
-        store = await PostgresEventStore.open(dsn, min_size=2, max_size=40)
+        store = await open_event_store(settings, min_size=2, max_size=40)
     except (OSError, ConnectionError) as exc:
         pytest.fail(
             f"PostgreSQL at {dsn} is not reachable ({exc}); run `uv run cqrs-bench up` "

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from system.app.commands import CommandHandlers
+from system.bootstrap import open_read_store
 from system.bus.relay import run_relay
 from system.config import Settings
 from system.eventstore.outbox import RELAY_LOCK
@@ -92,7 +93,7 @@ async def projector(read_settings: Settings, relay: None) -> AsyncIterator[None]
 
 @pytest.fixture(scope="session")
 async def read_store(read_settings: Settings) -> AsyncIterator[ElasticsearchReadStore]:
-    store = ElasticsearchReadStore(read_settings)
+    store = open_read_store(read_settings)
     await store.ensure(PROJECTIONS)
     yield store
     await store.close()

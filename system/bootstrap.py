@@ -1,4 +1,8 @@
-"""The composition root: the one place that builds pools, clients, adapters and handlers."""
+"""The composition root: the one place that builds pools, clients, adapters and handlers.
+
+Entry points (the api, the projection tools, the harness, the tests) get their event store,
+read store and handlers from here, built from `Settings`, and close what they opened.
+"""
 
 from __future__ import annotations
 
@@ -89,6 +93,20 @@ async def _kafka_metadata(bootstrap_servers: str) -> None:
         await client.close()
 
 
+async def open_event_store(
+    settings: Settings, *, dsn: str | None = None, min_size: int = 2, max_size: int = 20
+) -> PostgresEventStore:
+    """An event store with its own pool on `dsn` (default `settings.pg_dsn`); `close()` it."""
+    return await PostgresEventStore.open(
+        dsn or settings.pg_dsn, min_size=min_size, max_size=max_size
+    )
+
+
+def open_read_store(settings: Settings) -> ElasticsearchReadStore:
+    """The read store for `settings` (its client connects on first use); `close()` it."""
+    return ElasticsearchReadStore(settings)
+
+
 @asynccontextmanager
 async def bootstrap(settings: Settings, *, pool_size: int = 20) -> AsyncIterator[Container]:
     """Open the adapters for `settings`, wire the handlers, close everything on exit.
@@ -102,7 +120,7 @@ async def bootstrap(settings: Settings, *, pool_size: int = 20) -> AsyncIterator
     )
     try:
         events = PostgresEventStore(pool, acquire_timeout_s=settings.pg_acquire_timeout_s)
-        read_store = ElasticsearchReadStore(settings)
+        read_store = open_read_store(settings)
         try:
             yield Container(
                 settings=settings,
