@@ -5,8 +5,12 @@ the start, every `interval_s` (default 1 s) and at the end; nothing runs inside 
 A service's CPU is the user+system time of every live process of its tree plus the time of the
 children they already reaped (`cutime`/`cstime`), so a PostgreSQL backend that exits mid-run is
 still counted. A tree is rooted at the supervisor when there is one (a restarted api, relay or
-projector stays in the tree). The locust processes are the runner's own children: their CPU is
-the runner's `RUSAGE_CHILDREN` difference over the run, exact even after they exit.
+projector stays in the tree); the roots are read again at every sample, so a service restarted
+by hand (`cqrs-bench up`) is followed too: an interval in which a root changed counts the new
+tree's CPU if it started inside the interval, and the row's `restarts` says how often that
+happened (the old tree's last second is lost). The locust processes are the runner's own
+children: their CPU is the runner's `RUSAGE_CHILDREN` difference over the run, exact even after
+they exit.
 
 Rows (one per process group): `process` (the `.stack/` directory name: `api`, `projector-2`,
 `postgres`, …), `component` (`projector` for every `projector-N`), `cpu_seconds`, `cores`
@@ -43,10 +47,12 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Cumulative CPU seconds per process group at one moment (wall clock `at`)."""
+    """Cumulative CPU seconds per process group at one moment (wall clock `at`), and when each
+    group's root process started (epoch seconds; a change means the service was restarted)."""
 
     at: float
     cpu: dict[str, float]
+    started: dict[str, float] = field(default_factory=dict)
 
 
 def component(process: str) -> str:
@@ -75,9 +81,20 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-def _proc_table() -> dict[int, tuple[int, float]]:
-    """PID → (parent PID, CPU seconds of the process and its reaped children)."""
+def _boot_time() -> float:
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _proc_table() -> tuple[dict[int, tuple[int, float]], dict[int, float]]:
+    """PID → (parent PID, CPU seconds of the process and its reaped children), and PID → the
+    process's start (epoch seconds)."""
     table: dict[int, tuple[int, float]] = {}
+    starts: dict[int, float] = {}
+    boot = _boot_time()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -89,7 +106,8 @@ def _proc_table() -> dict[int, tuple[int, float]]:
         fields = stat.rsplit(")", 1)[1].split()
         ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
         table[int(entry.name)] = (int(fields[1]), ticks / _CLK_TCK)
-    return table
+        starts[int(entry.name)] = boot + int(fields[19]) / _CLK_TCK
+    return table, starts
 
 
 def tree_cpu(roots: Mapping[str, int], table: Mapping[int, tuple[int, float]]) -> dict[str, float]:
@@ -119,20 +137,21 @@ def _own_cpu() -> tuple[float, float]:
 
 def take_snapshot(roots: Mapping[str, int], locust_pids: Sequence[int] = ()) -> Snapshot:
     """CPU seconds of the stack's trees, the harness, and the live locust processes."""
-    table = _proc_table()
+    table, starts = _proc_table()
     cpu = tree_cpu(roots, table)
+    started = {name: starts[pid] for name, pid in roots.items() if name in cpu}
     own, reaped = _own_cpu()
     cpu[HARNESS] = own
     live = tree_cpu({str(p): p for p in locust_pids}, table)
     cpu[LOCUST] = reaped + sum(live.values())
-    return Snapshot(time.time(), cpu)
+    return Snapshot(time.time(), cpu, started)
 
 
 @dataclass
 class ResourceSampler:
     """Samples the stack's CPU every `interval_s` while a run goes; writes `resources.jsonl`."""
 
-    roots: dict[str, int]
+    stack_dir: Path
     out: Path
     interval_s: float = 1.0
     locust_pids: list[int] = field(default_factory=list)
@@ -140,10 +159,13 @@ class ResourceSampler:
 
     async def sample(self) -> None:
         """Take one snapshot now (off the event loop) and append it to the series file."""
-        snap = await asyncio.to_thread(take_snapshot, self.roots, list(self.locust_pids))
+        snap = await asyncio.to_thread(self._take)
         self.snapshots.append(snap)
         with (self.out / SERIES_FILE).open("a") as f:
-            f.write(json.dumps({"at": snap.at, "cpu": snap.cpu}) + "\n")
+            f.write(json.dumps({"at": snap.at, "cpu": snap.cpu, "started": snap.started}) + "\n")
+
+    def _take(self) -> Snapshot:
+        return take_snapshot(stack_roots(self.stack_dir), list(self.locust_pids))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sample until `stop` is set, then once more (the end of the window)."""
@@ -167,7 +189,14 @@ def read_series(path: Path) -> list[Snapshot]:
     if not path.is_file():
         return []
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [Snapshot(float(r["at"]), {k: float(v) for k, v in r["cpu"].items()}) for r in rows]
+    return [
+        Snapshot(
+            float(r["at"]),
+            {k: float(v) for k, v in r["cpu"].items()},
+            {k: float(v) for k, v in r.get("started", {}).items()},
+        )
+        for r in rows
+    ]
 
 
 def _mean_interval(values: Sequence[float], weights: Sequence[float]) -> Interval:
@@ -189,13 +218,27 @@ def _mean_interval(values: Sequence[float], weights: Sequence[float]) -> Interva
     return Interval(value, min(low, value), max(high, value))
 
 
+def _interval_cpu(name: str, a: Snapshot, b: Snapshot) -> tuple[float | None, bool]:
+    """CPU seconds `name` used between two snapshots (None: unknown), and whether its root
+    process changed (a restart) in between."""
+    if name not in b.cpu:
+        return None, False
+    before, after = a.started.get(name), b.started.get(name)
+    if name in a.cpu and before == after:
+        return max(0.0, b.cpu[name] - a.cpu[name]), False
+    if after is not None and after >= a.at:
+        return b.cpu[name], True  # restarted inside the interval: all of the new tree's CPU
+    return None, name in a.cpu
+
+
 def resource_rows(
     snapshots: Sequence[Snapshot], requests: int, events: int
 ) -> list[dict[str, Any]]:
     """The `resources` rows from a run's snapshots (first = start, last = end), busiest first.
 
-    `cores` is CPU seconds over the window; its interval comes from the per-interval deltas.
-    Per-request and per-event figures divide the same CPU by the window's requests and events.
+    A group's CPU is the sum of its per-interval CPU (see `_interval_cpu`); `cores` divides it
+    by the whole window, its interval comes from the per-interval rates. Per-request and
+    per-event figures divide the same CPU by the window's requests and events.
     """
     if len(snapshots) < 2:
         return []
@@ -204,17 +247,20 @@ def resource_rows(
     if window <= 0:
         return []
     rows = []
-    for name in sorted(set(first.cpu) & set(last.cpu)):
-        cpu = max(0.0, last.cpu[name] - first.cpu[name])
-        deltas, spans = [], []
+    for name in sorted({n for snap in snapshots for n in snap.cpu}):
+        cpu, restarts, deltas, spans = 0.0, 0, [], []
         for a, b in itertools.pairwise(snapshots):
-            if name in a.cpu and name in b.cpu and b.at > a.at:
-                deltas.append(max(0.0, b.cpu[name] - a.cpu[name]) / (b.at - a.at))
+            used, restarted = _interval_cpu(name, a, b)
+            restarts += restarted
+            if used is not None and b.at > a.at:
+                cpu += used
+                deltas.append(used / (b.at - a.at))
                 spans.append(b.at - a.at)
-        spread = _mean_interval(deltas, spans) if deltas else None
+        if not deltas:
+            continue
+        spread = _mean_interval(deltas, spans)
         cores = cpu / window
-        low = min(cores, spread.low) if spread else cores
-        high = max(cores, spread.high) if spread else cores
+        low, high = min(cores, spread.low), max(cores, spread.high)
         row: dict[str, Any] = {
             "process": name,
             "component": component(name),
@@ -225,6 +271,7 @@ def resource_rows(
             "window_s": round(window, 3),
             "requests": requests,
             "events": events,
+            "restarts": restarts,
         }
         for key, count in (("cpu_ms_per_request", requests), ("cpu_ms_per_event", events)):
             scale = 1000 * window / count if count > 0 else None
@@ -233,4 +280,3 @@ def resource_rows(
             row[f"{key}_high"] = high * scale if scale else None
         rows.append(row)
     return sorted(rows, key=lambda r: -r["cpu_seconds"])
-

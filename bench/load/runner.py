@@ -44,7 +44,7 @@ from bench.load.locust_process import (
 )
 from bench.load.pacing import read_unsent
 from bench.load.publish import render_run_panels
-from bench.load.resources import ResourceSampler, head_position, resource_rows, stack_roots
+from bench.load.resources import ResourceSampler, head_position, resource_rows
 from bench.load.rows import api_conflicts, load_row, locust_conflicts, request_table
 from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
@@ -173,7 +173,7 @@ async def _run(
             stop = asyncio.Event()
             probing = asyncio.create_task(probe.run(stop))
             started = time.time()
-            sampler = ResourceSampler(stack_roots(settings.stack_dir), out)
+            sampler = ResourceSampler(settings.stack_dir, out)
             head_before = await head_position(store.pool)
             await sampler.sample()
             locust = await LocustProcesses.start(config, settings.api_url, out, dict(os.environ))

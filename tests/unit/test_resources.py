@@ -62,6 +62,23 @@ def test_rows_divide_the_window_cpu_by_its_requests_and_events() -> None:
     assert postgres["low"] == pytest.approx(0.25) and postgres["high"] == pytest.approx(0.25)
 
 
+def test_a_restarted_service_counts_its_new_tree_from_its_start() -> None:
+    snaps = [
+        Snapshot(100.0, {"relay": 50.0}, {"relay": 10.0}),
+        Snapshot(101.0, {"relay": 50.5}, {"relay": 10.0}),
+        Snapshot(102.0, {}, {}),  # between the old process's end and the new one's start
+        Snapshot(103.0, {"relay": 0.75}, {"relay": 102.5}),  # restarted inside the interval
+        Snapshot(104.0, {"relay": 1.0}, {"relay": 102.5}),
+    ]
+    (relay,) = resource_rows(snaps, requests=10, events=10)
+    assert relay["cpu_seconds"] == pytest.approx(0.5 + 0.75 + 0.25)
+    assert relay["restarts"] == 1
+    assert relay["cores"] == pytest.approx(1.5 / 4)
+    # a root that changed but started before the interval: its CPU is unknown, not counted
+    late = [Snapshot(100.0, {"x": 5.0}, {"x": 1.0}), Snapshot(101.0, {"x": 9.0}, {"x": 50.0})]
+    assert resource_rows(late, 1, 1) == []
+
+
 def test_rows_pass_the_results_schema() -> None:
     results = Results.new("load/orders", {})
     for row in resource_rows(_snapshots(), requests=0, events=0):
@@ -89,6 +106,7 @@ def test_a_real_snapshot_sees_this_process_and_the_series_round_trips(tmp_path: 
     snap = take_snapshot(roots)
     assert snap.cpu["me"] > 0 and snap.cpu["harness"] > 0 and "locust" in snap.cpu
     path = tmp_path / "resources.jsonl"
+    assert snap.started["me"] <= snap.at and "harness" not in snap.started
     path.write_text(f'{{"at": {snap.at}, "cpu": {{"me": {snap.cpu["me"]}}}}}\n')
     assert read_series(path)[0].cpu == {"me": snap.cpu["me"]}
     assert read_series(tmp_path / "missing.jsonl") == []
