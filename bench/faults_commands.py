@@ -36,9 +36,9 @@ def faults(
     Exit status: 0 every run passed its audit and recovered, 2 an audit failed or a fault did
     not recover, 1 a run could not be carried out.
     """
+    from bench.cli.common import ensure_stack
     from bench.faults.matrix import run_matrix, write_matrix_report
     from bench.faults.suite import SuiteError, load_suite
-    from bench.load_commands import _ensure_stack
     from system.config import Settings
 
     console = Console(stderr=True)
@@ -51,7 +51,7 @@ def faults(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     settings = Settings.from_env()
-    _ensure_stack(settings)
+    ensure_stack(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     matrix_dir = out or Path("reports") / f"faults-{loaded.name}-{stamp}"
     runs = run_matrix(loaded, settings, matrix_dir, repeat=repeat, say=console.print)

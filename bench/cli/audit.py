@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bench.audit.checks import Check
 from bench.audit.run import AuditInputError, audit_live
+from bench.cli.common import fail
 from system.config import Settings
 
 console = Console()
@@ -54,11 +55,11 @@ def audit_command(
     Exit status: 0 every check passed; 2 a check failed (named, with its ids); 1 could not run.
     """
     if since is not None and run_dir is not None:
-        _fail("give --since or RUN_DIR, not both")
+        fail("give --since or RUN_DIR, not both")
     if since is not None and since < 0:
-        _fail(f"--since must be a position >= 0, got {since}")
+        fail(f"--since must be a position >= 0, got {since}")
     if catch_up_timeout <= 0:
-        _fail(f"--catch-up-timeout must be > 0 seconds, got {catch_up_timeout:g}")
+        fail(f"--catch-up-timeout must be > 0 seconds, got {catch_up_timeout:g}")
     settings = Settings.from_env()
     try:
         streams, checks = asyncio.run(
@@ -70,9 +71,9 @@ def audit_command(
             )
         )
     except AuditInputError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"the stack is not reachable ({exc}); `cqrs-bench status` shows what is down")
+        fail(f"the stack is not reachable ({exc}); `cqrs-bench status` shows what is down")
     scope = (
         f"run {run_dir}" if run_dir is not None else f"streams written after position {since or 0}"
     )
@@ -95,11 +96,6 @@ def _table(checks: list[Check], title: str) -> Table:
         result = "[green]pass[/green]" if c.passed else "[bold red]FAIL[/bold red]"
         table.add_row(c.check, result, c.detail)
     return table
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,169 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from prometheus_client.parser import text_string_to_metric_families
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
+from bench.cli.common import console, ensure_stack, fail
 from bench.faults.plan import FaultPlan, parse_plan
-from bench.load import metrics as m
 from bench.load.calibrate import (
     CALIBRATION_S,
     ROUTE,
     ROUTES,
     SCENARIO,
-    Calibration,
     CalibrationError,
     calibrate,
 )
 from bench.load.config import SCENARIOS, LoadConfig
+from bench.load.display import LiveView, calibration_table, print_run
 from bench.load.keys import Distribution
 from bench.load.options import parse_duration, parse_mix
-from bench.load.runner import LoadRun, LoadRunError, Progress, run_load
+from bench.load.runner import LoadRunError, run_load
 from bench.load.shapes import ShapeName
 from system.config import Settings
-
-console = Console(stderr=True)
 
 EXIT_AUDIT_FAILED = 2
 EXIT_INVALID = 3
 LOAD_SCENARIOS = [name for name in SCENARIOS if name != SCENARIO]
-
-
-def _scrape(url: str) -> dict[str, float]:
-    """Totals from the locust exporter: requests, failures, users, target rate."""
-    try:
-        with urllib.request.urlopen(f"{url}/metrics", timeout=0.5) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    totals = {"requests": 0.0, "failures": 0.0, "users": 0.0, "target": 0.0}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == m.REQUESTS_TOTAL:
-                totals["requests"] += s.value
-                if s.labels.get("outcome") == "failure":
-                    totals["failures"] += s.value
-            elif s.name == m.USERS:
-                totals["users"] = s.value
-            elif s.name == m.TARGET_RPS:
-                totals["target"] = s.value
-    return totals
-
-
-class LiveView:
-    """Renders progress and a live summary once a second."""
-
-    def __init__(self, live: Live) -> None:
-        self.live = live
-        self.last: tuple[float, float] | None = None
-
-    def __call__(self, p: Progress) -> None:
-        now = time.time()
-        totals = _scrape(p.exporter_url)
-        rate = 0.0
-        if totals and self.last is not None and now > self.last[0]:
-            rate = (totals["requests"] - self.last[1]) / (now - self.last[0])
-        if totals:
-            self.last = (now, totals["requests"])
-        elapsed = min(now - p.started, p.total_s)
-        head = Text(
-            f"{elapsed:5.0f}/{p.total_s:.0f} s  target {totals.get('target', 0):.0f} req/s"
-            f"  achieved {rate:.0f} req/s  users {totals.get('users', 0):.0f}"
-            f"  requests {totals.get('requests', 0):.0f}  failures {totals.get('failures', 0):.0f}"
-        )
-        table = Table(title="projection lag (live)", expand=False)
-        for col in ("projection", "position lag", "e2e p50 s", "e2e p99 s"):
-            table.add_column(col)
-        sample = p.probe.latest
-        if sample is not None:
-            for name, lag in sorted(sample.position_lag.items()):
-                p50 = sample.stage_p50.get(f"{name}/end_to_end")
-                p99 = sample.stage_p99.get(f"{name}/end_to_end")
-                table.add_row(
-                    name, str(lag), f"{p50:.3f}" if p50 else "-", f"{p99:.3f}" if p99 else "-"
-                )
-        self.live.update(Group(head, table))
-
-
-def _print_run(run: LoadRun) -> None:
-    out = Console()
-    row = run.summary.total
-    table = Table(title=f"{run.config.scenario} ({run.config.model} model)")
-    for col in ("request", "count", "outcomes", "p50 s", "p99 s", "p99 corrected s", "max s"):
-        table.add_column(col)
-    for name, stats in [*sorted(run.summary.by_request.items()), ("TOTAL", row)]:
-        raw, cor = stats.raw.summary(), stats.corrected.summary()
-        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items()))
-        table.add_row(
-            name,
-            str(stats.requests),
-            outcomes,
-            f"{raw['p50']:.4f}",
-            f"{raw['p99']:.4f}",
-            f"{cor['p99']:.4f}",
-            f"{raw['max']:.4f}",
-        )
-    out.print(table)
-    target = run.verdict.target_rps
-    out.print(
-        f"achieved {run.verdict.achieved_rps:.1f} req/s"
-        + (f" of {target:.1f} targeted" if target else "")
-        + f"; p99 send lag {run.verdict.send_lag_p99 * 1000:.1f} ms"
-        + (
-            f"; {run.verdict.unsent} of {run.verdict.scheduled} scheduled never sent"
-            if run.verdict.scheduled
-            else ""
-        )
-    )
-    for problem in run.verdict.problems:
-        out.print(f"[yellow]schedule not kept:[/yellow] {problem}")
-    if run.calibration is not None:
-        out.print(_calibration_table(run.calibration))
-    lag = Table(title="lag (s, exact from per-event stamps)")
-    for col in ("projection", "stage", "p50", "p90", "p99", "max"):
-        lag.add_column(col)
-    for r in run.lag:
-        lag.add_row(
-            r["projection"], r["stage"], *(f"{r[k]:.4f}" for k in ("p50", "p90", "p99", "max"))
-        )
-    out.print(lag)
-    for check in run.checks:
-        mark = "[green]PASS[/green]" if check.passed else "[bold red]FAIL[/bold red]"
-        out.print(f"{mark} {check.check}: {check.detail}")
-    out.print(f"results: {run.results_path}")
-
-
-def _calibration_table(c: Calibration) -> Table:
-    row = c.row()
-    table = Table(
-        title=f"generator floor: GET {row['route']} at {c.rate_rps:g} req/s for {c.duration_s:g} s"
-    )
-    cells = {
-        "requests": str(row["requests"]),
-        "achieved req/s": f"{row['achieved_rps']:.1f}",
-        "unsent": str(row["unsent"]),
-        "send lag p50 ms": f"{row['send_lag_seconds']['p50'] * 1000:.2f}",
-        "send lag p99 ms": f"{row['send_lag_seconds']['p99'] * 1000:.2f}",
-        "p50 ms": f"{row['latency_seconds']['p50'] * 1000:.2f}",
-        "p99 ms": f"{row['latency_seconds']['p99'] * 1000:.2f}",
-        "p99 corrected ms": f"{row['corrected']['p99'] * 1000:.2f}",
-        "max ms": f"{row['latency_seconds']['max'] * 1000:.2f}",
-    }
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for name, value in cells.items():
-        table.add_row(name, value)
-    return table
 
 
 def complete_scenario(incomplete: str) -> list[str]:
@@ -227,13 +93,13 @@ def load(
     p99 send lag > 50 ms). When both happen, 2 wins: see bench/load/README.md.
     """
     if scenario == SCENARIO:
-        _fail("--scenario calibration is what `cqrs-bench calibrate` runs; use that command")
+        fail("--scenario calibration is what `cqrs-bench calibrate` runs; use that command")
     if calibration < 0:
-        _fail(f"--calibration must not be negative, got {calibration:g}")
+        fail(f"--calibration must not be negative, got {calibration:g}")
     if rate is not None and users is not None:
-        _fail("give either --rate (open model) or --users (closed model), not both")
+        fail("give either --rate (open model) or --users (closed model), not both")
     if rate is None and users is None:
-        _fail("give --rate (open model, requests/s) or --users (closed model)")
+        fail("give --rate (open model, requests/s) or --users (closed model)")
     distribution: Distribution = "zipf" if zipf is not None else "uniform"
     try:
         duration_s = parse_duration(duration)
@@ -242,7 +108,7 @@ def load(
         faults: FaultPlan = parse_plan(fault or [])
         faults.validate(duration_s)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     config = LoadConfig(
         scenario=scenario,
         model="open" if rate is not None else "closed",
@@ -263,9 +129,9 @@ def load(
     try:
         config.validate()
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     settings = Settings.from_env()
-    _ensure_stack(settings)
+    ensure_stack(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("reports") / f"load-{scenario}-{stamp}"
     try:
@@ -280,10 +146,10 @@ def load(
                 kafka_ceiling=kafka_ceiling,
             )
     except LoadRunError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"a service of the stack went away during the run ({exc}); `cqrs-bench status`")
-    _print_run(run)
+        fail(f"a service of the stack went away during the run ({exc}); `cqrs-bench status`")
+    print_run(run)
     if not run.valid:
         console.print(f"[bold red]INVALID: {run.verdict.reason}[/bold red]")
     if not run.audit_passed:
@@ -331,15 +197,15 @@ def calibrate_command(
     the route did not answer 200.
     """
     if rate <= 0:
-        _fail(f"--rate must be positive, got {rate:g}")
+        fail(f"--rate must be positive, got {rate:g}")
     if duration <= 0:
-        _fail(f"--duration must be positive, got {duration:g}")
+        fail(f"--duration must be positive, got {duration:g}")
     if workers < 0:
-        _fail(f"--workers must not be negative, got {workers}")
+        fail(f"--workers must not be negative, got {workers}")
     if route not in ROUTES:
-        _fail(f"--route must be one of {', '.join(ROUTES)}, got {route!r}")
+        fail(f"--route must be one of {', '.join(ROUTES)}, got {route!r}")
     settings = Settings.from_env()
-    _ensure_stack(settings)
+    ensure_stack(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("reports") / f"calibration-{stamp}"
     with console.status(f"calibrating: GET {route} at {rate:g} req/s for {duration:g} s"):
@@ -356,14 +222,14 @@ def calibrate_command(
                 )
             )
         except CalibrationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     if result.not_ok:
-        _fail(
+        fail(
             f"GET {route} was not answered 200 {result.not_ok} times (see"
             f" {run_dir}/locust_failures.csv: a 503 is a backing service the route asked, a 404"
             " an api started before the route existed)"
         )
-    Console().print(_calibration_table(result))
+    Console().print(calibration_table(result))
     Console().print(f"calibration: {run_dir / 'calibration.json'}")
     if not result.verdict.valid:
         console.print(f"[bold red]the generator could not keep {rate:g} req/s:[/bold red]")
@@ -372,22 +238,7 @@ def calibrate_command(
         raise typer.Exit(EXIT_INVALID)
 
 
-def _ensure_stack(settings: Settings) -> None:
-    from bench.stack import commands as stack
-    from bench.stack.process import StackError
-
-    stack.load_services()
-    try:
-        asyncio.run(stack.bring_up(settings))
-    except StackError as exc:
-        _fail(f"the stack is not up: {exc}")
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
-
-
 def register(app: typer.Typer) -> None:
+    """Attach `load` and `calibrate` to the root CLI."""
     app.command()(load)
     app.command("calibrate")(calibrate_command)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,34 +9,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bench.cli.common import ensure_stack, fail
 from bench.load.config import SCENARIOS
 from bench.load.options import parse_duration
 from bench.load.runner import LoadRunError
-from bench.report.environment import gather_environment
-from bench.report.files import write_report
-from bench.report.results import Results
-from bench.saturate.search import Slo, StepResult, parse_slo, saturate
-from bench.saturate.steps import run_step, saturation_rows
+from bench.saturate.run import run_saturation
+from bench.saturate.search import Slo, StepResult, parse_slo
 from system.config import Settings
 
 console = Console()
 EXCLUDED = ("calibration",)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
-
-
-def _ensure_stack(settings: Settings) -> None:
-    from bench.stack import commands as stack
-    from bench.stack.process import StackError
-
-    stack.load_services()
-    try:
-        asyncio.run(stack.bring_up(settings))
-    except StackError as exc:
-        _fail(f"the stack is not up: {exc}")
 
 
 def _show(result: StepResult) -> StepResult:
@@ -81,64 +61,42 @@ def saturate_command(
     Exit status 0 if some rate met the SLO, 4 if none did.
     """
     if scenario not in SCENARIOS or scenario in EXCLUDED:
-        _fail(f"--scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+        fail(f"--scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     if max_steps < 1:
-        _fail(f"--max-steps must be at least 1, got {max_steps}")
+        fail(f"--max-steps must be at least 1, got {max_steps}")
     try:
         objective: Slo = parse_slo(slo)
         step_s = parse_duration(step, "--step")
         warmup_s = parse_duration(warmup, "--warmup")
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     settings = Settings.from_env()
-    _ensure_stack(settings)
+    ensure_stack(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("reports") / f"saturate-{scenario}-{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "scenario": scenario,
-        "slo": str(objective),
-        "step_s": step_s,
-        "warmup_s": warmup_s,
-        "low": low,
-        "high": high,
-        "tolerance": tolerance,
-        "seed": seed,
-    }
-    results = Results.new(f"saturate/{scenario}", config)
-    one = functools.partial(
-        run_step,
-        settings,
-        run_dir,
-        scenario=scenario,
-        slo=objective,
-        step_s=step_s,
-        warmup_s=warmup_s,
-        seed=seed,
-    )
     try:
-        search = saturate(
-            lambda rate: _show(one(rate=rate)),
+        run = run_saturation(
+            settings,
+            run_dir,
+            scenario=scenario,
+            slo=objective,
+            step_s=step_s,
+            warmup_s=warmup_s,
             low=low,
             high=high,
             tolerance=tolerance,
             max_steps=max_steps,
+            seed=seed,
+            show=_show,
         )
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except LoadRunError as exc:
-        _fail(f"a step could not run: {exc}")
+        fail(f"a step could not run: {exc}")
     except OSError as exc:
-        _fail(f"a service of the stack went away during a step ({exc}); `cqrs-bench status`")
-    for row in saturation_rows(search, objective):
-        results.add("saturation", row)
-    if search.max_rate is not None and search.missed_at is None:
-        results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
-    results.environment = asyncio.run(gather_environment(settings))
-    results.finish()
-    path = results.write(run_dir)
-    write_report(results, run_dir)
-    console.print(f"results: {path}")
+        fail(f"a service of the stack went away during a step ({exc}); `cqrs-bench status`")
+    console.print(f"results: {run.results_path}")
+    search = run.search
     if search.max_rate is None:
         lowest = min(s.rate for s in search.steps)
         console.print(f"[bold red]no rate met {objective}, down to {lowest:g}/s[/bold red]")
@@ -147,4 +105,5 @@ def saturate_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Attach `saturate` to the root CLI."""
     app.command("saturate")(saturate_command)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import importlib.util
 import os
@@ -149,6 +150,15 @@ async def install_message_db(settings: Settings, database: str = MESSAGE_DB_DATA
     finally:
         await conn.close()
     return (scripts / "VERSION.txt").read_text().strip()
+
+
+def install_peers(settings: Settings) -> str:
+    """Check eventsourcing is importable and install message-db; returns message-db's version.
+
+    Raises PeerNotInstalled naming what is missing.
+    """
+    require_eventsourcing()
+    return asyncio.run(install_message_db(settings))
 
 
 async def fresh_message_db(settings: Settings, database: str) -> str:

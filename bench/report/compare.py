@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.report.constants import ROW_PARAMS, SECTIONS
 from bench.report.intervals import Interval
+from bench.report.results import load
 from bench.report.targets import figure_interval
 
 RELATIVE_NOISE = 0.10
@@ -116,3 +118,12 @@ def render(diffs: Sequence[Difference], baseline_id: str, contender_id: str) -> 
     changed = sum(d.beyond_noise for d in diffs)
     lines += ["", f"{changed} of {len(diffs)} figures changed beyond noise."]
     return "\n".join(lines)
+
+
+def compare_files(baseline: Path, contender: Path) -> str:
+    """The Markdown comparison of two run directories (or their results.json files).
+
+    Raises ResultsInvalid or OSError when either cannot be read.
+    """
+    a, b = load(baseline), load(contender)
+    return render(compare(a.to_dict(), b.to_dict()), a.run_id, b.run_id)

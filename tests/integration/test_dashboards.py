@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bench import dashboard_commands
+from bench.cli import dashboards as dashboard_commands
 from bench.export import dashboards, panels
 from system.config import Settings
 

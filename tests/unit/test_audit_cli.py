@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from bench.audit.command import register
+from bench.cli.audit import register
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -216,7 +216,7 @@ def test_the_audit_package_imports_nothing_from_the_projections() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, bench.audit, bench.audit.command;"
+            "import sys, bench.audit, bench.cli.audit;"
             " print(sorted(m for m in sys.modules if m.startswith('system.projections')))",
         ],
         capture_output=True,

@@ -28,7 +28,7 @@ def exprs(panel: dict[str, Any]) -> list[str]:
 def app() -> Any:
     import typer
 
-    from bench import dashboard_commands
+    from bench.cli import dashboards as dashboard_commands
 
     root = typer.Typer()
     root.callback()(lambda: None)

@@ -13,7 +13,7 @@ import typer
 from prometheus_client.exposition import generate_latest
 from typer.testing import CliRunner
 
-from bench import dashboard_commands
+from bench.cli import dashboards as dashboard_commands
 from bench.export import annotate, grafana
 from bench.export import metric_names as n
 from bench.export.pushgateway import grouping_key, load_registry_for

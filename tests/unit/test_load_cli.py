@@ -6,7 +6,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bench import load_commands
+from bench.cli import load as load_commands
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_duration_defaults_to_60_seconds(app: typer.Typer, monkeypatch: pytest.M
         original(self)
 
     monkeypatch.setattr(load_commands.LoadConfig, "validate", record)
-    monkeypatch.setattr(load_commands, "_ensure_stack", stop)
+    monkeypatch.setattr(load_commands, "ensure_stack", stop)
     result = CliRunner().invoke(app, ["load", "--scenario", "orders", "--rate", "5"])
     assert result.exit_code == 0, result.output
     assert seen == [60.0]

@@ -1,0 +1,84 @@
+"""A saturation search as one run: its steps, results.json (section `saturation`) and report."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.report.environment import gather_environment
+from bench.report.files import write_report
+from bench.report.results import Results
+from bench.saturate.search import Search, Slo, StepResult, saturate
+from bench.saturate.steps import run_step, saturation_rows
+from system.config import Settings
+
+
+@dataclass(frozen=True)
+class SaturationRun:
+    """The search's steps and verdict, and where its results were written."""
+
+    search: Search
+    results_path: Path
+
+
+def run_saturation(
+    settings: Settings,
+    run_dir: Path,
+    *,
+    scenario: str,
+    slo: Slo,
+    step_s: float,
+    warmup_s: float,
+    low: float,
+    high: float,
+    tolerance: float,
+    max_steps: int,
+    seed: int,
+    show: Callable[[StepResult], StepResult],
+) -> SaturationRun:
+    """Search the highest rate meeting `slo` (see `saturate`), one audited load run per step,
+    each passed through `show` as it ends; write results.json and the report into `run_dir`.
+
+    Raises ValueError for a bad search bracket, LoadRunError or OSError when a step cannot run.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "scenario": scenario,
+        "slo": str(slo),
+        "step_s": step_s,
+        "warmup_s": warmup_s,
+        "low": low,
+        "high": high,
+        "tolerance": tolerance,
+        "seed": seed,
+    }
+    results = Results.new(f"saturate/{scenario}", config)
+    one = functools.partial(
+        run_step,
+        settings,
+        run_dir,
+        scenario=scenario,
+        slo=slo,
+        step_s=step_s,
+        warmup_s=warmup_s,
+        seed=seed,
+    )
+    search = saturate(
+        lambda rate: show(one(rate=rate)),
+        low=low,
+        high=high,
+        tolerance=tolerance,
+        max_steps=max_steps,
+    )
+    for row in saturation_rows(search, slo):
+        results.add("saturation", row)
+    if search.max_rate is not None and search.missed_at is None:
+        results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
+    results.environment = asyncio.run(gather_environment(settings))
+    results.finish()
+    path = results.write(run_dir)
+    write_report(results, run_dir)
+    return SaturationRun(search=search, results_path=path)
