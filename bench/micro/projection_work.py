@@ -115,8 +115,24 @@ class WatchedStore(ElasticsearchReadStore):
 
     async def save_position(self, name: str, position: int) -> None:
         await super().save_position(name, position)
+        self.passed(position)
+
+    def passed(self, position: int) -> None:
+        """Note a checkpoint written at `position`; `reached` is set once it is the target."""
         if self.target and position >= self.target:
             self.reached.set()
+
+
+class WatchedProjector(Projector):
+    """The real projector, telling its `WatchedStore` each checkpoint it wrote."""
+
+    def __init__(self, store: WatchedStore, consumer: Any, batch_size: int) -> None:
+        super().__init__(PROJECTIONS[READ_MODEL], store, consumer, None, batch_size=batch_size)
+        self.watched = store
+
+    async def save_checkpoint(self, watermarks: dict[Any, int]) -> None:
+        await super().save_checkpoint(watermarks)
+        self.watched.passed(self.position)
 
 
 class Index:
@@ -180,8 +196,7 @@ class KafkaProjection:
     async def run(self, batch_size: int, timeout_s: float) -> None:
         """Project until the checkpoint reaches the last position; raise what the projector
         raised, or on timeout."""
-        projection = PROJECTIONS[READ_MODEL]
-        projector = Projector(projection, self.store, self.consumer, None, batch_size=batch_size)
+        projector = WatchedProjector(self.store, self.consumer, batch_size)
         running = asyncio.create_task(projector.run(asyncio.Event()))
         reached = asyncio.create_task(self.store.reached.wait())
         tasks: set[asyncio.Task[Any]] = {running, reached}

@@ -9,7 +9,7 @@ against Kafka's own 2 ms. So:
 - `Receiver` keeps fetching while a batch is applied and stamps each batch as it arrives
   (`consumed_at` is then when Kafka delivered it to the process); the apply loop takes every
   batch waiting at once (`merge`), so a backlog costs one bulk, not one per fetch.
-- `Checkpoints` commits the offsets and saves the position in the background, latest value
+- `Checkpoints` commits the offsets and saves the watermarks in the background, highest value
   wins, at most one write of each in flight: both are handed over only after the batch was
   accepted by Elasticsearch and made searchable, so the guarantee (offsets committed only
   after that) holds; a commit that lands later only means a redelivery, which the versioned
@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OffsetOutOfRangeError
 
 from system.resilience import Backoff, DependencyUnavailable
 
@@ -44,6 +44,8 @@ class Received:
 
     batch: Mapping[Any, Sequence[Any]]
     consumed_at: float
+    epoch: int = 0
+    """The assignment epoch it was fetched in (`system/projections/rebalance.py`)."""
 
 
 def merge(received: Sequence[Received]) -> dict[Any, list[Any]]:
@@ -58,10 +60,17 @@ def merge(received: Sequence[Received]) -> dict[Any, list[Any]]:
 class Receiver:
     """Fetches from a consumer into a bounded queue, stamping each batch as it arrives."""
 
-    def __init__(self, consumer: Any, max_records: int, failed: Failed) -> None:
+    def __init__(
+        self,
+        consumer: Any,
+        max_records: int,
+        failed: Failed,
+        epoch: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.consumer = consumer
         self.max_records = max_records
         self.failed = failed
+        self.epoch = epoch
         self.queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_BATCHES)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -72,12 +81,14 @@ class Receiver:
                 batch = await self.consumer.getmany(
                     timeout_ms=POLL_MS, max_records=self.max_records
                 )
+            except OffsetOutOfRangeError:
+                raise  # unread events deleted by retention: never skipped (see retention.py)
             except KafkaError as exc:
                 await self.failed(exc, delays, stop)
                 continue
             delays.reset()
             if batch:
-                await self.queue.put(Received(batch, time.time()))
+                await self.queue.put(Received(batch, time.time(), self.epoch()))
 
     async def take(self, timeout_s: float) -> list[Received]:
         """Every batch waiting, after waiting up to `timeout_s` for the first (else [])."""
@@ -93,29 +104,40 @@ class Receiver:
 
 
 class Checkpoints:
-    """Commits offsets and saves the position in the background; the latest value wins."""
+    """Commits offsets and saves watermarks in the background; per partition the highest wins.
+
+    One flush at a time, so a flush on revoke (`system/projections/rebalance.py`) waits for the
+    one in flight and then writes what is left.
+    """
 
     def __init__(
         self,
         commit: Callable[[dict[Any, int]], Awaitable[None]],
-        save: Callable[[int], Awaitable[None]],
+        save: Callable[[dict[Any, int]], Awaitable[None]],
         failed: Failed,
     ) -> None:
         self._commit = commit
         self._save = save
         self._failed = failed
         self._offsets: dict[Any, int] = {}
-        self._position: int | None = None
+        self._watermarks: dict[Any, int] = {}
         self._dirty = asyncio.Event()
+        self._flushing = asyncio.Lock()
 
-    def note(self, offsets: Mapping[Any, int], position: int | None) -> None:
-        """Offsets (next to read, per partition) and a position, safe to persist from now."""
+    def note(self, offsets: Mapping[Any, int], watermarks: Mapping[Any, int]) -> None:
+        """Offsets (next to read) and watermarks, per partition, safe to persist from now."""
         for tp, offset in offsets.items():
             self._offsets[tp] = max(self._offsets.get(tp, 0), offset)
-        if position is not None:
-            self._position = position
-        if self._offsets or self._position is not None:
+        for tp, watermark in watermarks.items():
+            self._watermarks[tp] = max(self._watermarks.get(tp, 0), watermark)
+        if self._offsets or self._watermarks:
             self._dirty.set()
+
+    def forget(self, partitions: set[Any]) -> None:
+        """Drop what is noted for partitions no longer ours (their commit could only fail)."""
+        for tp in partitions:
+            self._offsets.pop(tp, None)
+            self._watermarks.pop(tp, None)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Persist what was noted until `stop`, then once more (the last batch's checkpoint)."""
@@ -137,20 +159,19 @@ class Checkpoints:
 
     async def flush(self) -> None:
         """Write what was noted; on failure it stays noted (merged with what comes next)."""
-        self._dirty.clear()
-        offsets, self._offsets = self._offsets, {}
-        position, self._position = self._position, None
-        try:
-            if offsets:
-                await self._commit(offsets)
-            if position is not None:
-                await self._save(position)
-        except BaseException:
-            self.note(offsets, None)
-            if position is not None and self._position is None:
-                self._position = position
-            self._dirty.set()
-            raise
+        async with self._flushing:
+            self._dirty.clear()
+            offsets, self._offsets = self._offsets, {}
+            watermarks, self._watermarks = self._watermarks, {}
+            try:
+                if offsets:
+                    await self._commit(offsets)
+                    offsets = {}
+                if watermarks:
+                    await self._save(watermarks)
+            except BaseException:
+                self.note(offsets, watermarks)
+                raise
 
 
 class SharedRefresh:

@@ -3,11 +3,11 @@
 Per batch: decode; group events by aggregate; fetch the current docs; skip what a doc already
 holds (redelivery), fold the rest; stop on a version gap (after `gap_patience_s`, which covers
 the moment a rebuild swaps its index in); one bulk write with external versioning; make it
-searchable; then hand the Kafka offsets and the checkpoint (the lowest watermark the partitions
-have delivered) to `Checkpoints`, which persists them in the background, and queue the batch's
-lag records (see the lag-stamp contract in `system/projections`). Batches are received while
-the previous one is applied and applied together (`system/projections/pipeline.py`); each event
-keeps the time its batch was first received, also when applied again after a transient error.
+searchable; then hand the Kafka offsets and the watermarks its partitions delivered to
+`Checkpoints`, which persists them in the background (per partition: `checkpoint.py`), and
+queue the lag records (the lag-stamp contract in `system/projections`). Batches are received
+while the previous one is applied, and applied together (`pipeline.py`); each event keeps the
+time its batch was first received, also when applied again after a transient error.
 
 Fetching the current docs costs an `mget` only for what `BatchWriter` cannot know (see it),
 which takes one Elasticsearch round trip off most batches.
@@ -21,7 +21,6 @@ not an outage (a 4xx, a version gap past its patience) still ends the process, l
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections import OrderedDict
@@ -48,7 +47,9 @@ from system.metrics import (
     PROJECTOR_RETRIES,
 )
 from system.projections.base import Doc, Projection
+from system.projections.checkpoint import save_watermarks
 from system.projections.pipeline import Checkpoints, Received, Receiver, SharedRefresh, merge
+from system.projections.rebalance import Handover
 from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import (
@@ -241,7 +242,7 @@ class BatchWriter:
 
 
 class Projector:
-    """Keeps one read model up to date from one consumer (which owns all its partitions)."""
+    """Keeps one read model up to date from the partitions its consumer is assigned."""
 
     def __init__(
         self,
@@ -254,7 +255,10 @@ class Projector:
         gap_patience_s: float = 30.0,
         health: DependencyHealth | None = None,
         refresh: SharedRefresh | None = None,
+        handover: Handover | None = None,
+        partitions: Sequence[int] = (),
     ) -> None:
+        """`partitions`: the topic's (default: assigned); `handover`: the rebalance listener."""
         self.projection = projection
         self.refresh = refresh or SharedRefresh(store.refresh)
         self.store = store
@@ -268,11 +272,10 @@ class Projector:
         self.index = self.writer.index
         self.wait_for = self.writer.wait_for
         self.watermarks: dict[Any, int] = {}
-        self.checkpoints = Checkpoints(
-            consumer.commit,
-            functools.partial(store.save_position, projection.name),
-            self._failed,
-        )
+        self.checkpoints = Checkpoints(consumer.commit, self.save_checkpoint, self._failed)
+        self.handover = handover or Handover(projection.name)
+        self.handover.attach(self.checkpoints, self.watermarks)
+        self.partitions = list(partitions)
         self.position = 0
         name = projection.name
         self._lag = {
@@ -298,7 +301,7 @@ class Projector:
         """
         if await retry_unavailable(self._started, self.health, stop=stop) is None:
             return
-        receiver = Receiver(self.consumer, self.batch_size, self._failed)
+        receiver = Receiver(self.consumer, self.batch_size, self._failed, self.handover.now)
         async with asyncio.TaskGroup() as group:
             receiving = group.create_task(receiver.run(stop))
             checkpointing = group.create_task(self.checkpoints.run(stop))
@@ -314,7 +317,7 @@ class Projector:
                 continue
             while not stop.is_set():
                 try:
-                    await self.process(received)
+                    await self.handover.apply(received, self.process)
                 except DependencyUnavailable as exc:
                     await self._failed(exc, delays, stop)
                     continue
@@ -355,19 +358,20 @@ class Projector:
         self._duplicates.inc(applied.duplicates)
         await self._stamp(applied.events, indexed_at, searchable_at)
 
-    def _advance(self, seen: Mapping[Any, int]) -> int | None:
-        """The new position if every assigned partition's watermark moved it, else None."""
-        for tp, watermark in seen.items():
-            self.watermarks[tp] = max(self.watermarks.get(tp, 0), watermark)
-        assigned = self.consumer.assignment()
-        if not assigned or any(tp not in self.watermarks for tp in assigned):
-            return None
-        position = min(self.watermarks[tp] for tp in assigned)
-        if position <= self.position:
-            return None
-        self.position = position
-        self._position.set(position)
-        return position
+    def _advance(self, seen: Mapping[Any, int]) -> dict[Any, int]:
+        """The partitions whose watermark moved forward, at their new watermark."""
+        moved = {tp: w for tp, w in seen.items() if w > self.watermarks.get(tp, 0)}
+        self.watermarks.update(moved)
+        return moved
+
+    async def save_checkpoint(self, watermarks: dict[Any, int]) -> None:
+        """Merge partitions' watermarks into the checkpoint; `position` follows its lowest."""
+        partitions = self.partitions or sorted(tp.partition for tp in self.consumer.assignment())
+        moved = {tp.partition: w for tp, w in watermarks.items()}
+        position = await save_watermarks(self.store, self.projection.name, moved, partitions)
+        if position > self.position:
+            self.position = position
+            self._position.set(position)
 
     async def _stamp(self, events: Sequence[Arrival], indexed: float, searchable: float) -> None:
         if not events:

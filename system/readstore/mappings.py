@@ -71,7 +71,14 @@ READ_MODELS: dict[str, dict[str, Any]] = {
 }
 """Read model name -> field mappings (each also gets `version` and `position`)."""
 
-POSITIONS: dict[str, Any] = {"projection": KEYWORD, "position": LONG, "updated_at": DATE}
+POSITIONS: dict[str, Any] = {
+    "projection": KEYWORD,
+    "position": LONG,
+    "updated_at": DATE,
+    "partitions": {"type": "object", "enabled": False},
+}
+"""A projection's checkpoint; `partitions` holds each partition's watermark (see
+`system/projections/checkpoint.py`)."""
 
 LAG_BATCHES: dict[str, Any] = {
     "projection": KEYWORD,

@@ -47,7 +47,7 @@ async def test_receiver_stamps_batches_as_they_arrive_and_take_drains_them() -> 
 
 async def test_checkpoints_write_the_latest_offsets_and_position_and_retry_outages() -> None:
     commits: list[dict[Any, int]] = []
-    saves: list[int] = []
+    saves: list[dict[Any, int]] = []
     failures: list[Exception] = []
     outage = {"left": 1}
 
@@ -57,50 +57,50 @@ async def test_checkpoints_write_the_latest_offsets_and_position_and_retry_outag
             raise DependencyUnavailable("kafka", "down")
         commits.append(dict(offsets))
 
-    async def save(position: int) -> None:
-        saves.append(position)
+    async def save(watermarks: dict[Any, int]) -> None:
+        saves.append(dict(watermarks))
 
     async def failed(exc: Exception, delays: Backoff, stop: asyncio.Event) -> None:
         failures.append(exc)
 
     checkpoints = Checkpoints(commit, save, failed)
-    checkpoints.note({"p0": 5, "p1": 3}, 40)
-    checkpoints.note({"p0": 7}, None)
+    checkpoints.note({"p0": 5, "p1": 3}, {"p0": 40})
+    checkpoints.note({"p0": 7}, {})
     stop = asyncio.Event()
     task = asyncio.create_task(checkpoints.run(stop))
     await asyncio.sleep(0.05)
-    checkpoints.note({"p1": 9}, 60)
+    checkpoints.note({"p1": 9}, {"p0": 60, "p1": 2})
     await asyncio.sleep(0.05)
     stop.set()
     await task
     assert len(failures) == 1
     assert commits[0] == {"p0": 7, "p1": 3}
     assert commits[-1]["p1"] == 9
-    assert saves[0] == 40 and saves[-1] == 60
+    assert saves[0] == {"p0": 40} and saves[-1] == {"p0": 60, "p1": 2}
 
 
 async def test_a_failed_flush_keeps_what_was_noted() -> None:
     async def commit(offsets: dict[Any, int]) -> None:
         raise DependencyUnavailable("kafka", "down")
 
-    async def save(position: int) -> None:
+    async def save(watermarks: dict[Any, int]) -> None:
         raise AssertionError("no save before the commit succeeded")
 
     checkpoints = Checkpoints(commit, save, _never)
-    checkpoints.note({"p0": 5}, 10)
+    checkpoints.note({"p0": 5}, {"p0": 10})
     with pytest.raises(DependencyUnavailable):
         await checkpoints.flush()
-    seen: list[tuple[dict[Any, int], int]] = []
+    seen: list[tuple[dict[Any, int], dict[Any, int]]] = []
 
     async def ok_commit(offsets: dict[Any, int]) -> None:
-        seen.append((dict(offsets), -1))
+        seen.append((dict(offsets), {}))
 
-    async def ok_save(position: int) -> None:
-        seen.append(({}, position))
+    async def ok_save(watermarks: dict[Any, int]) -> None:
+        seen.append(({}, dict(watermarks)))
 
     checkpoints._commit, checkpoints._save = ok_commit, ok_save
     await checkpoints.flush()
-    assert seen == [({"p0": 5}, -1), ({}, 10)]
+    assert seen == [({"p0": 5}, {}), ({}, {"p0": 10})]
 
 
 async def test_shared_refresh_serves_concurrent_callers_with_one_request() -> None:
@@ -130,3 +130,22 @@ async def test_a_failed_shared_refresh_fails_every_caller_it_served() -> None:
     shared = SharedRefresh(refresh)
     outcomes = await asyncio.gather(shared("a"), shared("b"), return_exceptions=True)
     assert all(isinstance(o, DependencyUnavailable) for o in outcomes)
+
+
+async def test_watermarks_only_move_forward_and_revoked_partitions_are_forgotten() -> None:
+    saved: list[dict[Any, int]] = []
+    committed: list[dict[Any, int]] = []
+
+    async def commit(offsets: dict[Any, int]) -> None:
+        committed.append(dict(offsets))
+
+    async def save(watermarks: dict[Any, int]) -> None:
+        saved.append(dict(watermarks))
+
+    checkpoints = Checkpoints(commit, save, _never)
+    checkpoints.note({"p0": 5, "p1": 8}, {"p0": 40, "p1": 30})
+    checkpoints.note({"p0": 3}, {"p0": 20})
+    checkpoints.forget({"p1"})
+    await checkpoints.flush()
+    assert committed == [{"p0": 5}]
+    assert saved == [{"p0": 40}]
