@@ -81,6 +81,9 @@ class Settings:
     """Requests the api handles at once; beyond that it answers 503 with Retry-After."""
     api_token: str = ""
     """When set, every api route but /health and /health/live needs `Authorization: Bearer`."""
+    relay_crash_after_ack: int | None = None
+    """Fault-injection hook, off (None) by default: the relay exits abruptly after Kafka acked
+    its Nth batch, before marking it in the outbox (`CQRS_RELAY_CRASH_AFTER_ACK=N`)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,12 +126,16 @@ class Settings:
             kafka_timeout_s=_positive(env, "CQRS_KAFKA_TIMEOUT_S", 15.0),
             api_max_in_flight=int(_positive(env, "CQRS_API_MAX_IN_FLIGHT", 512, integer=True)),
             api_token=env.get("CQRS_API_TOKEN", ""),
+            relay_crash_after_ack=_optional_count(env, RELAY_CRASH_AFTER_ACK),
         )
 
     def __post_init__(self) -> None:
         if not self.pg_owner_dsn:
             object.__setattr__(self, "pg_owner_dsn", owner_dsn(self.pg_dsn))
 
+
+RELAY_CRASH_AFTER_ACK = "CQRS_RELAY_CRASH_AFTER_ACK"
+"""The relay's fault-injection hook (see `Settings.relay_crash_after_ack`)."""
 
 OWNER_ROLE = "cqrs_owner"
 """Owns the event store's tables and runs migrations; the application role only uses them."""
@@ -200,3 +207,11 @@ def _positive(env: Mapping[str, str], name: str, default: float, *, integer: boo
         kind = "a positive integer" if integer else "a positive number of seconds"
         raise ValueError(f"{name} must be {kind}, got {raw!r}")
     return value
+
+
+def _optional_count(env: Mapping[str, str], name: str) -> int | None:
+    """A positive integer from `env[name]`, or None when unset or empty."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return int(_positive(env, name, 1, integer=True))

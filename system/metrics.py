@@ -116,3 +116,10 @@ PROJECTION_POSITION_LAG = Gauge(
     " projection's checkpoint position (sampled about once a second).",
     ["projection"],
 )
+PROJECTION_RETENTION_GAPS = Counter(
+    "cqrs_projection_retention_gaps_total",
+    "Partitions a projection found with unread messages Kafka's retention had already deleted"
+    " (committed offset below the log start offset); each time the projection is rebuilt from"
+    " the event store.",
+    ["projection"],
+)

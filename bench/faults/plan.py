@@ -1,7 +1,11 @@
 """A fault schedule as data: `SERVICE:ACTION@SECONDS` specs parsed and validated up front.
 
 ACTION is `kill` (SIGKILL), `pause=S` (SIGSTOP for S seconds, then SIGCONT) or `restart` (a
-clean stop, then a start). SECONDS count from the start of the measured phase.
+clean stop, then a start), for any service; and three faults of one service each:
+`relay:crash-after-ack` (the relay dies between Kafka's ack of a batch and its outbox mark),
+`postgres:hold-tx=S` (a transaction left open S seconds) and `projector:outlive-retention` (the
+projector down until Kafka's retention deleted events it had not read). SECONDS count from the
+start of the measured phase.
 """
 
 from __future__ import annotations
@@ -13,8 +17,23 @@ from typing import Literal
 SERVICES = ("api", "relay", "projector", "kafka", "elasticsearch", "postgres")
 SUPERVISED = ("api", "relay", "projector")
 """Brought back by their supervisor after a kill; the others by the fault runner."""
-ActionKind = Literal["kill", "pause", "restart"]
-ACTIONS: tuple[ActionKind, ...] = ("kill", "pause", "restart")
+ActionKind = Literal["kill", "pause", "restart", "crash-after-ack", "hold-tx", "outlive-retention"]
+ACTIONS: tuple[ActionKind, ...] = (
+    "kill",
+    "pause",
+    "restart",
+    "crash-after-ack",
+    "hold-tx",
+    "outlive-retention",
+)
+ONLY_ON: dict[str, str] = {
+    "crash-after-ack": "relay",
+    "hold-tx": "postgres",
+    "outlive-retention": "projector",
+}
+"""Actions that only one service has."""
+WITH_LENGTH = ("pause", "hold-tx")
+"""Actions written `ACTION=SECONDS`."""
 OPTION = "--fault"
 
 
@@ -24,17 +43,17 @@ class FaultSpecError(ValueError):
 
 @dataclass(frozen=True)
 class Fault:
-    """One scheduled fault: `service`, `action`, `pause_s` (pause only), `at` (seconds)."""
+    """One scheduled fault: `service`, `action`, `at` (seconds), `length_s` (pause, hold-tx)."""
 
     service: str
     action: ActionKind
     at: float
-    pause_s: float = 0.0
+    length_s: float = 0.0
 
     @property
     def label(self) -> str:
-        """The action as written: `kill`, `pause=5`, `restart`."""
-        return f"pause={self.pause_s:g}" if self.action == "pause" else self.action
+        """The action as written: `kill`, `pause=5`, `restart`, `hold-tx=60`."""
+        return f"{self.action}={self.length_s:g}" if self.action in WITH_LENGTH else self.action
 
     @property
     def spec(self) -> str:
@@ -72,18 +91,23 @@ def parse_fault(spec: str, option: str = OPTION) -> Fault:
     name, eq, arg = action.partition("=")
     if name not in ACTIONS:
         raise FaultSpecError(
-            f"{option} {spec!r}: unknown action {name!r}; known: kill, pause=SECONDS, restart"
+            f"{option} {spec!r}: unknown action {name!r}; known: kill, pause=SECONDS, restart,"
+            " relay:crash-after-ack, postgres:hold-tx=SECONDS, projector:outlive-retention"
         )
-    if name == "pause":
+    only = ONLY_ON.get(name)
+    if only is not None and service != only:
+        raise FaultSpecError(f"{option} {spec!r}: {name} is a fault of {only} only")
+    kind: ActionKind = name
+    if kind in WITH_LENGTH:
         if not eq:
-            raise FaultSpecError(f"{option} {spec!r}: pause needs its length, e.g. pause=5")
-        pause_s = _number(arg, "the pause length", spec, option)
-        if pause_s <= 0:
-            raise FaultSpecError(f"{option} {spec!r}: the pause length must be positive")
-        return Fault(service, "pause", at, pause_s)
+            raise FaultSpecError(f"{option} {spec!r}: {name} needs its length, e.g. {name}=5")
+        length_s = _number(arg, f"the {name} length", spec, option)
+        if length_s <= 0:
+            raise FaultSpecError(f"{option} {spec!r}: the {name} length must be positive")
+        return Fault(service, kind, at, length_s)
     if eq:
         raise FaultSpecError(f"{option} {spec!r}: {name} takes no '=' argument")
-    return Fault(service, name, at)
+    return Fault(service, kind, at)
 
 
 @dataclass(frozen=True)

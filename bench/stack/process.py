@@ -119,10 +119,17 @@ def start_detached(
     return pid
 
 
-def start_supervised(argv: Sequence[str], paths: ServicePaths, *, stop_timeout: float) -> int:
+def start_supervised(
+    argv: Sequence[str],
+    paths: ServicePaths,
+    *,
+    stop_timeout: float,
+    first_env: Mapping[str, str] | None = None,
+) -> int:
     """Start `argv` under `bench.stack.supervisor` (detached); returns the supervisor's PID.
 
-    The supervisor records the service's own PID in `paths.pid_file` once it has spawned it.
+    The supervisor records the service's own PID in `paths.pid_file` once it has spawned it;
+    `first_env` goes to the first child's environment only (a fault-injection hook).
     """
     paths.pid_file.unlink(missing_ok=True)
     supervisor = [
@@ -133,6 +140,7 @@ def start_supervised(argv: Sequence[str], paths: ServicePaths, *, stop_timeout: 
         str(paths.root),
         "--stop-timeout",
         str(stop_timeout),
+        *(f"--first-env={key}={value}" for key, value in (first_env or {}).items()),
         "--",
         *argv,
     ]

@@ -7,7 +7,9 @@ child stayed up 30 s. `DIR/supervisor.json` holds the supervisor's PID, the chil
 number of restarts and the last exit (code or signal, when, after how long). SIGTERM or SIGINT
 forwards SIGTERM to the child's process group, waits up to `--stop-timeout` (then SIGKILL),
 and exits without restarting. The child gets SIGTERM should the supervisor die first
-(PR_SET_PDEATHSIG), so it is never left orphaned.
+(PR_SET_PDEATHSIG), so it is never left orphaned. `--first-env KEY=VALUE` (repeatable) is set
+in the first child's environment only: how the fault matrix arms a fault-injection hook that
+must fire once (restarts run without it).
 
 Standard library only, so it starts fast and shares nothing with what it supervises.
 """
@@ -99,10 +101,17 @@ def _die_with_parent() -> None:
 class Supervisor:
     """Runs, watches and restarts one child; see the module docstring."""
 
-    def __init__(self, root: Path, argv: list[str], stop_timeout: float) -> None:
+    def __init__(
+        self,
+        root: Path,
+        argv: list[str],
+        stop_timeout: float,
+        first_env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.argv = argv
         self.stop_timeout = stop_timeout
+        self.first_env = first_env or {}
         self.state = State(supervisor_pid=os.getpid(), argv=argv)
         self.child: subprocess.Popen[bytes] | None = None
         self.stopping = False
@@ -123,9 +132,16 @@ class Supervisor:
                 os.killpg(self.child.pid, signal.SIGTERM)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **self.first_env} if self.first_env else None
+        if self.first_env:
+            self._say(
+                f"first child only: {' '.join(f'{k}={v}' for k, v in self.first_env.items())}"
+            )
+            self.first_env = {}
         with (self.root / "log").open("ab") as log:
             child = subprocess.Popen(
                 self.argv,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -191,13 +207,23 @@ def main(args: list[str] | None = None) -> int:
     parser.add_argument(
         "--stop-timeout", type=float, default=20.0, help="seconds to wait after SIGTERM"
     )
+    parser.add_argument(
+        "--first-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set in the first child's environment only (repeatable)",
+    )
     parser.add_argument("argv", nargs=argparse.REMAINDER, help="-- then the command to run")
     parsed = parser.parse_args(args)
     argv = parsed.argv[1:] if parsed.argv[:1] == ["--"] else parsed.argv
     if not argv:
         parser.error("give the command to supervise after --")
+    first_env = dict(item.partition("=")[::2] for item in parsed.first_env)
+    if not all(first_env):
+        parser.error("--first-env takes KEY=VALUE")
     parsed.dir.mkdir(parents=True, exist_ok=True)
-    return Supervisor(parsed.dir.resolve(), argv, parsed.stop_timeout).run()
+    return Supervisor(parsed.dir.resolve(), argv, parsed.stop_timeout, first_env).run()
 
 
 if __name__ == "__main__":

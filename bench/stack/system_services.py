@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -69,16 +69,25 @@ def _depends(*names: str) -> tuple[str, ...]:
 
 
 def _starter(
-    argv: list[str], name: str, port: int
+    argv: list[str], name: str, port: int, first_env: Mapping[str, str] | None = None
 ) -> Callable[[Settings], Coroutine[Any, Any, int]]:
     async def start(settings: Settings) -> int:
         ensure_port_free("127.0.0.1", port, name)
         await _migrate(settings)
         return start_supervised(
-            [*_cli(), "serve", *argv], service_paths(settings, name), stop_timeout=CHILD_STOP_S
+            [*_cli(), "serve", *argv],
+            service_paths(settings, name),
+            stop_timeout=CHILD_STOP_S,
+            first_env=first_env,
         )
 
     return start
+
+
+async def start_relay_armed(settings: Settings, env: Mapping[str, str]) -> int:
+    """Start the (stopped) relay under its supervisor with `env` in its first process only:
+    a fault-injection hook (`system/bus/fault_injection.py`) its restarts run without."""
+    return await _starter(["relay"], "relay", DEFAULT_RELAY_METRICS_PORT, env)(settings)
 
 
 def _api_port(settings: Settings) -> int:

@@ -44,6 +44,7 @@ from system.bus.envelope import (
     topic_for,
     topics,
 )
+from system.bus.fault_injection import relay_outbox
 from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, time_header
 from system.config import Settings
 from system.eventstore.outbox import PostgresOutbox
@@ -226,7 +227,7 @@ async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
         return
     publisher = KafkaPublisher(settings.kafka_bootstrap, timeout_s=settings.kafka_timeout_s)
     try:
-        outbox = PostgresOutbox(pool)
+        outbox = relay_outbox(pool, settings.relay_crash_after_ack)
         leader: asyncpg.Connection | None = None
         relay = OutboxRelay(
             outbox,
