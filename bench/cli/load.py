@@ -22,12 +22,13 @@ from bench.load.calibrate import (
     CalibrationError,
     calibrate,
 )
-from bench.load.config import SCENARIOS, LoadConfig
+from bench.load.config import LoadConfig
 from bench.load.display import LiveView, calibration_table, print_run
 from bench.load.keys import Distribution
 from bench.load.options import parse_duration, parse_mix
 from bench.load.runner import LoadRunError, run_load
 from bench.load.shapes import ShapeName
+from bench.scenarios.registry import SCENARIOS
 from system.config import Settings
 
 EXIT_AUDIT_FAILED = 2

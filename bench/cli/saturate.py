@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 
 from bench.cli.common import ensure_stack, fail
-from bench.load.config import SCENARIOS
 from bench.load.options import parse_duration
 from bench.load.runner import LoadRunError
 from bench.saturate.run import run_saturation
 from bench.saturate.search import Slo, StepResult, parse_slo
+from bench.scenarios.registry import SCENARIOS
 from system.config import Settings
 
 console = Console()

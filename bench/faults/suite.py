@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.faults.plan import FaultPlan, FaultSpecError, parse_plan
-from bench.load.config import SCENARIOS
+from bench.scenarios.registry import SCENARIOS
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 PREFIX = "faults-"

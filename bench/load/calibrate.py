@@ -21,8 +21,9 @@ from bench.load.latency import Summary, summarize
 from bench.load.locust_process import STOP_TIMEOUT_S, LocustProcesses, free_port, run_time_s
 from bench.load.pacing import UNSENT_GLOB, read_unsent
 from bench.load.samples import read_samples, sample_files
+from bench.scenarios.registry import CALIBRATION
 
-SCENARIO = "calibration"
+SCENARIO = CALIBRATION.name
 ROUTES = {"/health/live": "live", "/health": "health"}
 """Routes a calibration may send, to the calibration user's operation for each."""
 ROUTE = "/health/live"

@@ -2,60 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
 
 from bench.load.keys import Distribution
 from bench.load.shapes import SHAPES, ShapeName
+from bench.scenarios.registry import SCENARIOS
 
 Model = Literal["open", "closed"]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A named workload: its locust user class and the operation mix it draws from."""
-
-    name: str
-    user_class: str
-    mix: dict[str, int]
-    seeds: bool = True
-
-
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in (
-        Scenario(
-            "banking",
-            "BankingUser",
-            {"open": 1, "deposit": 4, "withdraw": 3, "balance": 3, "history": 1},
-        ),
-        Scenario(
-            "orders",
-            "OrdersUser",
-            {
-                "place": 4,
-                "confirm": 3,
-                "ship": 3,
-                "deliver": 3,
-                "cancel": 1,
-                "order": 2,
-                "customer_orders": 2,
-                "inventory": 1,
-                "revenue": 1,
-            },
-        ),
-        Scenario("contention", "ContentionUser", {"deposit": 3, "withdraw": 1}),
-        Scenario(
-            "read-heavy",
-            "ReadHeavyUser",
-            {"balance": 3, "order": 3, "customer_orders": 2, "inventory": 1, "revenue": 1},
-        ),
-        Scenario("read-your-writes", "ReadYourWritesUser", {"deposit": 1}),
-        Scenario("calibration", "CalibrationUser", {"live": 1, "health": 0}, seeds=False),
-    )
-}
 
 
 class LoadConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,9 +12,10 @@ import argparse
 import re
 from typing import Any, Protocol
 
-from bench.load.config import SCENARIOS, LoadConfig
+from bench.load.config import LoadConfig
 from bench.load.metrics import EXPORTER_HOST, EXPORTER_PORT
 from bench.load.shapes import SHAPES
+from bench.scenarios.registry import SCENARIOS
 
 DEFAULT_SCENARIO = "orders"
 DEFAULT_RATE = 10.0

@@ -8,10 +8,13 @@ from typing import Any
 from locust import tag
 
 from bench.scenarios.base import ScenarioUser
+from bench.scenarios.registry import BANKING
 
 
 class BankingUser(ScenarioUser):
     """Works on the seeded accounts plus the ones it opens (shared within the process)."""
+
+    scenario = BANKING
 
     def _accounts(self) -> list[dict[str, Any]]:
         return self.rt.pools.setdefault("accounts", list(self.rt.seed["accounts"]))

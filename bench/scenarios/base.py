@@ -15,9 +15,9 @@ import orjson
 from locust import tag
 from locust.contrib.fasthttp import FastHttpUser
 
-from bench.load.config import SCENARIOS
 from bench.load.keys import ticket_rng
 from bench.load.pacing import Ticket
+from bench.scenarios.registry import Scenario
 from bench.scenarios.runtime import Runtime, runtime
 
 IDLE_S = 3600.0
@@ -77,11 +77,12 @@ class ScenarioUser(FastHttpUser):
     """Open model: takes tickets from the timetable; closed model: loops with think time."""
 
     abstract = True
-    operations: ClassVar[tuple[str, ...]] = ()
+    scenario: ClassVar[Scenario | None] = None
+    """The registry entry this class runs (bench/scenarios/registry.py); None on the bases."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        scenario = next((s for s in SCENARIOS.values() if s.user_class == cls.__name__), None)
+        scenario = cls.__dict__.get("scenario")
         if scenario is not None:
             cls.tasks = [operation_task(op, getattr(cls, op)) for op in scenario.mix]
 

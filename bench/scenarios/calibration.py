@@ -7,6 +7,7 @@ import random
 from locust import tag
 
 from bench.scenarios.base import ScenarioUser
+from bench.scenarios.registry import CALIBRATION
 
 
 class CalibrationUser(ScenarioUser):
@@ -15,6 +16,8 @@ class CalibrationUser(ScenarioUser):
     `live` (`/health/live`) touches no backing service; `health` (`/health`) asks Postgres,
     Kafka and Elasticsearch, for comparison. The calibration picks one through the mix.
     """
+
+    scenario = CALIBRATION
 
     @tag("health")
     def live(self, rng: random.Random) -> None:

@@ -8,11 +8,14 @@ import orjson
 from locust import tag
 
 from bench.scenarios.base import ScenarioUser
+from bench.scenarios.registry import CONTENTION
 
 
 class ContentionUser(ScenarioUser):
     """Writes with the version it believes current; a 409 makes its next two tickets re-read
     the version from the event store (`read version`) and retry (`deposit retry`)."""
+
+    scenario = CONTENTION
 
     def on_start(self) -> None:
         self.stale: tuple[str, str] | None = None

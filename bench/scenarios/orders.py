@@ -8,6 +8,7 @@ from typing import Any
 from locust import tag
 
 from bench.scenarios.base import CatalogueReader
+from bench.scenarios.registry import ORDERS
 
 NEXT = {"confirm": "placed", "ship": "confirmed", "deliver": "shipped", "cancel": "placed"}
 """Lifecycle operation → the pool of orders it takes from."""
@@ -16,6 +17,8 @@ AFTER = {"confirm": "confirmed", "ship": "shipped", "deliver": "delivered"}
 
 class OrdersUser(CatalogueReader):
     """Moves orders through their lifecycle; a step with no order waiting places one instead."""
+
+    scenario = ORDERS
 
     def choose(self, rng: random.Random) -> str:
         op = super().choose(rng)

@@ -7,10 +7,13 @@ import random
 from locust import tag
 
 from bench.scenarios.base import CatalogueReader
+from bench.scenarios.registry import READ_HEAVY
 
 
 class ReadHeavyUser(CatalogueReader):
     """Reads seeded accounts, orders, customers and products (all projected before the run)."""
+
+    scenario = READ_HEAVY
 
     @tag("query")
     def balance(self, rng: random.Random) -> None:

@@ -21,6 +21,7 @@ from locust import tag
 
 from bench.load.samples import VISIBILITY
 from bench.scenarios.base import WAIT_MS, ScenarioUser
+from bench.scenarios.registry import READ_YOUR_WRITES
 from system.config import Settings
 from system.readstore.elasticsearch import visibility_search
 
@@ -70,6 +71,8 @@ def wait_visible(doc_id: str, version: int, deadline: float) -> bool:
 class ReadYourWritesUser(ScenarioUser):
     """Records `visibility`: from the command's acknowledgement to the first search that
     finds the deposit, then reads the balance through the API."""
+
+    scenario = READ_YOUR_WRITES
 
     @tag("command")
     def deposit(self, rng: random.Random) -> None:

@@ -17,7 +17,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from bench.load.config import SCENARIOS, LoadConfig
+from bench.load.config import LoadConfig
 from bench.load.keys import KeyChooser
 from bench.load.options import add_arguments, config_from_options
 from bench.load.pacing import Timetable, write_unsent
@@ -25,6 +25,7 @@ from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWrit
 from bench.load.shapes import Phase as ShapePhase
 from bench.load.shapes import phases, rate_at, timetable
 from bench.scenarios.exporter import start_exporter
+from bench.scenarios.registry import SCENARIOS
 
 
 @dataclass
@@ -106,10 +107,10 @@ def _pick_user_class(environment: Environment, scenario: str) -> None:
     )
     if named or scenario not in SCENARIOS:
         return
-    wanted = SCENARIOS[scenario].user_class
-    available = {cls.__name__: cls for cls in environment.user_classes}
-    if wanted in available:
-        environment.user_classes = [available[wanted]]
+    wanted = SCENARIOS[scenario]
+    chosen = [cls for cls in environment.user_classes if getattr(cls, "scenario", None) is wanted]
+    if chosen:
+        environment.user_classes = chosen
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:
