@@ -4,7 +4,9 @@
 whose JVM is a child; the postmaster alone for PostgreSQL, so its own crash recovery runs);
 api, relay and projector are brought back by their supervisor, the others here with the
 stack's start (`bring_up`). `pause=S`: SIGSTOP, S seconds, SIGCONT. `restart`: the stack's
-clean stop and start of that service alone (`cqrs-bench restart`).
+clean stop and start of that service alone (`cqrs-bench restart`). The faults of one service
+each live in their own modules: `relay_hook.py` (crash-after-ack), `hold_tx.py`,
+`kafka_retention.py` (outlive-retention).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import os
 import signal
 import time
 
+from bench.faults.hold_tx import hold_tx
+from bench.faults.kafka_retention import outlive_retention
 from bench.faults.plan import SUPERVISED, Fault
+from bench.faults.relay_hook import crash_after_ack
 from bench.stack.commands import bring_up, load_services, restart_services, service_status
 from bench.stack.registry import SERVICES
 from system.config import Settings
@@ -53,11 +58,20 @@ async def inject(fault: Fault, settings: Settings) -> None:
     if fault.action == "restart":
         await restart_services(settings, [fault.service])
         return
+    if fault.action == "crash-after-ack":
+        await crash_after_ack(settings)
+        return
+    if fault.action == "hold-tx":
+        await hold_tx(settings, fault.length_s)
+        return
+    if fault.action == "outlive-retention":
+        await outlive_retention(settings)
+        return
     pid = await service_pid(settings, fault.service)
     if fault.action == "pause":
         _signal(fault.service, pid, signal.SIGSTOP)
         try:
-            await asyncio.sleep(fault.pause_s)
+            await asyncio.sleep(fault.length_s)
         finally:
             _signal(fault.service, pid, signal.SIGCONT)
         return

@@ -46,11 +46,11 @@ class MatrixRun:
         return self.run is not None and self.run.audit_passed and self.error is None
 
 
-def config_of(suite: FaultSuite) -> LoadConfig:
+def config_of(suite: FaultSuite, fault_run: FaultRun | None = None) -> LoadConfig:
     return LoadConfig(
         scenario=suite.scenario,
         model="open",
-        duration_s=suite.duration_s,
+        duration_s=(fault_run and fault_run.duration_s) or suite.duration_s,
         seed=suite.seed,
         rate=suite.rate,
     )
@@ -72,7 +72,9 @@ def run_one(suite: FaultSuite, fault_run: FaultRun, settings: Settings, out: Pat
         done.error = f"the stack was not healthy within {HEALTHY_WAIT_S:g}s before the run"
         return done
     try:
-        done.run = run_load(config_of(suite), settings, out, calibration_s=0, faults=fault_run.plan)
+        done.run = run_load(
+            config_of(suite, fault_run), settings, out, calibration_s=0, faults=fault_run.plan
+        )
     except (LoadRunError, OSError) as exc:
         done.error = str(exc)
         return done

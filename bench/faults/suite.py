@@ -1,8 +1,9 @@
 """Fault suites as data: `bench/suites/faults-<name>.toml`, validated before anything runs.
 
 A suite names the workload (`scenario`, `rate` in requests/s, `duration` of the measured phase
-in seconds, `seed`) and its `[[runs]]`: each a `name` and the `faults` of that load run, as
-`--fault` specs (`bench/faults/plan.py`).
+in seconds, `seed`) and its `[[runs]]`: each a `name`, the `faults` of that load run, as
+`--fault` specs (`bench/faults/plan.py`), and optionally its own `duration` (a fault that lasts
+longer than the others, e.g. a transaction held 60 s).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class FaultRun:
 
     name: str
     plan: FaultPlan
+    duration_s: float | None = None
+    """The measured phase of this run (None: the suite's)."""
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,17 @@ def parse_suite(data: dict[str, Any], where: str) -> FaultSuite:
         specs = raw.get("faults")
         if not isinstance(specs, list) or not specs or not all(isinstance(s, str) for s in specs):
             raise SuiteError(f"{at} ({name}): `faults` must be a non-empty list of specs")
+        own = _field(raw, "duration", float, f"{at} ({name})") if "duration" in raw else None
+        if own is not None and own <= 0:
+            raise SuiteError(f"{at} ({name}): `duration` must be positive")
         try:
             plan = parse_plan(specs, option=f"{at} ({name}) faults")
-            plan.validate(duration, option=f"{at} ({name}) faults")
+            plan.validate(own or duration, option=f"{at} ({name}) faults")
         except FaultSpecError as exc:
             raise SuiteError(str(exc)) from exc
         if name in {r.name for r in runs}:
             raise SuiteError(f"{at}: run name {name!r} is used twice")
-        runs.append(FaultRun(name, plan))
+        runs.append(FaultRun(name, plan, own))
     return FaultSuite(str(data.get("name", where)), scenario, rate, duration, seed, tuple(runs))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.faults.plan import Fault, FaultSpecError, parse_fault
+from bench.faults.suite import SuiteError, load_suite, parse_suite
 from system.bus.fault_injection import CRASH_EXIT_CODE
 from system.config import Settings
 from system.projections.retention import plan_resume
@@ -110,3 +111,17 @@ def test_a_projection_resumes_where_it_was_unless_retention_deleted_it() -> None
     assert resume == {0: 40, 1: 25, 2: 0, 3: 7}
     assert gaps == {1: (10, 25), 3: (0, 7)}
     assert plan_resume({0: 25}, {0: 25}) == ({0: 25}, {})
+
+
+def test_a_run_may_last_longer_than_its_suite_and_the_full_suite_has_the_deep_faults() -> None:
+    suite = {"scenario": "banking", "rate": 20, "duration": 10, "runs": [
+        {"name": "held", "duration": 75, "faults": ["postgres:hold-tx=60@5"]}]}  # fmt: skip
+    assert parse_suite(suite, "s.toml").runs[0].duration_s == 75.0
+    suite["runs"][0]["faults"] = ["postgres:hold-tx=60@80"]  # type: ignore[index]
+    with pytest.raises(SuiteError, match=r"starts at 80s, not inside the measured 75s"):
+        parse_suite(suite, "s.toml")
+    suite["runs"][0]["duration"] = -1  # type: ignore[index]
+    with pytest.raises(SuiteError, match=r"runs\[0\] \(held\): `duration` must be positive"):
+        parse_suite(suite, "s.toml")
+    deep = {f.action for run in load_suite("full").runs for f in run.plan.faults}
+    assert {"crash-after-ack", "hold-tx", "outlive-retention"} <= deep
