@@ -16,7 +16,9 @@ Rows (one per process group): `process` (the `.stack/` directory name: `api`, `p
 `postgres`, …), `component` (`projector` for every `projector-N`), `cpu_seconds`, `cores`
 (mean cores busy over the window, with `low`/`high` from the per-interval samples),
 `cpu_ms_per_request` and `cpu_ms_per_event` (with `_low`/`_high`), `window_s`, `requests`,
-`events`.
+`events`; with an idle baseline (`IDLE_S` seconds sampled before the run, no load offered),
+`idle_cores` and the marginal cost above idle, `marginal_ms_per_request` and
+`marginal_ms_per_event` (with `_low`/`_high`): the figures a capacity model extrapolates.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import asyncpg
 from bench.report.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, Interval
 
 SERIES_FILE = "resources.jsonl"
+IDLE_S = 2.0
+"""Seconds of idle baseline sampled before a load run (the services' cost with no load)."""
 LOCUST = "locust"
 HARNESS = "harness"
 """The runner process itself (lag probe, sampler)."""
@@ -184,6 +188,19 @@ async def head_position(pool: asyncpg.Pool) -> int:
     return head
 
 
+async def idle_cores(stack_dir: Path, seconds: float = IDLE_S) -> dict[str, float]:
+    """Cores each stack process group uses with no load offered, over `seconds`."""
+    first = await asyncio.to_thread(take_snapshot, stack_roots(stack_dir))
+    await asyncio.sleep(seconds)
+    last = await asyncio.to_thread(take_snapshot, stack_roots(stack_dir))
+    out = {}
+    for name in set(first.cpu) - {HARNESS, LOCUST}:
+        used, _ = _interval_cpu(name, first, last)
+        if used is not None:
+            out[name] = used / (last.at - first.at)
+    return out
+
+
 def read_series(path: Path) -> list[Snapshot]:
     """The snapshots a sampler wrote (empty when the file is missing)."""
     if not path.is_file():
@@ -232,7 +249,10 @@ def _interval_cpu(name: str, a: Snapshot, b: Snapshot) -> tuple[float | None, bo
 
 
 def resource_rows(
-    snapshots: Sequence[Snapshot], requests: int, events: int
+    snapshots: Sequence[Snapshot],
+    requests: int,
+    events: int,
+    idle: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The `resources` rows from a run's snapshots (first = start, last = end), busiest first.
 
@@ -278,5 +298,21 @@ def resource_rows(
             row[key] = cores * scale if scale else None
             row[f"{key}_low"] = low * scale if scale else None
             row[f"{key}_high"] = high * scale if scale else None
+        if idle is not None and name in idle:
+            row.update(_marginal(idle[name], (cores, low, high), window, requests, events))
         rows.append(row)
     return sorted(rows, key=lambda r: -r["cpu_seconds"])
+
+
+def _marginal(
+    idle: float, cores: tuple[float, float, float], window: float, requests: int, events: int
+) -> dict[str, Any]:
+    """The CPU above the idle baseline, per request and per event."""
+    row: dict[str, Any] = {"idle_cores": idle}
+    value, low, high = (max(0.0, c - idle) for c in cores)
+    for key, count in (("marginal_ms_per_request", requests), ("marginal_ms_per_event", events)):
+        scale = 1000 * window / count if count > 0 else None
+        row[key] = value * scale if scale else None
+        row[f"{key}_low"] = low * scale if scale else None
+        row[f"{key}_high"] = high * scale if scale else None
+    return row

@@ -44,7 +44,7 @@ from bench.load.locust_process import (
 )
 from bench.load.pacing import read_unsent
 from bench.load.publish import render_run_panels
-from bench.load.resources import ResourceSampler, head_position, resource_rows
+from bench.load.resources import ResourceSampler, head_position, idle_cores, resource_rows
 from bench.load.rows import api_conflicts, load_row, locust_conflicts, request_table
 from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
@@ -136,6 +136,7 @@ async def _run(
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
+    idle = await idle_cores(settings.stack_dir)
     calibration = await _calibrate(config, settings, out, calibration_s)
     store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=8)
     read_store = ElasticsearchReadStore(settings)
@@ -221,7 +222,7 @@ async def _run(
         await read_store.close()
     results.add("load", load_row(config, summary, verdict, calibration))
     session.record(results, samples)
-    for row in resource_rows(sampler.snapshots, len(samples), events):
+    for row in resource_rows(sampler.snapshots, len(samples), events, idle):
         results.add("resources", row)
     for row in lag:
         results.add("lag", row)

@@ -196,6 +196,8 @@ COLUMNS: dict[str, list[Column]] = {
         ("cores", "cores (mean)", cores),
         ("cpu_ms_per_request", "CPU ms / request", milliseconds),
         ("cpu_ms_per_event", "CPU ms / event", milliseconds),
+        ("idle_cores", "idle cores", cores),
+        ("marginal_ms_per_request", "above idle: ms / request", milliseconds),
     ],
     "faults": [
         ("run", "run", plain),

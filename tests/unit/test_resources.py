@@ -110,3 +110,15 @@ def test_a_real_snapshot_sees_this_process_and_the_series_round_trips(tmp_path: 
     path.write_text(f'{{"at": {snap.at}, "cpu": {{"me": {snap.cpu["me"]}}}}}\n')
     assert read_series(path)[0].cpu == {"me": snap.cpu["me"]}
     assert read_series(tmp_path / "missing.jsonl") == []
+
+
+def test_the_idle_baseline_gives_the_marginal_cost_per_request() -> None:
+    rows = resource_rows(_snapshots(), requests=200, events=400, idle={"api": 0.25})
+    api = next(r for r in rows if r["process"] == "api")
+    assert api["idle_cores"] == 0.25
+    assert api["marginal_ms_per_request"] == pytest.approx(0.75 * 4000 / 200)  # 15 ms
+    assert api["marginal_ms_per_event"] == pytest.approx(0.75 * 4000 / 400)
+    assert api["marginal_ms_per_request_low"] <= 15 <= api["marginal_ms_per_request_high"]
+    postgres = next(r for r in rows if r["process"] == "postgres")
+    assert "idle_cores" not in postgres  # no baseline for it: no marginal figure invented
+    Results.new("load/orders", {}).add("resources", api)
