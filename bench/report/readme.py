@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.report.capacity import DEFAULT_LAYOUTS, NO_RESOURCES, run_lines
 from bench.report.results import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,11 +256,21 @@ def stack_block(refs: Sequence[Reference]) -> list[str]:
     ]
 
 
+def capacity_block(refs: Sequence[Reference]) -> list[str]:
+    """The capacity model (bench/report/capacity.py) from the reference load run's CPU."""
+    runs = [r for r in refs if "load" in r.data]
+    if not runs:
+        return ["No reference load run yet."]
+    lines = run_lines(runs[0].data, DEFAULT_LAYOUTS)
+    return lines if lines == [NO_RESOURCES] else [*lines, "", "How to read it: docs/scale-out.md."]
+
+
 BLOCKS: dict[str, Callable[[Sequence[Reference]], list[str]]] = {
     "environment": environment_block,
     "stack": stack_block,
     "targets": targets_block,
     "load": load_block,
+    "capacity": capacity_block,
     "peers": peers_block,
     "ceilings": ceilings_block,
     "serialization": serialization_block,
