@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from bench.export import metric_names as n
-from bench.report.constants import MICRO_METRICS
+from bench.report.constants import MICRO_METRICS, UNIT_EVENTS_PER_S
 
 REVISION_CHARS = 12
 
@@ -103,7 +103,7 @@ def registry_for(data: Mapping[str, Any]) -> CollectorRegistry:
         if r["ratio"] is not None:
             set_("cqrs_bench_ceiling_ratio", r["ratio"], section="relay", case=r["name"])
     for r in data.get("ceilings", []):
-        if r["unit"] == "events/s":
+        if r["unit"] == UNIT_EVENTS_PER_S:
             set_("cqrs_bench_ceiling_events_per_second", r["value"], ceiling=r["name"])
     for r in data.get("peers", []):
         set_(

@@ -7,6 +7,7 @@ from typing import Literal
 import msgspec
 
 from bench.load.keys import Distribution
+from bench.load.metrics import EXPORTER_PORT
 from bench.load.shapes import SHAPES, ShapeName
 from bench.scenarios.registry import SCENARIOS
 
@@ -42,7 +43,7 @@ class LoadConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between test start and the first intended arrival (users spawn meanwhile)."""
     samples_dir: str = "."
     seed_file: str = ""
-    exporter_port: int = 18089
+    exporter_port: int = EXPORTER_PORT
 
     def validate(self) -> None:
         """Raise ValueError naming the offending flag."""

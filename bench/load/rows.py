@@ -9,14 +9,15 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.export.metric_names import COMMAND_CONFLICTS_TOTAL
 from bench.load.calibrate import Calibration
 from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, health_fields
 from bench.load.latency import RequestStats, Summary
 from bench.load.samples import LOCUST_COUNTS
 
-CONFLICTS_METRIC = "cqrs_command_conflicts"
-"""The api's counter of 409 version conflicts."""
+CONFLICTS_METRIC = COMMAND_CONFLICTS_TOTAL.removesuffix("_total")
+"""The api's counter of 409 version conflicts, as the text parser names its family."""
 
 
 async def api_conflicts(client: httpx.AsyncClient) -> int:

@@ -1,4 +1,4 @@
-"""Load shapes as data: phases of constant arrival rate, and the timetable of intended starts."""
+"""Load shapes as data: segments of constant arrival rate, and the timetable of intended starts."""
 
 from __future__ import annotations
 
@@ -18,36 +18,37 @@ SOAK_RAMP_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
-class Phase:
-    """`duration_s` seconds at `rate` arrivals per second."""
+class Segment:
+    """`duration_s` seconds at `rate` arrivals per second (a run's `Phase` is warm-up or
+    measured: bench/load/samples.py)."""
 
     duration_s: float
     rate: float
 
 
-def phases(shape: ShapeName, rate: float, duration_s: float) -> list[Phase]:
-    """The phases of `shape` peaking (or holding) at `rate` over `duration_s`."""
+def phases(shape: ShapeName, rate: float, duration_s: float) -> list[Segment]:
+    """The segments of `shape` peaking (or holding) at `rate` over `duration_s`."""
     if rate <= 0 or duration_s <= 0:
         raise ValueError("rate and duration must be positive")
     match shape:
         case "constant":
-            return [Phase(duration_s, rate)]
+            return [Segment(duration_s, rate)]
         case "step":
-            return [Phase(duration_s / STEPS, rate * (i + 1) / STEPS) for i in range(STEPS)]
+            return [Segment(duration_s / STEPS, rate * (i + 1) / STEPS) for i in range(STEPS)]
         case "spike":
             edge = duration_s * 0.45
             return [
-                Phase(edge, rate),
-                Phase(duration_s - 2 * edge, rate * SPIKE_FACTOR),
-                Phase(edge, rate),
+                Segment(edge, rate),
+                Segment(duration_s - 2 * edge, rate * SPIKE_FACTOR),
+                Segment(edge, rate),
             ]
         case "soak":
             ramp = duration_s * SOAK_RAMP_FRACTION
-            return [Phase(ramp, rate / 2), Phase(duration_s - ramp, rate)]
+            return [Segment(ramp, rate / 2), Segment(duration_s - ramp, rate)]
     raise ValueError(f"unknown shape {shape!r}; known: {', '.join(SHAPES)}")
 
 
-def rate_at(plan: list[Phase], t: float) -> float:
+def rate_at(plan: list[Segment], t: float) -> float:
     """The target rate `t` seconds into the plan (0 outside it)."""
     start = 0.0
     for phase in plan:
@@ -57,7 +58,7 @@ def rate_at(plan: list[Phase], t: float) -> float:
     return 0.0
 
 
-def timetable(plan: list[Phase]) -> list[float]:
+def timetable(plan: list[Segment]) -> list[float]:
     """Intended start offsets (seconds from the epoch), evenly spaced within each phase.
 
     Arrival i happens when the integrated rate reaches i, so a phase change never loses or
@@ -77,7 +78,7 @@ def timetable(plan: list[Phase]) -> list[float]:
     return offsets
 
 
-def mean_rate(plan: list[Phase]) -> float:
+def mean_rate(plan: list[Segment]) -> float:
     """Arrivals per second averaged over the plan."""
     total = sum(p.duration_s for p in plan)
     return sum(p.rate * p.duration_s for p in plan) / total

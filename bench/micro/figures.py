@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bench.report.constants import UNIT_EVENTS_PER_S
 from bench.report.intervals import Interval, median_interval, rate_interval, rates_ratio_interval
 
 Bench = Mapping[str, Any]
@@ -63,7 +64,7 @@ def by_kind(benchmarks: Iterable[Bench], kind: str) -> list[Bench]:
     return [b for b in benchmarks if b["extra_info"].get("kind") == kind]
 
 
-def ceiling_row(name: str, b: Bench, work: str, unit: str = "events/s") -> dict[str, Any]:
+def ceiling_row(name: str, b: Bench, work: str, unit: str = UNIT_EVENTS_PER_S) -> dict[str, Any]:
     """A `ceilings` row: the rate, its interval, and what work it does."""
     r = rate(b)
     return {"name": name, "unit": unit, "value": r.value, **r.fields(), "work": work}

@@ -47,6 +47,7 @@ from bench.micro.peers import (
 )
 from bench.micro.streams import account_events, seed_account
 from bench.micro.suite import Suite
+from bench.report.constants import UNIT_COMMANDS_PER_S, UNIT_EVENTS_PER_S
 from system.app.repository import Repository
 from system.config import Settings
 from system.domain.account import BankAccount
@@ -136,11 +137,11 @@ def _append_sides(
     """(unit, ours, theirs): commands for eventsourcing, single-event appends for message-db."""
     if peer == "eventsourcing":
         return (
-            "commands/s",
+            UNIT_COMMANDS_PER_S,
             lambda: OursCommands(ours_dsn, settings, suite.peers.snapshot_every, suite.seed),
             lambda: EventsourcingCommands(es_dsn, suite.seed),
         )
-    return "events/s", lambda: OursEvents(ours_dsn), lambda: MessageDbEvents(mdb_dsn)
+    return UNIT_EVENTS_PER_S, lambda: OursEvents(ours_dsn), lambda: MessageDbEvents(mdb_dsn)
 
 
 @pytest.mark.parametrize("peer", ["eventsourcing", "message-db"])
@@ -353,5 +354,5 @@ def test_peer_replay(
     rotation = Rotation([(ours, 1), (theirs, 1)], 1)
     _timed_rotation(benchmark, runner, rotation, cfg.rounds)
     same = _matchup(1, (1, rotation.seconds[0]), (1, rotation.seconds[1]))
-    _record(benchmark, peer, workload, "events/s", cfg.replay_events, [same])
+    _record(benchmark, peer, workload, UNIT_EVENTS_PER_S, cfg.replay_events, [same])
     assert ours.version == theirs.version == cfg.replay_events

@@ -22,8 +22,7 @@ from bench.load.keys import KeyChooser
 from bench.load.options import add_arguments, config_from_options
 from bench.load.pacing import Timetable, write_unsent
 from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWriter
-from bench.load.shapes import Phase as ShapePhase
-from bench.load.shapes import phases, rate_at, timetable
+from bench.load.shapes import Segment, phases, rate_at, timetable
 from bench.scenarios.exporter import start_exporter
 from bench.scenarios.registry import SCENARIOS
 
@@ -35,7 +34,7 @@ class Runtime:
     config: LoadConfig
     seed: dict[str, Any]
     keys: KeyChooser
-    plan: list[ShapePhase]
+    plan: list[Segment]
     epoch: float = 0.0
     worker: int = 0
     timetable: Timetable | None = None
@@ -67,12 +66,12 @@ def runtime() -> Runtime:
     return _current
 
 
-def _plan(config: LoadConfig) -> list[ShapePhase]:
+def _plan(config: LoadConfig) -> list[Segment]:
     if config.model == "closed" or config.rate is None:
         return []
     plan = phases(config.shape, config.rate, config.duration_s)
     if config.warmup_s:
-        plan.insert(0, ShapePhase(config.warmup_s, plan[0].rate))
+        plan.insert(0, Segment(config.warmup_s, plan[0].rate))
     return plan
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.load.pacing import Timetable, read_unsent, write_unsent
-from bench.load.shapes import Phase, mean_rate, phases, rate_at, timetable
+from bench.load.shapes import Segment, mean_rate, phases, rate_at, timetable
 
 
 def test_constant_shape_spaces_arrivals_evenly_at_the_rate() -> None:
@@ -20,7 +20,7 @@ def test_constant_shape_spaces_arrivals_evenly_at_the_rate() -> None:
 
 
 def test_phase_changes_neither_lose_nor_double_arrivals() -> None:
-    plan = [Phase(1.5, 3.0), Phase(1.0, 10.0), Phase(0.5, 1.0)]
+    plan = [Segment(1.5, 3.0), Segment(1.0, 10.0), Segment(0.5, 1.0)]
     offsets = timetable(plan)
     assert len(offsets) == int(1.5 * 3 + 10 + 0.5)
     assert offsets == sorted(offsets)
