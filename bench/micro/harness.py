@@ -55,11 +55,6 @@ async def ensure_database(dsn: str, database: str) -> str:
     return with_database(dsn, database)
 
 
-async def open_pool(dsn: str, size: int) -> asyncpg.Pool:
-    """A pool of exactly `size` connections, created on the running loop."""
-    return await asyncpg.create_pool(dsn, min_size=size, max_size=size)
-
-
 def quantile(samples: Sequence[float], q: float) -> float:
     """Nearest-rank quantile of `samples` (0 for none)."""
     if not samples:

@@ -303,17 +303,6 @@ class Rotation:
             await side.close()
 
 
-async def rotate(rotation: Rotation, rounds: int) -> Rotation:
-    """Open `rotation`, time `rounds` rounds, close it; returns it with its times."""
-    try:
-        await rotation.open()
-        for _ in range(rounds):
-            await rotation.round()
-    finally:
-        await rotation.close()
-    return rotation
-
-
 async def sweep(
     make: Callable[[], Side], levels: Sequence[int], count: int, rounds: int
 ) -> dict[int, list[float]]:

@@ -39,9 +39,6 @@ Section = Literal[
 SECTIONS: tuple[Section, ...] = get_args(Section)
 """Result sections in report order."""
 
-METRIC_PREFIX = "cqrs_bench_"
-"""Prefix of the figures the micro suites push to the Pushgateway."""
-
 PUSH_JOB = "cqrs-bench-micro"
 """The Pushgateway job of micro runs (grouped by suite)."""
 
@@ -62,7 +59,7 @@ MICRO_METRICS: dict[str, str] = {
 
 UNIT_EVENTS_PER_S = "events/s"
 UNIT_COMMANDS_PER_S = "commands/s"
-UNIT_SECONDS = "s"
+"""The `unit` of rate rows (ceilings, peers): what one counted unit is."""
 
 MAIN_FIGURE: dict[str, str] = {
     "ceilings": "value",

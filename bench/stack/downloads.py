@@ -54,15 +54,6 @@ def fetch(url: str, target: Path, *, sha512: str | None = None) -> Path:
     return target
 
 
-def fetch_text(url: str) -> str:
-    try:
-        response = httpx.get(url, follow_redirects=True, timeout=30.0)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise StackError(f"download failed: {url} ({exc})") from exc
-    return response.text
-
-
 def unzip_once(archive: Path, target: Path, *, strip_top: bool = True) -> Path:
     """Extract `archive` into `target` (atomically) unless `target` exists. Returns `target`."""
     if target.exists():
