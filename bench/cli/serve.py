@@ -129,8 +129,16 @@ def projector(
     metrics_port: Annotated[
         int, typer.Option(help="port of the projector's Prometheus /metrics")
     ] = DEFAULT_PROJECTOR_METRICS_PORT,
+    instance_id: Annotated[
+        str | None,
+        typer.Option(
+            help="this instance's static membership id in the projections' consumer groups;"
+            " every concurrent instance needs its own (default: a dynamic member)"
+        ),
+    ] = None,
 ) -> None:
-    """Consume Kafka and keep the Elasticsearch read models up to date until stopped."""
+    """Consume Kafka and keep the Elasticsearch read models up to date until stopped; several
+    instances share each topic's partitions (`cqrs-bench up --projectors N`)."""
     from system.projections import PROJECTIONS
     from system.projections.runner import run_projector
 
@@ -143,7 +151,7 @@ def projector(
     _logging()
     settings = Settings.from_env()
     start_http_server(metrics_port, addr=host or _bind_host(settings))
-    _run_until_signalled(lambda stop: run_projector(settings, only, stop))
+    _run_until_signalled(lambda stop: run_projector(settings, only, stop, instance_id=instance_id))
 
 
 def register(app: typer.Typer) -> None:

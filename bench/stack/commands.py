@@ -2,6 +2,8 @@
 
 api, relay and projector run under a supervisor each (`bench.stack.supervisor`): `status` shows
 their restarts and last exit, `down` stops the supervisor and the service together.
+`up --projectors N` runs N projector instances (`bench.stack.projectors`); in every command
+`projector` then names all of them, `projector-K` one.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from bench.stack.process import StackError, pid_alive, rss_bytes, stop_pid, tail, wait_until
+from bench.stack import projectors
+from bench.stack.process import StackError, pid_alive, stop_pid, tail, wait_until
 from bench.stack.registry import SERVICES, Service, service_paths, start_order
+from bench.stack.status_view import describe_exit, status_table
 from bench.stack.supervisor import read_state
 from system.config import Settings
 
@@ -41,9 +44,11 @@ NATIVE_SERVICE_MODULES = [
 
 
 def load_services() -> None:
-    """Import the modules that register services (order = default start order)."""
+    """Import the modules that register services (order = default start order), and register
+    as many projector instances as the stack runs."""
     for module in NATIVE_SERVICE_MODULES:
         importlib.import_module(module)
+    projectors.register_instances(projectors.live_count(Settings.from_env()))
 
 
 @dataclass
@@ -79,7 +84,7 @@ async def service_status(service: Service, settings: Settings) -> ServiceStatus:
 
 
 async def stack_status(settings: Settings, names: list[str] | None = None) -> list[ServiceStatus]:
-    services = start_order(names)
+    services = start_order(projectors.expand(names) if names else None)
     return list(await asyncio.gather(*(service_status(s, settings) for s in services)))
 
 
@@ -134,7 +139,7 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
 
 async def bring_up(settings: Settings, names: list[str] | None = None) -> dict[str, str]:
     """Start the requested services (and their dependencies); concurrently where independent."""
-    services = start_order(names)
+    services = start_order(projectors.expand(names) if names else None)
     outcomes: dict[str, str] = {}
     with Progress(
         SpinnerColumn(),
@@ -195,7 +200,7 @@ def with_dependents(names: list[str]) -> list[str]:
 def bring_down(settings: Settings, names: list[str] | None = None) -> list[str]:
     """Stop managed services by PID, dependents first. Returns what was stopped."""
     stopped: list[str] = []
-    wanted = set(with_dependents(names)) if names else None
+    wanted = set(with_dependents(projectors.expand(names))) if names else None
     # start_order adds dependencies; stopping `relay` must not stop PostgreSQL under others.
     for service in reversed(start_order(sorted(wanted) if wanted else None)):
         if wanted is not None and service.name not in wanted:
@@ -239,6 +244,7 @@ async def restart_services(settings: Settings, names: list[str]) -> list[str]:
     Services that use them keep running and ride out the gap (they retry); returns what was
     stopped.
     """
+    names = projectors.expand(names)
     start_order(names)  # validates the names
     stopped = [
         outcome
@@ -265,12 +271,26 @@ def _fail(exc: Exception) -> None:
 Services = Annotated[list[str] | None, typer.Argument(help="services (default: all)")]
 
 
-def up(services: Services = None) -> None:
+def up(
+    services: Services = None,
+    projector_instances: Annotated[
+        int | None,
+        typer.Option(
+            "--projectors",
+            help="run N projector instances sharing the partitions (projector, projector-2, …);"
+            " stops any beyond N (default: as many as now, 1 at first)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Start the stack (idempotent: healthy services are left alone)."""
     load_services()
     settings = _settings()
     started = time.monotonic()
     try:
+        if projector_instances is not None:
+            for outcome in projectors.scale(settings, projector_instances, stop_service):
+                console.print(f"stopped {outcome}")
         asyncio.run(bring_up(settings, services))
     except (StackError, KeyError, ValueError) as exc:
         _fail(exc)
@@ -278,7 +298,10 @@ def up(services: Services = None) -> None:
 
 
 def down(services: Services = None) -> None:
-    """Stop native services by PID (SIGTERM, then SIGKILL); those depending on them first."""
+    """Stop native services by PID (SIGTERM, then SIGKILL); those depending on them first.
+
+    `down projector` stops every projector instance, `down projector-2` that one.
+    """
     load_services()
     try:
         stopped = bring_down(_settings(), services)
@@ -293,7 +316,8 @@ def restart(
     """Stop and start the named services only: services using them keep running (and retry).
 
     `cqrs-bench restart postgres` restarts PostgreSQL under a running api, relay and projector,
-    where `down postgres` would stop them first.
+    where `down postgres` would stop them first. `restart projector` restarts every projector
+    instance, `restart projector-2` that one.
     """
     load_services()
     settings = _settings()
@@ -309,7 +333,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable list")] = False,
 ) -> None:
     """Show each service: version, address, health, PID, memory; for supervised ones (api,
-    relay, projector) also restarts and last exit."""
+    relay, every projector instance) also restarts and last exit."""
     load_services()
     try:
         rows = asyncio.run(stack_status(_settings(), services))
@@ -318,45 +342,9 @@ def status(
     if as_json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
     else:
-        table = Table(title="cqrs-bench stack")
-        for col in ("service", "version", "address", "healthy", "pid", "rss", "restarts"):
-            table.add_column(col, overflow="fold")
-        table.add_column("last exit", overflow="fold")
-        total = 0
-        for r in rows:
-            rss = rss_bytes(r.pid) if r.pid else 0
-            total += rss
-            table.add_row(
-                r.name,
-                r.version or "-",
-                r.url,
-                "[green]yes[/green]" if r.healthy else "[red]no[/red]",
-                str(r.pid or "-"),
-                f"{rss / 2**20:.0f} MiB" if rss else "-",
-                "-" if r.restarts is None else str(r.restarts),
-                describe_exit(r.last_exit),
-            )
-        table.add_section()
-        table.add_row("total", "", "", "", "", f"{total / 2**20:.0f} MiB", "", "")
-        Console().print(table)
+        Console().print(status_table(rows))
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)
-
-
-def describe_exit(last_exit: dict[str, object] | None, now: float | None = None) -> str:
-    """`SIGKILL 42s ago (up 3.1s)`, `code 1 …`, or `-`."""
-    if not last_exit:
-        return "-"
-    how = f"{last_exit['signal']}" if last_exit.get("signal") else f"code {last_exit.get('code')}"
-    at = last_exit.get("at")
-    uptime = last_exit.get("uptime_s")
-    ago = (now or time.time()) - at if isinstance(at, int | float) else None
-    parts = [how]
-    if ago is not None:
-        parts.append(f"{ago:.0f}s ago")
-    if isinstance(uptime, int | float):
-        parts.append(f"(up {uptime:.1f}s)")
-    return " ".join(parts)
 
 
 def logs(
@@ -385,4 +373,11 @@ def register(app: typer.Typer) -> None:
     app.command()(logs)
 
 
-__all__ = ["bring_down", "bring_up", "register", "restart_services", "stack_status"]
+__all__ = [
+    "bring_down",
+    "bring_up",
+    "describe_exit",
+    "register",
+    "restart_services",
+    "stack_status",
+]

@@ -1,7 +1,19 @@
 """ProjectorRunner: every (or the named) projection in one process, each its own consumer group.
 
-Run one runner per projection at a time: a projector reads all partitions of its topic (its
-position is the minimum over them), so a second instance would only duplicate the work.
+Scale-out: run several runners (instances), each a member of every projection's consumer group;
+the group shares each topic's partitions among them (`system/bus/groups.py`), a rebalance hands
+a partition over after its in-flight batch was applied and checkpointed
+(`system/projections/rebalance.py`), and the checkpoint is kept per partition
+(`system/projections/checkpoint.py`), so each instance advances only what it owns.
+
+Rebalancing protocol: eager, with the sticky assignor and static membership. aiokafka 0.14 (the
+client pinned in uv.lock) implements neither cooperative-sticky incremental rebalancing
+(KIP-429; https://github.com/aio-libs/aiokafka/issues/1126, open) nor the KIP-848 consumer
+protocol, so a rebalance pauses every instance of a projection for a moment (their in-flight
+batch finishes first). Static membership (`instance_id` → `group_instance_id`, KIP-345) keeps
+the most common disturbance — an instance restarted by its supervisor — from rebalancing the
+others at all; a SIGKILLed instance that stays away loses its partitions when its 10 s session
+expires. Give every concurrent instance its own id: two members with one id fence each other.
 """
 
 from __future__ import annotations
@@ -12,11 +24,15 @@ import logging
 from collections.abc import Sequence
 
 from system.bus.envelope import topic_for, topics
-from system.bus.kafka import assigned_consumer, ensure_topics
+from system.bus.groups import group_consumer, subscribe
+from system.bus.kafka import ensure_topics
 from system.config import Settings
 from system.projections import PROJECTIONS, lag_gauges
+from system.projections.checkpoint import ensure_partitions_field
 from system.projections.pipeline import SharedRefresh
 from system.projections.projector import Projector, projector_health
+from system.projections.rebalance import Handover
+from system.projections.retention import resume_or_rebuild
 from system.projections.stamps import StampWriter
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import retry_unavailable
@@ -32,12 +48,19 @@ def group_id(settings: Settings, name: str) -> str:
 class ProjectorRunner:
     """Runs projectors concurrently until stopped; one failing stops them all, loudly."""
 
-    def __init__(self, settings: Settings, names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        names: Sequence[str] | None = None,
+        *,
+        instance_id: str | None = None,
+    ) -> None:
         unknown = sorted(set(names or ()) - set(PROJECTIONS))
         if unknown:
             raise ValueError(f"unknown projections {unknown}; known: {sorted(PROJECTIONS)}")
         self.settings = settings
         self.names = list(names or PROJECTIONS)
+        self.instance_id = instance_id
 
     async def run(self, stop: asyncio.Event) -> None:
         """Project until `stop`; setup waits (with backoff) for Kafka and Elasticsearch."""
@@ -68,12 +91,12 @@ class ProjectorRunner:
                 topic = topic_for(projection.aggregate_type, settings.kafka_topic_prefix)
                 consumer = await retry_unavailable(
                     functools.partial(
-                        assigned_consumer,
+                        group_consumer,
                         settings.kafka_bootstrap,
                         group_id(settings, name),
-                        topic,
-                        partitions[topic],
+                        instance_id=self.instance_id,
                         timeout_s=settings.kafka_timeout_s,
+                        offset_reset="none",
                     ),
                     health,
                     stop=stop,
@@ -81,11 +104,25 @@ class ProjectorRunner:
                 if consumer is None:
                     return
                 consumers.append(consumer)
-                projectors.append(
-                    Projector(projection, store, consumer, stamps, health=health, refresh=refresh)
+                handover = Handover(name)
+                handover.resume = functools.partial(
+                    resume_or_rebuild, settings, name, consumer, topic
                 )
+                projectors.append(
+                    Projector(
+                        projection,
+                        store,
+                        consumer,
+                        stamps,
+                        health=health,
+                        refresh=refresh,
+                        handover=handover,
+                        partitions=partitions[topic],
+                    )
+                )
+                subscribe(consumer, topic, handover)
             stamps_stop = asyncio.Event()
-            log.info("projecting %s", ", ".join(self.names))
+            log.info("projecting %s as %s", ", ".join(self.names), self.instance_id or "a member")
             async with asyncio.TaskGroup() as group:
                 stamp_task = (
                     None if stamps is None else group.create_task(stamps.run(stamps_stop, stop))
@@ -102,14 +139,20 @@ class ProjectorRunner:
 
     async def _ensure(self, store: ElasticsearchReadStore) -> bool:
         await store.ensure(self.names)
+        await ensure_partitions_field(store)
         return True
 
 
 async def run_projector(
-    settings: Settings, names: Sequence[str] | None, stop_event: asyncio.Event
+    settings: Settings,
+    names: Sequence[str] | None,
+    stop_event: asyncio.Event,
+    *,
+    instance_id: str | None = None,
 ) -> None:
     """Run the named projections (all if None) until `stop_event` is set, their lag gauges
-    sampled meanwhile (`system/projections/lag_gauges.py`)."""
+    sampled meanwhile (`system/projections/lag_gauges.py`); `instance_id` makes this instance
+    a static member of the consumer groups (see the module docstring)."""
     groups = {name: group_id(settings, name) for name in names or PROJECTIONS}
     async with lag_gauges.running(settings, groups, stop_event):
-        await ProjectorRunner(settings, names).run(stop_event)
+        await ProjectorRunner(settings, names, instance_id=instance_id).run(stop_event)
