@@ -16,6 +16,8 @@ from bench.cli import dashboards as dashboard_commands
 from bench.export import dashboards, panels
 from system.config import Settings
 
+pytestmark = pytest.mark.integration
+
 SAMPLE_VALUES = {"$__rate_interval": "1m", "$__interval": "15s"}
 """What Grafana substitutes for its own variables (any valid duration parses the same)."""
 
@@ -63,6 +65,51 @@ def test_a_broken_query_is_refused_by_the_same_check(settings: Settings) -> None
     broken = concrete('sum by (projection (rate(cqrs_projection_events_total{projection=~"$x"}')
     body = prometheus_query(settings, broken)
     assert body["status"] == "error" and "parse error" in body["error"]
+
+
+METRIC = re.compile(r"\b(cqrs_[a-z_]+)\b")
+SUFFIXES = ("_total", "_bucket", "_sum", "_count")
+
+
+def bench_declared() -> set[str]:
+    """Names bench itself exports: pushed by runs, or served by the locust exporter."""
+    from bench.export import metric_names as n
+    from bench.report.constants import MICRO_METRICS
+
+    load = {n.LOAD_REQUESTS_TOTAL, n.LOAD_LATENCY, n.LOAD_USERS, n.LOAD_TARGET_RPS}
+    return set(MICRO_METRICS) | set(n.LOAD_METRICS) | load
+
+
+def system_exported(settings: Settings) -> set[str]:
+    """Metric families Prometheus scraped from the running api, relay and projector (their
+    HELP/TYPE lines list a family before its first sample)."""
+    response = httpx.get(f"{settings.prometheus_url}/api/v1/metadata", timeout=10)
+    return set(response.json()["data"])
+
+
+def unknown_metrics(expr: str, known: set[str]) -> list[str]:
+    """The metric names in `expr` that nothing exports."""
+
+    def base(name: str) -> str:
+        for suffix in SUFFIXES:
+            if name.endswith(suffix) and name.removesuffix(suffix) in known:
+                return name.removesuffix(suffix)
+        return name
+
+    return [name for name in METRIC.findall(expr) if base(name) not in known]
+
+
+def test_every_panel_names_a_metric_that_is_exported(settings: Settings) -> None:
+    known = system_exported(settings) | bench_declared()
+    assert "cqrs_commands" in known or "cqrs_commands_total" in known, "api not scraped"
+    unknown = {
+        (dashboard, panel, name)
+        for dashboard, panel, expr in queries()
+        for name in unknown_metrics(expr, known)
+    }
+    assert unknown == set()
+    planted = 'sum(rate(cqrs_command_conflcts_total{projection=~"$projection"}[1m]))'
+    assert unknown_metrics(planted, known) == ["cqrs_command_conflcts_total"]
 
 
 def test_every_query_covers_every_dashboard_and_each_one_has_its_variables() -> None:

@@ -13,6 +13,8 @@ from bench.micro.figures import by_kind
 from bench.micro.suite import load_suite
 from bench.report.results import load, validate
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -30,6 +30,8 @@ from bench.micro.peers import (
 )
 from system.config import Settings
 
+pytestmark = pytest.mark.integration
+
 
 def test_a_database_without_message_db_fails_with_the_install_command(settings: Settings) -> None:
     with pytest.raises(PeerNotInstalled, match=r"run `uv run cqrs-bench install-peers`"):

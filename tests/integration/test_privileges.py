@@ -11,6 +11,8 @@ import pytest
 from system.config import OWNER_ROLE, Settings, dsn_user
 from system.eventstore.schema import migrate
 
+pytestmark = pytest.mark.integration
+
 FORBIDDEN = [
     "ALTER TABLE events DISABLE TRIGGER events_no_update_delete",
     "ALTER TABLE events DISABLE TRIGGER ALL",

@@ -15,6 +15,8 @@ from bench.export import push, push_load
 from bench.export.pushgateway import grouping_key
 from system.config import Settings
 
+pytestmark = pytest.mark.integration
+
 
 def load_results(suite: str, run_id: str, achieved: float) -> dict[str, Any]:
     return {

@@ -16,6 +16,8 @@ from bench.export import dashboards, push, push_load
 from bench.export.pushgateway import grouping_key
 from system.config import Settings
 
+pytestmark = pytest.mark.integration
+
 RUN = f"panels-{uuid.uuid4().hex[:8]}"
 ENVIRONMENT = {"git_revision": "0123456789abcdef", "git_dirty": False}
 FINISHED = "2025-01-01T12:00:00+00:00"
