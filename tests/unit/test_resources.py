@@ -122,3 +122,18 @@ def test_the_idle_baseline_gives_the_marginal_cost_per_request() -> None:
     postgres = next(r for r in rows if r["process"] == "postgres")
     assert "idle_cores" not in postgres  # no baseline for it: no marginal figure invented
     Results.new("load/orders", {}).add("resources", api)
+
+
+def test_the_cpu_picture_is_drawn_from_the_series_and_skipped_without_it(tmp_path: Path) -> None:
+    from bench.report.plots.resources import cpu_timeseries
+
+    rows = resource_rows(_snapshots(), requests=200, events=400)
+    assert cpu_timeseries({"resources": rows}, tmp_path) is None  # no resources.jsonl
+    lines = [
+        f'{{"at": {s.at}, "cpu": {{"api": {s.cpu["api"]}, "postgres": {s.cpu["postgres"]}}}}}'
+        for s in _snapshots()
+    ]
+    (tmp_path / "resources.jsonl").write_text("\n".join(lines) + "\n")
+    path = cpu_timeseries({"resources": rows}, tmp_path)
+    assert path is not None and path.stat().st_size > 1000
+    assert cpu_timeseries({"resources": []}, tmp_path) is None

@@ -10,7 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from bench.report.plots import conflicts, load_timeseries, ratios, replay, saturation
+from bench.report.plots import conflicts, load_timeseries, ratios, replay, resources, saturation
 
 
 def render_all(data: Mapping[str, Any], out: Path) -> list[str]:
@@ -22,5 +22,6 @@ def render_all(data: Mapping[str, Any], out: Path) -> list[str]:
         *ratios.ratio_plots(data, out),
         *load_timeseries.load_timeseries(data, out),
         saturation.saturation_curve(data, out),
+        resources.cpu_timeseries(data, out),
     ]
     return [p.name for p in made if p is not None]
