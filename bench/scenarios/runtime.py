@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+import gevent
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -81,6 +82,10 @@ def _on_parser(parser: Any, **_: Any) -> None:
 
 def _on_init(environment: Environment, **_: Any) -> None:
     """Pick the scenario's user class (unless classes were named) and start the exporter."""
+    # gevent's loop caches "now" from its last iteration, before the locustfile was imported;
+    # locust arms `-t` from that stale time, so a slow import (8 s on a loaded 2-core box) cut a
+    # `-t 15s` run to 6.5 s with no request sent.
+    gevent.get_hub().loop.update_now()
     options = environment.parsed_options
     if options is None or isinstance(environment.runner, WorkerRunner):
         return
