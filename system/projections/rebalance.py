@@ -50,6 +50,8 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
         self._watermarks: dict[Any, int] = {}
         self.resume: Callable[[list[int]], Awaitable[object]] | None = None
         """Positions newly assigned partitions (by number) before they are fetched."""
+        self.consumer: Any = None
+        """The consumer, whose new partitions stay paused while `resume` positions them."""
 
     def attach(self, checkpoints: Checkpoints, watermarks: dict[Any, int]) -> None:
         """What a revoke writes, then forgets for the revoked partitions: the projector's
@@ -85,7 +87,13 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[Any]) -> None:
         if self.resume is not None and assigned:
-            await self.resume(sorted(tp.partition for tp in assigned))
+            if self.consumer is not None:
+                self.consumer.pause(*assigned)
+            try:
+                await self.resume(sorted(tp.partition for tp in assigned))
+            finally:
+                if self.consumer is not None:
+                    self.consumer.resume(*assigned)
         self.owned = set(assigned)
         log.info("%s: assigned %s", self.name, _partitions(assigned))
 

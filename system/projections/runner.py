@@ -105,6 +105,7 @@ class ProjectorRunner:
                     return
                 consumers.append(consumer)
                 handover = Handover(name)
+                handover.consumer = consumer
                 handover.resume = functools.partial(
                     resume_or_rebuild, settings, name, consumer, topic
                 )
