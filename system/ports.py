@@ -121,6 +121,13 @@ class EventStore(Protocol):
     async def head_position(self) -> int:
         """The highest global position that `read_all` may return now."""
 
+    async def commit_mark(self) -> int:
+        """A mark after every transaction begun so far (for `passed`)."""
+
+    async def passed(self, mark: int) -> bool:
+        """Whether every transaction begun before `mark` has ended, so that `read_all` has
+        shown (or will show) every event they committed."""
+
     async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
         """The latest snapshot of a stream, if any."""
 

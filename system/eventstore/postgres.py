@@ -72,6 +72,8 @@ HEAD = """
 SELECT position FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY tx_id DESC, position DESC LIMIT 1
 """
+NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+OLDEST_XID = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 LOAD_SNAPSHOT = """
 SELECT aggregate_id, aggregate_type, version, schema_version, state, taken_at
 FROM snapshots WHERE aggregate_id = $1
@@ -338,6 +340,14 @@ class PostgresEventStore:
     async def head_position(self) -> int:
         position: int | None = await self._fetchval(HEAD)
         return position or 0
+
+    async def commit_mark(self) -> int:
+        """The next transaction id: every transaction begun so far is below it."""
+        mark: int = await self._fetchval(NEXT_XID)
+        return mark
+
+    async def passed(self, mark: int) -> bool:
+        return bool(await self._fetchval(OLDEST_XID) >= mark)
 
     async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
         row = await self._fetchrow(LOAD_SNAPSHOT, aggregate_id)

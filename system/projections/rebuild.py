@@ -1,9 +1,10 @@
 """Rebuild a read model from the event store into a fresh index, then swap the alias, live.
 
 1. Create a new concrete index and replay every event of the projection's aggregate type
-   (`read_all`, the xid8 follower) through the same folds the live projector uses.
-2. Catch up: note the next transaction id X, read until the follower has passed every
-   transaction below X; repeat while a round still found much to do.
+   (the event store port's `read_all`, in its followers' order) through the same folds the
+   live projector uses.
+2. Catch up: take a commit mark X, read until the store has `passed` every transaction begun
+   before X; repeat while a round still found much to do.
 3. Swap the alias atomically (remove old, add new): the live projector now writes here.
 4. Final catch-up the same way, from X taken just after the swap: everything the live
    projector may have written only to the old index in the meantime is re-applied. External
@@ -21,10 +22,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from system.bootstrap import open_event_store, open_read_store
 from system.bus.envelope import envelope_of
 from system.config import Settings
 from system.domain.recorded import RecordedEvent
-from system.eventstore.postgres import PostgresEventStore
+from system.ports import EventStore
 from system.projections import PROJECTIONS, Projection
 from system.projections.projector import Arrival, fold_batch
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -32,8 +34,6 @@ from system.readstore.elasticsearch import ElasticsearchReadStore
 BATCH = 5000
 SETTLED = 1000
 """A catch-up round that applied fewer events than this is close enough to swap."""
-NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-OLDEST_XID = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Rebuilder:
 
     def __init__(
         self,
-        events: PostgresEventStore,
+        events: EventStore,
         store: ElasticsearchReadStore,
         projection: Projection,
         index: str,
@@ -72,7 +72,7 @@ class Rebuilder:
 
     async def catch_up(self) -> int:
         """Apply every event committed before now; returns how many were applied."""
-        target: int = await self.events.pool.fetchval(NEXT_XID)
+        mark = await self.events.commit_mark()
         applied = 0
         while True:
             batch = await self.events.read_all(self.cursor, BATCH)
@@ -80,7 +80,7 @@ class Rebuilder:
                 self.cursor = batch[-1].position
                 applied += await self._apply(batch)
                 continue
-            if await self.events.pool.fetchval(OLDEST_XID) >= target:
+            if await self.events.passed(mark):
                 self.applied += applied
                 return applied
             await asyncio.sleep(0.01)
@@ -103,8 +103,8 @@ async def rebuild(settings: Settings, name: str, *, swap: bool = True) -> Rebuil
     """Rebuild `name` into a fresh index; with `swap`, put it behind the alias while live."""
     projection = PROJECTIONS[name]
     started = time.perf_counter()
-    store = ElasticsearchReadStore(settings)
-    events = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=2)
+    store = open_read_store(settings)
+    events = await open_event_store(settings, min_size=1, max_size=2)
     try:
         await store.ensure([name])
         index = await store.create_index(name)
