@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.lag.es_ceiling import lag_lines as es_lag_lines
 from bench.report.intervals import median_interval
 from bench.stack.downloads import maven_copy_dependencies
 from bench.stack.java import java_bin
@@ -150,11 +151,12 @@ def ceiling_row(
 
 
 def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Lines under the lag table: each projection's kafka stage beside Kafka's own latency."""
+    """Lines under the lag table: each projection's kafka stage beside Kafka's own latency,
+    then its index and refresh stages beside Elasticsearch's (`bench/lag/es_ceiling.py`)."""
     ceiling = next((c for c in ceilings if c.get("name") == NAME), None)
     stages = [r for r in lag if r.get("stage") == "kafka"]
     if ceiling is None or not stages:
-        return []
+        return es_lag_lines(lag, ceilings)
     lines = [
         f"Kafka stage vs Kafka's own end-to-end latency (EndToEndLatency, same broker, acks=all):"
         f" ceiling p50 {_ms(ceiling['value'])}, p99 {_ms(ceiling.get('p99'))}"
@@ -165,7 +167,7 @@ def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, 
             f"{r['projection']}: kafka stage p50 {_ms(p50)} ({_times(p50, ceiling['value'])}),"
             f" p99 {_ms(p99)} ({_times(p99, ceiling.get('p99'))})"
         )
-    return lines
+    return lines + es_lag_lines(lag, ceilings)
 
 
 def _ms(x: Any) -> str:

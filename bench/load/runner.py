@@ -20,6 +20,7 @@ from bench.audit import Check, ConflictCounts, audit
 from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
 from bench.faults.session import FaultPlan, FaultSession
 from bench.lag.ceiling import add_kafka_ceiling
+from bench.lag.es_ceiling import add_es_ceiling
 from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
 from bench.lag.stamps import EventStamps, fetch_stamps, lag_row, lag_rows, measured_window
@@ -113,7 +114,8 @@ def run_load(
 
     With `kafka_ceiling` (on in `cqrs-bench load`, off for the runs of `faults` and
     `saturate`), Kafka's own end-to-end latency is measured on the same broker after the run
-    (`bench/lag/ceiling.py`) as the `ceilings` row beside the lag's kafka stage.
+    (`bench/lag/ceiling.py`) as the `ceilings` row beside the lag's kafka stage, and
+    Elasticsearch's own bulk + refresh beside its index and refresh stages (`es_ceiling.py`).
 
     It starts with `calibration_s` seconds of calibration against `/health` at the run's rate
     (0 = none), before seeding, so the report can show the generator's floor beside its figures.
@@ -228,6 +230,7 @@ async def _run(
         results.add("lag", row)
     if kafka_ceiling:
         results.notes.extend(await add_kafka_ceiling(results, settings))
+        results.notes.extend(await add_es_ceiling(results, settings))
     for check in checks:
         results.add("audit", check.row())
     results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)

@@ -1,0 +1,237 @@
+"""Elasticsearch's own bulk + refresh latency: the ceiling of the lag's index and refresh stages.
+
+After a load run, on the stack's node and with the projector's own code path
+(`ElasticsearchReadStore.bulk_versioned` and `refresh`, the same async client): fresh indices
+with the run's read models' settings and mappings (`read_model_body`), docs copied from the
+live read models (same size), and per batch what a projector cycle asks of Elasticsearch when
+every projection of the run has events: one versioned bulk of `DOCS_PER_BULK` docs into each
+index at once, then one refresh of all of them (as `SharedRefresh` does). Batches are paced at
+`BATCHES_PER_S`; the defaults match 50 orders/s (about 35 order events/s per read model).
+There is no Kafka, no `mget`, no checkpoint, no lag record and no waiting for a previous batch:
+what remains is Elasticsearch's. Each round's p50/p99 gives the figures their 95 % interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError
+
+from bench.report.intervals import Interval, median_interval
+from system.config import Settings
+from system.projections import PROJECTIONS
+from system.readstore.elasticsearch import Doc, ElasticsearchReadStore
+from system.readstore.mappings import read_model_body
+from system.resilience import DependencyUnavailable
+
+NAME = "elasticsearch_bulk_refresh_latency"
+ROUNDS = 3
+BATCHES = 20
+"""Batches per round (5 s per round at the default pace)."""
+ROUND_BUDGET = 2.0
+"""A round that overruns its paced time by this factor stops early (an overloaded node would
+otherwise stretch a 5 s round to minutes); the work line counts the batches measured."""
+DOCS_PER_BULK = 8
+BATCHES_PER_S = 4.0
+SAMPLE_DOCS = 50
+STAGES = ("index", "refresh")
+SCENARIO_AGGREGATES = {"orders": {"Order", "Product"}}
+"""Aggregate types whose streams a scenario appends to (the other scenarios: accounts)."""
+
+
+class EsCeilingError(RuntimeError):
+    """The ceiling could not be measured (no read model to copy docs from)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch's times in seconds: all bulks acknowledged, then the refresh returned."""
+
+    index: float
+    refresh: float
+
+    @property
+    def total(self) -> float:
+        return self.index + self.refresh
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank quantile (one of the values)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
+async def sample_docs(store: ElasticsearchReadStore, name: str) -> list[Doc]:
+    """Up to `SAMPLE_DOCS` docs of the live read model `name` (its newest by position)."""
+    try:
+        response = await store.client.search(
+            index=store.alias(name), size=SAMPLE_DOCS, sort=[{"position": "desc"}]
+        )
+    except ApiError as exc:
+        raise EsCeilingError(f"could not read docs of {name}: {exc}") from exc
+    return [hit["_source"] for hit in response["hits"]["hits"]]
+
+
+async def measure(
+    store: ElasticsearchReadStore,
+    names: Sequence[str],
+    *,
+    rounds: int = ROUNDS,
+    batches: int = BATCHES,
+    docs_per_bulk: int = DOCS_PER_BULK,
+    batches_per_s: float = BATCHES_PER_S,
+    budget: float = ROUND_BUDGET,
+) -> list[list[Batch]]:
+    """Rounds of paced batches into fresh copies of the read models `names`; deleted after.
+
+    A round stops early once past `budget` times its paced time (it keeps at least a batch)."""
+    samples = {name: await sample_docs(store, name) for name in names}
+    samples = {name: docs for name, docs in samples.items() if docs}
+    if not samples:
+        raise EsCeilingError(f"no docs in the read models {', '.join(names)} to copy")
+    stamp = time.time_ns() // 1_000_000
+    indices = {name: f"{store.prefix}-ceiling-{name}-{stamp}" for name in samples}
+    for name, index in indices.items():
+        await store.client.indices.create(index=index, **read_model_body(name))
+    try:
+        counter = 0
+        measured: list[list[Batch]] = []
+        for _ in range(rounds):
+            batch_times: list[Batch] = []
+            start = time.monotonic()
+            deadline = start + budget * batches / batches_per_s
+            for i in range(batches):
+                if batch_times and time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(max(0.0, start + i / batches_per_s - time.monotonic()))
+                docs = {
+                    index: [
+                        (
+                            f"ceiling-{counter + j}",
+                            1,
+                            samples[name][(counter + j) % len(samples[name])],
+                        )
+                        for j in range(docs_per_bulk)
+                    ]
+                    for name, index in indices.items()
+                }
+                counter += docs_per_bulk
+                t0 = time.perf_counter()
+                await asyncio.gather(*(store.bulk_versioned(i, d) for i, d in docs.items()))
+                t1 = time.perf_counter()
+                await store.refresh(",".join(sorted(indices.values())))
+                batch_times.append(Batch(t1 - t0, time.perf_counter() - t1))
+            measured.append(batch_times)
+        return measured
+    finally:
+        await store.client.indices.delete(index=",".join(indices.values()), ignore_unavailable=True)
+
+
+def _interval(rounds: Sequence[Sequence[Batch]], stage: str, q: float) -> Interval:
+    return median_interval(
+        [quantile([getattr(b, stage) for b in batches], q) for batches in rounds]
+    )
+
+
+def ceiling_row(
+    rounds: Sequence[Sequence[Batch]],
+    names: Sequence[str],
+    *,
+    docs_per_bulk: int = DOCS_PER_BULK,
+    batches_per_s: float = BATCHES_PER_S,
+) -> dict[str, Any]:
+    """The `ceilings` row: bulk + refresh p50 (main figure) and p99, and each step's p50/p99,
+    each the median of the rounds' with its interval."""
+    total50 = _interval(rounds, "total", 0.5)
+    row: dict[str, Any] = {
+        "name": NAME,
+        "unit": "seconds",
+        "value": total50.value,
+        **total50.fields(),
+    }
+    figures = {"p99": ("total", 0.99)}
+    for stage in STAGES:
+        figures[f"{stage}_p50"] = (stage, 0.5)
+        figures[f"{stage}_p99"] = (stage, 0.99)
+    for key, (stage, q) in figures.items():
+        found = _interval(rounds, stage, q)
+        row.update({key: found.value, f"{key}_low": found.low, f"{key}_high": found.high})
+    row["work"] = (
+        f"Elasticsearch on the stack's node, the projector's client and bulk code: {len(rounds)}"
+        f" rounds of {sum(map(len, rounds))} batches in all at {batches_per_s:g}/s, each a"
+        f" versioned bulk of {docs_per_bulk} docs (copied from the live read model, same size)"
+        f" into fresh copies of {', '.join(names)} at once, then one refresh of them all;"
+        " bulk acked -> searchable p50 (p99 beside it), with the index (bulk) and refresh"
+        " steps apart"
+    )
+    return row
+
+
+def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Lines under the lag table: each projection's index and refresh stages beside the
+    ceiling's bulk and refresh steps."""
+    ceiling = next((c for c in ceilings if c.get("name") == NAME), None)
+    rows = {(r["projection"], r["stage"]): r for r in lag if r.get("stage") in STAGES}
+    if ceiling is None or not rows:
+        return []
+    lines = [
+        "Index and refresh stages vs Elasticsearch's own bulk + refresh (same node, client,"
+        f" mappings and doc size): ceiling bulk p50 {_ms(ceiling.get('index_p50'))}, p99"
+        f" {_ms(ceiling.get('index_p99'))}; refresh p50 {_ms(ceiling.get('refresh_p50'))}, p99"
+        f" {_ms(ceiling.get('refresh_p99'))}"
+    ]
+    for projection in sorted({p for p, _ in rows}):
+        parts = []
+        for stage in STAGES:
+            r = rows.get((projection, stage))
+            if r is None:
+                continue
+            p50, p99 = r.get("p50"), r.get("p99")
+            parts.append(
+                f"{stage} p50 {_ms(p50)} ({_times(p50, ceiling.get(f'{stage}_p50'))}),"
+                f" p99 {_ms(p99)} ({_times(p99, ceiling.get(f'{stage}_p99'))})"
+            )
+        lines.append(f"{projection}: " + "; ".join(parts))
+    return lines
+
+
+def _ms(x: Any) -> str:
+    return "-" if x is None else f"{x * 1e3:.1f} ms"
+
+
+def _times(x: Any, ceiling: Any) -> str:
+    if x is None or not ceiling:
+        return "-"
+    return f"{x / ceiling:.1f}x the ceiling"
+
+
+def read_models(lag: Sequence[Mapping[str, Any]], scenario: str) -> list[str]:
+    """The read models a run of `scenario` writes to, among those with lag rows (another
+    client's few events on another stream do not make a projector cycle refresh its index)."""
+    staged = sorted({r["projection"] for r in lag if r.get("stage") in STAGES})
+    kinds = SCENARIO_AGGREGATES.get(scenario, {"BankAccount"})
+    mine = [n for n in staged if n in PROJECTIONS and PROJECTIONS[n].aggregate_type in kinds]
+    return mine or staged
+
+
+async def add_es_ceiling(results: Any, settings: Settings) -> list[str]:
+    """Measure the ceiling for the read models in the run's `lag` rows into `results` (a
+    `bench.report.results.Results`); returns notes (why it is missing, if it could not run)."""
+    names = read_models(results.rows("lag"), str(results.config.get("scenario", "")))
+    if not names:
+        return []
+    store = ElasticsearchReadStore(settings)
+    try:
+        rounds = await measure(store, names)
+    except (EsCeilingError, DependencyUnavailable, ApiError, TransportError) as exc:
+        return [f"Elasticsearch's bulk + refresh ceiling was not measured: {exc}"]
+    finally:
+        await store.close()
+    results.add("ceilings", ceiling_row(rounds, names))
+    return []
