@@ -83,7 +83,9 @@ def load(
         bool,
         typer.Option(
             help="after the run, measure Kafka's own end-to-end latency (EndToEndLatency, same"
-            " broker) as the ceiling of the lag's kafka stage (about 10 s)"
+            " broker) as the ceiling of the lag's kafka stage, and Elasticsearch's own bulk +"
+            " refresh (same node, client and doc size) as that of its index and refresh stages"
+            " (about 25 s)"
         ),
     ] = True,
 ) -> None:
