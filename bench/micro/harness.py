@@ -6,7 +6,8 @@ import asyncio
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,12 +81,67 @@ class Latencies:
         return quantile(self.samples, 0.99)
 
 
+def shares(workers: int, total: int) -> list[int]:
+    """How `spread_over` splits `total` operations: worker w's count, the first ones one more."""
+    share, extra = divmod(total, workers)
+    return [share + (1 if w < extra else 0) for w in range(workers)]
+
+
 async def spread_over(
     workers: int, total: int, work: Callable[[int, int], Awaitable[None]]
 ) -> None:
     """Run `total` operations on `workers` concurrent workers: work(worker, count)."""
-    share, extra = divmod(total, workers)
-    await asyncio.gather(*(work(w, share + (1 if w < extra else 0)) for w in range(workers)))
+    await asyncio.gather(*(work(w, n) for w, n in enumerate(shares(workers, total))))
+
+
+@dataclass(frozen=True)
+class StreamRows:
+    """What a table holds of one stream: its rows, its distinct versions and their range."""
+
+    rows: int
+    versions: int
+    first: int
+    last: int
+
+
+async def count_rows(dsn: str, table: str) -> int:
+    """The rows `table` holds now (read back by a connection of its own)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        count: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
+    finally:
+        await conn.close()
+    return count
+
+
+async def stream_rows(dsn: str, table: str, streams: Sequence[str]) -> dict[str, StreamRows]:
+    """Per stream of `streams` found in `table` (events' columns): its rows and versions."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        found = await conn.fetch(
+            "SELECT aggregate_id, count(*), count(DISTINCT version), min(version), max(version)"
+            f" FROM {table} WHERE aggregate_id = ANY($1::text[]) GROUP BY aggregate_id",
+            list(streams),
+        )
+    finally:
+        await conn.close()
+    return {r[0]: StreamRows(r[1], r[2], r[3], r[4]) for r in found}
+
+
+def stream_faults(found: Mapping[str, StreamRows], expected: Mapping[str, int]) -> list[str]:
+    """What keeps each stream of `expected` from holding exactly versions 1..n (n its value),
+    one line per stream; none when every stream is whole."""
+    faults: list[str] = []
+    for name, n in expected.items():
+        got = found.get(name)
+        if got is None:
+            faults.append(f"{name}: no rows, expected versions 1..{n}")
+        elif got != StreamRows(n, n, 1, n):
+            faults.append(
+                f"{name}: {got.rows} rows, {got.versions} distinct versions"
+                f" {got.first}..{got.last}, expected versions 1..{n} once each"
+            )
+    return faults
 
 
 def section_of(nodeid: str) -> str:

@@ -6,19 +6,32 @@ snapshot the command path would write (`Repository.snapshot_due`). Ceilings, on 
 like the store's (no reset query on release): one raw asyncpg INSERT of the same rows into a
 plain table with the same columns and no guard, and for batches of several events one binary
 COPY of those rows (`copy_records_to_table`).
+
+After its rounds, each benchmark reads back what it wrote, with SQL of its own: the table grew by
+exactly the events of every round (warm-up included), outbox rows beside them for ours, and each
+worker's stream holds versions 1..n once each (n its events), with ours' last snapshot where the
+command path takes it.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
 import pytest
 
-from bench.micro.harness import Latencies, Runner, spread_over
+from bench.micro.harness import (
+    Latencies,
+    Runner,
+    count_rows,
+    shares,
+    spread_over,
+    stream_faults,
+    stream_rows,
+)
 from bench.micro.suite import Suite, load_suite
 from system.app.repository import Repository
 from system.domain.account import BankAccount
@@ -28,6 +41,7 @@ from system.eventstore.postgres import PostgresEventStore, keep_session
 from system.ports import StreamAppend
 
 SNAPSHOT_EVERY = 100
+WARMUP_ROUNDS = 1
 RAW_TABLE = """
 CREATE TABLE IF NOT EXISTS raw_events (
     position       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -82,6 +96,39 @@ def raw_pool(runner: Runner, dsn: str, connections: int) -> asyncpg.Pool:
     return pool
 
 
+def expected_streams(
+    suite: Suite, connections: int, batch: int, name: Callable[[int], str], opening: int = 0
+) -> dict[str, int]:
+    """Each worker's stream and the events it holds after every round, warm-up included."""
+    rounds = suite.append.rounds + WARMUP_ROUNDS
+    per_round = shares(connections, suite.append.appends_per_round)
+    return {name(w): opening + n * rounds * batch for w, n in enumerate(per_round)}
+
+
+def snapshot_version(events: int, batch: int) -> int:
+    """Where the last snapshot of a stream of one opening then appends of `batch` sits: the
+    version after the last append that crossed a multiple of SNAPSHOT_EVERY (0: none)."""
+    crossed = [v for v in range(1 + batch, events + 1, batch) if v % SNAPSHOT_EVERY < batch]
+    return crossed[-1] if crossed else 0
+
+
+def assert_appended(
+    runner: Runner,
+    dsn: str,
+    table: str,
+    expected: Mapping[str, int],
+    before: Mapping[str, int],
+) -> None:
+    """`expected` (stream -> events) is what `table` holds of those streams, and each table of
+    `before` (table -> its rows before the rounds) grew by exactly their sum."""
+    total = sum(expected.values())
+    for name, rows in before.items():
+        grown = runner.run(count_rows(dsn, name)) - rows
+        assert grown == total, f"{name} grew by {grown} rows, {total} events were appended"
+    faults = stream_faults(runner.run(stream_rows(dsn, table, list(expected))), expected)
+    assert not faults, "\n".join(faults)
+
+
 def measure_appends(
     benchmark: Any,
     runner: Runner,
@@ -106,7 +153,7 @@ def measure_appends(
             benchmark,
             round_,
             rounds=suite.append.rounds,
-            warmup_rounds=1,
+            warmup_rounds=WARMUP_ROUNDS,
             kind=kind,
             connections=connections,
             batch=batch,
@@ -144,8 +191,13 @@ def test_append_raw_insert(
                 )
             )
 
+    before = {"raw_events": runner.run(count_rows(micro_dsn, "raw_events"))}
     measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_raw",
                     connections=connections, batch=batch)  # fmt: skip
+    expected = expected_streams(
+        suite, connections, batch, lambda w: f"raw-{connections}-{batch}-{w}"
+    )
+    assert_appended(runner, micro_dsn, "raw_events", expected, before)
 
 
 def test_append_raw_copy(
@@ -179,8 +231,13 @@ def test_append_raw_copy(
             ]
             await latencies.timed(copy(records))
 
+    before = {"raw_events": runner.run(count_rows(micro_dsn, "raw_events"))}
     measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_copy",
                     connections=connections, batch=copy_batch)  # fmt: skip
+    expected = expected_streams(
+        suite, connections, copy_batch, lambda w: f"copy-{connections}-{copy_batch}-{w}"
+    )
+    assert_appended(runner, micro_dsn, "raw_events", expected, before)
 
 
 def test_append(
@@ -217,8 +274,27 @@ def test_append(
             taken = [Repository.snapshot(account)] if due else []
             await latencies.timed(store.append([change], snapshots=taken))
 
+    before = {t: runner.run(count_rows(micro_dsn, t)) for t in ("events", "outbox")}
     measure_appends(benchmark, runner, suite, work, latencies, store.close, kind="append",
                     connections=connections, batch=batch, snapshots=snapshots)  # fmt: skip
+    expected = expected_streams(suite, connections, batch, lambda w: f"append-{run}-{w}", 1)
+    assert_appended(runner, micro_dsn, "events", expected, before)
+    taken = runner.run(snapshot_versions(micro_dsn, list(expected)))
+    due = {s: snapshot_version(n, batch) if snapshots else 0 for s, n in expected.items()}
+    wanted = {s: v for s, v in due.items() if v}
+    assert taken == wanted, f"snapshots at {taken}, expected at {wanted}"
+
+
+async def snapshot_versions(dsn: str, streams: list[str]) -> dict[str, int]:
+    """The version of each stream's snapshot, read back from the snapshots table."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT aggregate_id, version FROM snapshots WHERE aggregate_id = ANY($1)", streams
+        )
+    finally:
+        await conn.close()
+    return {r["aggregate_id"]: r["version"] for r in rows}
 
 
 def stream(account: BankAccount, events: list[Event]) -> StreamAppend:
