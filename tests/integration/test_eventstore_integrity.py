@@ -16,9 +16,18 @@ from tests.integration.eventstore_fixtures import new_id
 
 pytestmark = pytest.mark.integration
 
+# With its outbox row, as every append writes one: these streams live in the shared stack's
+# database, and `cqrs-bench audit` after `make test` expects their read-model documents.
 RAW_INSERT = """
-INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
-VALUES ($1, 'BankAccount', 1, 'AccountOpened', 1, '{"owner_id":"o"}') RETURNING position
+WITH ins AS (
+    INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
+    VALUES ($1, 'BankAccount', 1, 'AccountOpened', 1, '{"owner_id":"o"}')
+    RETURNING position, aggregate_id, aggregate_type
+), outbox_row AS (
+    INSERT INTO outbox (position, aggregate_type, aggregate_id)
+    SELECT position, aggregate_type, aggregate_id FROM ins
+)
+SELECT position FROM ins
 """
 
 
