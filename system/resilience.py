@@ -70,9 +70,6 @@ class DependencyHealth:
             up.labels(dependency).set(1)
             retries.labels(dependency)
 
-    def is_up(self, dependency: str) -> bool:
-        return dependency not in self._down_since
-
     def failed(self, dependency: str, exc: BaseException, retry_in: float) -> None:
         """Record a failed call to `dependency` that will be retried in `retry_in` seconds."""
         self._retries.labels(dependency).inc()

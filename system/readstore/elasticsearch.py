@@ -60,10 +60,6 @@ class ElasticsearchReadStore:
     async def close(self) -> None:
         await self.client.close()
 
-    @guarded
-    async def ping(self) -> bool:
-        return bool(await self.client.ping())
-
     # --- names and index administration
 
     def alias(self, name: str) -> str:
