@@ -9,11 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
-from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
 from system.projections.rebuild import rebuild
-from system.readstore.elasticsearch import ElasticsearchReadStore
 
 console = Console()
 projections_app = typer.Typer(
@@ -49,8 +48,8 @@ def status_command() -> None:
 
     async def collect() -> tuple[int, list[tuple[str, str, int, int]]]:
         settings = Settings.from_env()
-        store = ElasticsearchReadStore(settings)
-        events = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=1)
+        store = open_read_store(settings)
+        events = await open_event_store(settings, min_size=1, max_size=1)
         try:
             head: int = await events.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
             positions = await store.projection_positions(list(PROJECTIONS))

@@ -52,8 +52,8 @@ from bench.load.shapes import mean_rate, phases
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
+from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
-from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
 from system.projections.runner import group_id
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -140,8 +140,8 @@ async def _run(
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
     idle = await idle_cores(settings.stack_dir)
     calibration = await _calibrate(config, settings, out, calibration_s)
-    store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=8)
-    read_store = ElasticsearchReadStore(settings)
+    store = await open_event_store(settings, min_size=1, max_size=8)
+    read_store = open_read_store(settings)
     try:
         async with (
             httpx.AsyncClient(base_url=settings.api_url, timeout=30) as api,
