@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import os
 import random
 import re
@@ -41,8 +42,9 @@ import asyncpg
 from bench.report.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, Interval
 
 SERIES_FILE = "resources.jsonl"
-IDLE_S = 2.0
-"""Seconds of idle baseline sampled before a load run (the services' cost with no load)."""
+IDLE_S = 3.0
+"""Seconds of idle baseline sampled before a load run (the services' cost with no load), in
+1 s intervals of which the quietest counts (a shared machine's bursts fall in some of them)."""
 LOCUST = "locust"
 HARNESS = "harness"
 """The runner process itself (lag probe, sampler)."""
@@ -189,15 +191,18 @@ async def head_position(pool: asyncpg.Pool) -> int:
 
 
 async def idle_cores(stack_dir: Path, seconds: float = IDLE_S) -> dict[str, float]:
-    """Cores each stack process group uses with no load offered, over `seconds`."""
-    first = await asyncio.to_thread(take_snapshot, stack_roots(stack_dir))
-    await asyncio.sleep(seconds)
-    last = await asyncio.to_thread(take_snapshot, stack_roots(stack_dir))
-    out = {}
-    for name in set(first.cpu) - {HARNESS, LOCUST}:
-        used, _ = _interval_cpu(name, first, last)
-        if used is not None:
-            out[name] = used / (last.at - first.at)
+    """Cores each stack process group uses with no load offered: the quietest 1 s interval of
+    `seconds`."""
+    snaps = [await asyncio.to_thread(take_snapshot, stack_roots(stack_dir))]
+    for _ in range(max(1, round(seconds))):
+        await asyncio.sleep(1.0)
+        snaps.append(await asyncio.to_thread(take_snapshot, stack_roots(stack_dir)))
+    out: dict[str, float] = {}
+    for a, b in itertools.pairwise(snaps):
+        for name in set(a.cpu) - {HARNESS, LOCUST}:
+            used, _ = _interval_cpu(name, a, b)
+            if used is not None and b.at > a.at:
+                out[name] = min(out.get(name, math.inf), used / (b.at - a.at))
     return out
 
 

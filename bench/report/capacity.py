@@ -3,9 +3,11 @@ system saturates first as the request rate grows, and how adding instances moves
 
 The model is linear in the rate above a fixed idle cost: a component that idles at `i` cores
 (polling, heartbeats, refreshes; measured before the run with no load) and used `c` CPU ms per
-request above that at the measured rate needs `i + rate * c / 1000` cores at another rate (a
-run without an idle baseline uses its whole CPU per request, `i` = 0: pessimistic). A component
-is capped by its parallelism:
+request above that at the measured rate needs `i + rate * c / 1000` cores at another rate. When
+the idle baseline is missing or not clearly below the run's own use (the lower end of the
+marginal interval is 0: on a shared machine, someone else's work fell into the idle window),
+the component's whole CPU counts per request and `i` = 0 (pessimistic, never flattering); the
+table's `basis` column says which. A component is capped by its parallelism:
 a Python process (api, relay, projector) runs one event loop, so it uses at most one core per
 instance; the relay publishes from one leader whatever the instances; projector instances share
 a topic's partitions, so at most `partitions` of them work. PostgreSQL, Kafka and Elasticsearch
@@ -76,6 +78,8 @@ class Cost:
     cores: float
     instances: int
     idle_per_instance: float = 0.0
+    basis: str = "all CPU"
+    """`above idle` (marginal cost) or `all CPU` (no reliable idle baseline)."""
 
     def idle(self, layout: Layout) -> float:
         return self.idle_per_instance * layout.instances(self.component)
@@ -89,11 +93,8 @@ def costs(rows: Sequence[Mapping[str, Any]]) -> list[Cost]:
         mine = [r for r in rows if r["component"] == name and r.get("cpu_ms_per_request")]
         if not mine:
             continue
-        key = (
-            "marginal_ms"
-            if all(r.get("marginal_ms_per_request") is not None for r in mine)
-            else "cpu_ms"
-        )
+        above_idle = all((r.get("marginal_ms_per_request_low") or 0) > 0 for r in mine)
+        key = "marginal_ms" if above_idle else "cpu_ms"
         per_request = f"{key}_per_request"
         events = [r[f"{key}_per_event"] for r in mine if r.get(f"{key}_per_event") is not None]
         out.append(
@@ -105,7 +106,8 @@ def costs(rows: Sequence[Mapping[str, Any]]) -> list[Cost]:
                 sum(events) if events else None,
                 sum(r["cores"] for r in mine),
                 len(mine),
-                sum(r.get("idle_cores", 0.0) for r in mine) / len(mine),
+                sum(r["idle_cores"] for r in mine) / len(mine) if above_idle else 0.0,
+                "above idle" if above_idle else "all CPU",
             )
         )
     return out
@@ -153,11 +155,10 @@ def table_lines(rows: Sequence[Mapping[str, Any]], layouts: Sequence[Layout]) ->
         f" {lay.partitions} part"
         for lay in layouts
     ]
-    marginal = any(c.idle_per_instance for c in all_costs)
-    per = "above idle" if marginal else "(no idle baseline: all CPU)"
     header = [
         "component",
-        f"CPU ms/request {per} (95%)",
+        "basis",
+        "CPU ms/request (95%)",
         "CPU ms/event",
         "idle cores each",
         "cores used in the run",
@@ -166,6 +167,7 @@ def table_lines(rows: Sequence[Mapping[str, Any]], layouts: Sequence[Layout]) ->
     body = [
         [
             c.component + (f" ({c.instances} instances)" if c.instances > 1 else ""),
+            c.basis,
             f"{_f(c.ms_per_request)} ({_f(c.ms_per_request_low)} to {_f(c.ms_per_request_high)})",
             _f(c.ms_per_event),
             f"{c.idle_per_instance:.3f}",
@@ -178,6 +180,7 @@ def table_lines(rows: Sequence[Mapping[str, Any]], layouts: Sequence[Layout]) ->
     body.append(
         [
             "**all of the system**",
+            "",
             f"**{_f(total)}**",
             "-",
             "-",

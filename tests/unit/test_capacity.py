@@ -39,6 +39,8 @@ def _row(process: str, per_request: float, idle: float | None = None) -> dict[st
         row |= {
             "idle_cores": idle,
             "marginal_ms_per_request": per_request / 2,
+            "marginal_ms_per_request_low": per_request / 2 - idle,
+            "marginal_ms_per_request_high": per_request / 2 + idle,
             "marginal_ms_per_event": per_request / 4,
         }
     return row
@@ -93,6 +95,15 @@ def test_idle_cost_is_subtracted_before_the_rate_is_divided() -> None:
         (4 - 0.4 - 0.5) * 1000 / 3.0
     )
     assert limit(api, Layout(cores=4)) < limit(costs([_row("api", 4.0)])[0], Layout(cores=4)) * 2
+    assert api.basis == "above idle"
+
+
+def test_an_idle_baseline_not_clearly_below_the_run_counts_all_cpu() -> None:
+    row = _row("elasticsearch", 6.0, idle=0.4)
+    row["marginal_ms_per_request"], row["marginal_ms_per_request_low"] = 0.5, 0.0
+    (cost,) = costs([row])
+    assert cost.basis == "all CPU" and cost.idle_per_instance == 0.0
+    assert cost.ms_per_request == 6.0  # the whole CPU per request: pessimistic
 
 
 def test_the_table_names_the_bottleneck_and_degrades_without_resources() -> None:
