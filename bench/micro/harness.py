@@ -105,9 +105,11 @@ class StreamRows:
 
 
 async def count_rows(dsn: str, table: str) -> int:
-    """The rows `table` holds now (read back by a connection of its own)."""
+    """The rows `table` holds now, read back by a connection of its own (0 before it exists)."""
     conn = await asyncpg.connect(dsn)
     try:
+        if await conn.fetchval("SELECT to_regclass($1)", table) is None:
+            return 0
         count: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
     finally:
         await conn.close()

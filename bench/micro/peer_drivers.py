@@ -61,6 +61,9 @@ from system.domain.events import MoneyDeposited
 from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 
+EVENTSOURCING_EVENTS = "bank_events"
+"""Where eventsourcing stores `Bank`'s events: its recorder's table `<application name>_events`."""
+MESSAGE_DB_MESSAGES = "message_store.messages"
 MESSAGE_DB_SEARCH_PATH = {"search_path": "message_store,public"}
 """What message-db's own role sets: its functions name `messages` and each other unqualified."""
 WRITE_MESSAGE = "SELECT message_store.write_message($1, $2, $3, $4::jsonb, NULL, $5)"
@@ -323,6 +326,18 @@ async def sweep(
     finally:
         for side in sides.values():
             await side.close()
+
+
+def stored_by_sweep(levels: Sequence[int], count: int, rounds: int, opening: int) -> int:
+    """Events a `sweep` adds: per level, `opening` per writer, a warm-up of one per writer and
+    `rounds` rounds of `count`."""
+    return sum((opening + 1) * level + rounds * count for level in levels)
+
+
+def stored_by_rotation(levels: Sequence[int], count: int, rounds: int, opening: int) -> int:
+    """Events a `Rotation` of `count` per round adds to sides open at `levels`, over its
+    warm-up round and `rounds` timed rounds, each writer's stream starting with `opening`."""
+    return sum(opening * level + (1 + rounds) * count for level in levels)
 
 
 def best_level(times: dict[int, list[float]]) -> int:

@@ -6,7 +6,8 @@ Appends: a sweep of concurrency proposes each side's own best; then ours and the
 connection count and at the sweep's picks, are timed in one rotation of alternating rounds, giving
 a "same concurrency" row and a "best vs best" row (each side at the faster of the two it ran at).
 Replays: one rehydrate per round on each side, alternating. A peer that is not installed fails
-this suite.
+this suite. After the appends, each side's own table is counted: it grew by exactly the events
+its sweep and rotation appended (accounts opened, warm-ups and timed rounds).
 """
 
 from __future__ import annotations
@@ -21,8 +22,17 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database, with_database
+from bench.micro.harness import (
+    RUN_TAG,
+    Runner,
+    count_rows,
+    drop_database,
+    recreate_database,
+    with_database,
+)
 from bench.micro.peer_drivers import (
+    EVENTSOURCING_EVENTS,
+    MESSAGE_DB_MESSAGES,
     MESSAGE_DB_SEARCH_PATH,
     WRITE_MESSAGE,
     Account,
@@ -35,6 +45,8 @@ from bench.micro.peer_drivers import (
     Side,
     best_level,
     eventsourcing_env,
+    stored_by_rotation,
+    stored_by_sweep,
     sweep,
 )
 from bench.micro.peers import (
@@ -131,17 +143,28 @@ def _timed_rotation(benchmark: Any, runner: Runner, rotation: Rotation, rounds: 
 # --- appends: a sweep, then same concurrency and best vs best, alternating rounds
 
 
+Stored = dict[str, tuple[str, str, int]]
+"""Per side: the database and table its events land in, and the events each writer opens with."""
+
+
 def _append_sides(
     peer: str, settings: Settings, suite: Suite, ours_dsn: str, es_dsn: str, mdb_dsn: str
-) -> tuple[str, Callable[[], Side], Callable[[], Side]]:
-    """(unit, ours, theirs): commands for eventsourcing, single-event appends for message-db."""
+) -> tuple[str, Callable[[], Side], Callable[[], Side], Stored]:
+    """(unit, ours, theirs, where each stores): commands (an account opened per writer) for
+    eventsourcing, single-event appends for message-db."""
     if peer == "eventsourcing":
         return (
             UNIT_COMMANDS_PER_S,
             lambda: OursCommands(ours_dsn, settings, suite.peers.snapshot_every, suite.seed),
             lambda: EventsourcingCommands(es_dsn, suite.seed),
+            {"ours": (ours_dsn, "events", 1), "theirs": (es_dsn, EVENTSOURCING_EVENTS, 1)},
         )
-    return UNIT_EVENTS_PER_S, lambda: OursEvents(ours_dsn), lambda: MessageDbEvents(mdb_dsn)
+    return (
+        UNIT_EVENTS_PER_S,
+        lambda: OursEvents(ours_dsn),
+        lambda: MessageDbEvents(mdb_dsn),
+        {"ours": (ours_dsn, "events", 0), "theirs": (mdb_dsn, MESSAGE_DB_MESSAGES, 0)},
+    )
 
 
 @pytest.mark.parametrize("peer", ["eventsourcing", "message-db"])
@@ -156,9 +179,10 @@ def test_peer_append(
     peer: str,
 ) -> None:
     cfg = suite.peers
-    unit, ours, theirs = _append_sides(
+    unit, ours, theirs, stored = _append_sides(
         peer, settings, suite, micro_dsn, eventsourcing_dsn, message_db_dsn
     )
+    before = {side: runner.run(count_rows(dsn, table)) for side, (dsn, table, _) in stored.items()}
     sweeps = {
         side: runner.run(sweep(make, cfg.sweep, cfg.sweep_appends, cfg.sweep_rounds))
         for side, make in (("ours", ours), ("theirs", theirs))
@@ -195,6 +219,12 @@ def test_peer_append(
         },
     )
     assert all(len(m["ours_seconds"]) == cfg.rounds for m in matchups)
+    for side, (dsn, table, opening) in stored.items():
+        levels = [level for s, level in keys if s == side]
+        appended = stored_by_sweep(cfg.sweep, cfg.sweep_appends, cfg.sweep_rounds, opening)
+        appended += stored_by_rotation(levels, cfg.appends_per_round, cfg.rounds, opening)
+        grown = runner.run(count_rows(dsn, table)) - before[side]
+        assert grown == appended, f"{side}: {table} grew by {grown}, {appended} were appended"
 
 
 # --- replays: one rehydrate per round and side, alternating
