@@ -350,7 +350,9 @@ class Projector:
                     streams.setdefault(env.aggregate_id, []).append(found)
         applied = await self.writer.apply(streams)
         indexed_at = searchable_at = time.time()
-        if applied.docs and not self.wait_for:
+        if (applied.docs or applied.duplicates) and not self.wait_for:
+            # Duplicates only: applied again after its refresh failed, or redelivered after a
+            # crash; no scheduled refresh would expose what the first attempt wrote.
             await self.refresh(self.index)
             searchable_at = time.time()
         offsets = {tp: records[-1].offset + 1 for tp, records in merge(received).items()}

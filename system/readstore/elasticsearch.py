@@ -34,7 +34,14 @@ from system.readstore.bulk import (
     ndjson_pairs,
     split_bulk_items,
 )
-from system.readstore.mappings import LAG_BATCHES, POSITIONS, plain_body, read_model_body
+from system.readstore.mappings import (
+    LAG_BATCHES,
+    NO_SCHEDULED_REFRESH,
+    POSITIONS,
+    plain_body,
+    read_model_body,
+)
+from system.readstore.queries import visibility_search
 from system.resilience import Backoff, DependencyUnavailable
 
 __all__ = ["BulkError", "BulkOutcome", "Doc", "ElasticsearchReadStore", "visibility_search"]
@@ -74,16 +81,30 @@ class ElasticsearchReadStore:
         """Where projectors write their lag records (one per batch)."""
         return f"{self.prefix}-lag-batches"
 
+    @property
+    def read_model_refresh_interval(self) -> str | None:
+        """No scheduled refresh when projectors refresh explicitly; the default for `wait_for`."""
+        return NO_SCHEDULED_REFRESH if self.refresh_mode == "explicit" else None
+
     @guarded
     async def ensure(self, names: Iterable[str]) -> None:
-        """Create what is missing: first index + alias per read model, positions, lag records."""
+        """Create what is missing: first index + alias per read model, positions, lag records;
+        existing ones get the refresh interval of today's settings (`mappings.py`)."""
         await self._create(self.positions_index, plain_body(POSITIONS))
-        await self._create(self.lag_index, plain_body(LAG_BATCHES, "5s"))
+        await self._create(self.lag_index, plain_body(LAG_BATCHES))
+        intervals: dict[str, str | None] = {
+            f"{self.positions_index},{self.lag_index}": NO_SCHEDULED_REFRESH
+        }
         for name in names:
             alias = self.alias(name)
+            intervals[alias] = self.read_model_refresh_interval
             if not await self.client.indices.exists_alias(name=alias):
-                body = read_model_body(name)
+                body = read_model_body(name, intervals[alias])
                 await self._create(f"{alias}-0", {**body, "aliases": {alias: {}}})
+        for index, interval in intervals.items():
+            await self.client.indices.put_settings(
+                index=index, settings={"index": {"refresh_interval": interval}}
+            )
 
     async def _create(self, index: str, body: Mapping[str, Any]) -> None:
         """Create `index` with `self.replicas` replicas (CQRS_ES_REPLICAS); exists is fine."""
@@ -98,7 +119,7 @@ class ElasticsearchReadStore:
     async def create_index(self, name: str) -> str:
         """A fresh, empty concrete index for `name` (not yet behind the alias)."""
         index = f"{self.alias(name)}-{time.time_ns() // 1_000_000}"
-        await self._create(index, read_model_body(name))
+        await self._create(index, read_model_body(name, self.read_model_refresh_interval))
         return index
 
     @guarded
@@ -358,23 +379,3 @@ class ElasticsearchReadStore:
             if scroll_id:
                 await self.client.clear_scroll(scroll_id=scroll_id)
         return docs
-
-
-def visibility_search(doc_id: str, version: int) -> dict[str, Any]:
-    """A `_search` body that finds `doc_id` only once a refresh exposed it at >= `version`.
-
-    Read-your-writes measures visibility with it: a search sees what a user's query sees,
-    where a realtime GET would also see writes no refresh has exposed yet.
-    """
-    return {
-        "query": {
-            "bool": {
-                "filter": [
-                    {"ids": {"values": [doc_id]}},
-                    {"range": {"version": {"gte": version}}},
-                ]
-            }
-        },
-        "size": 0,
-        "track_total_hits": 1,
-    }
