@@ -81,8 +81,12 @@ class Receiver:
                 batch = await self.consumer.getmany(
                     timeout_ms=POLL_MS, max_records=self.max_records
                 )
-            except OffsetOutOfRangeError:
-                raise  # unread events deleted by retention: never skipped (see retention.py)
+            except OffsetOutOfRangeError as exc:
+                # Unread events deleted by retention are never skipped: this ends the process
+                # unless every such partition is paused for its repair (see retention.py).
+                if not set(exc.args[0]) <= self.consumer.paused():
+                    raise
+                continue
             except KafkaError as exc:
                 await self.failed(exc, delays, stop)
                 continue
