@@ -69,6 +69,13 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
         assert (tmp_path / produced).exists()
     samples = list(read_samples(sample_files(tmp_path)))
     assert len([s for s in samples if s.request != "visibility"]) == row["requests"]
+    resources = {r["process"]: r for r in data["resources"]}  # each process's CPU (/proc)
+    for name in ("api", "postgres", "relay", "kafka", "elasticsearch", "locust"):
+        assert resources[name]["cpu_seconds"] > 0, (name, resources.get(name))
+    api = resources["api"]
+    assert api["requests"] >= row["requests"] and api["events"] > 0
+    assert api["cpu_ms_per_request"] > 0 and api["low"] <= api["cores"] <= api["high"]
+    assert "idle_cores" in api and api["marginal_ms_per_request"] is not None
 
 
 @pytest.fixture
