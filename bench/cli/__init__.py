@@ -26,9 +26,9 @@ def _root() -> None:
 
 
 def _stack(root: typer.Typer) -> None:
-    from bench.stack import commands
+    from bench.cli import stack
 
-    commands.register(root)
+    stack.register(root)
 
 
 def _db(root: typer.Typer) -> None:

@@ -21,7 +21,7 @@ def fail(message: str) -> NoReturn:
 
 def ensure_stack(settings: Settings) -> None:
     """Bring the stack up (idempotent: healthy services are left alone), or fail saying why."""
-    from bench.stack import commands as stack
+    from bench.stack import lifecycle as stack
     from bench.stack.process import StackError
 
     stack.load_services()

@@ -21,7 +21,7 @@ from bench.faults.hold_tx import hold_tx
 from bench.faults.kafka_retention import outlive_retention
 from bench.faults.plan import SUPERVISED, Fault
 from bench.faults.relay_hook import crash_after_ack
-from bench.stack.commands import bring_up, load_services, restart_services, service_status
+from bench.stack.lifecycle import bring_up, load_services, restart_services, service_status
 from bench.stack.registry import SERVICES
 from system.config import Settings
 

@@ -27,7 +27,7 @@ from confluent_kafka.admin._config import (
 from confluent_kafka.admin._listoffsets import OffsetSpec
 from confluent_kafka.admin._resource import ResourceType
 
-from bench.stack.commands import bring_up, load_services, stop_service
+from bench.stack.lifecycle import bring_up, load_services, stop_service
 from bench.stack.registry import SERVICES
 from system.bus.envelope import topic_for
 from system.config import Settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bench.stack.commands import load_services, stop_service
+from bench.stack.lifecycle import load_services, stop_service
 from bench.stack.registry import SERVICES, service_paths
 from bench.stack.supervisor import read_state
 from bench.stack.system_services import start_relay_armed

@@ -19,7 +19,7 @@ Extension point — adding a process to the stack (e.g. the system's api, relay,
         ports=lambda s: [DEFAULT_API_PORT],
     ))
 
-and import that module from `bench.stack.commands.load_services`. `up` starts services in
+and import that module from `bench.stack.lifecycle.load_services`. `up` starts services in
 dependency order (independent ones concurrently), skips any that is already healthy, and
 starts natively only services whose `managed(settings)` is True — by default, those whose URL
 points at loopback on our default port. A service whose settings point elsewhere (compose, a

@@ -13,7 +13,7 @@ from bench.stack.process import rss_bytes
 
 
 class Row(Protocol):
-    """What a status row shows (`bench.stack.commands.ServiceStatus`)."""
+    """What a status row shows (`bench.stack.lifecycle.ServiceStatus`)."""
 
     name: str
     version: str | None

@@ -26,7 +26,7 @@ Reader = Callable[[str, int], Awaitable[Any]]
 
 
 def _unhealthy(settings: Settings) -> list[str]:
-    from bench.stack.commands import load_services, stack_status
+    from bench.stack.lifecycle import load_services, stack_status
 
     load_services()
     statuses = asyncio.run(stack_status(settings))

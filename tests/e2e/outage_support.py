@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.stack.commands import ServiceStatus, load_services, stack_status
+from bench.stack.lifecycle import ServiceStatus, load_services, stack_status
 from system.config import Settings
 
 CLI = str(Path(sys.executable).with_name("cqrs-bench"))

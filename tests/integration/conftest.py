@@ -30,7 +30,7 @@ def settings() -> Settings:
 
 def check_stack(settings: Settings) -> None:
     """Fail with an actionable message unless every core service is healthy."""
-    from bench.stack.commands import load_services, stack_status
+    from bench.stack.lifecycle import load_services, stack_status
 
     load_services()
     statuses = asyncio.run(stack_status(settings, CORE_SERVICES))

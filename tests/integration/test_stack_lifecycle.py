@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.stack.commands import load_services
+from bench.stack.lifecycle import load_services
 from bench.stack.process import pid_alive, port_open, port_owner
 from bench.stack.registry import SERVICES
 from system.config import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from bench.stack.commands import describe_exit
+from bench.stack.lifecycle import describe_exit
 from bench.stack.supervisor import (
     INITIAL_BACKOFF_S,
     MAX_BACKOFF_S,
