@@ -33,6 +33,7 @@ from aiokafka import TopicPartition
 from system.config import Settings
 from system.metrics import PROJECTION_RETENTION_GAPS
 from system.projections.rebuild import rebuild
+from system.readstore.elasticsearch import ElasticsearchReadStore
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +134,16 @@ class RetentionGuard:
             while True:
                 report = await rebuild(self.settings, self.name)
                 log.warning(
-                    "%s: rebuilt into %s (%d events, %d docs, %.1fs); resuming at the log start"
-                    " offsets",
+                    "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had the"
+                    " gap); resuming at the log start offsets",
                     self.name,
                     report.index,
                     report.events,
                     report.docs,
                     report.seconds,
+                    ", ".join(report.replaced) or "no index",
                 )
+                await _drop(self.settings, report.replaced)
                 owned = set(self.consumer.assignment()) & self.waiting
                 resume, gaps = await self._plan(owned)
                 moved = {tp: s for tp, (_, s) in gaps.items() if s > covered.get(tp, s)}
@@ -171,3 +174,13 @@ async def resume_or_rebuild(
     if guard is None:
         guard = _GUARDS[consumer] = RetentionGuard(settings, name, consumer, topic)
     return await guard.assigned(partitions)
+
+
+async def _drop(settings: Settings, indices: Sequence[str]) -> None:
+    """Delete the indices a repair replaced (unlike an operator's rebuild, nobody inspects them)."""
+    store = ElasticsearchReadStore(settings)
+    try:
+        for index in indices:
+            await store.delete_index(index)
+    finally:
+        await store.close()

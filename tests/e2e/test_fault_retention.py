@@ -6,8 +6,11 @@ clean and the topic's own retention is back."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka.admin import AdminClient
 
@@ -28,6 +31,7 @@ from tests.e2e.outage_support import CLI, Traffic, audit_since, head, wait_healt
 pytestmark = pytest.mark.e2e
 
 GAPS = "cqrs_projection_retention_gaps_total"
+REBUILT = re.compile(r"rebuilt into (?P<index>\S+) \(.*?\), dropped (?P<dropped>.+?) \(it had")
 
 
 async def _short_retention_checks(settings: Settings) -> None:
@@ -39,6 +43,17 @@ async def _short_retention_checks(settings: Settings) -> None:
     restart = await asyncio.create_subprocess_exec(CLI, "restart", "kafka")
     assert await restart.wait() == 0
     assert await asyncio.to_thread(check_interval_ms, admin) <= MAX_CHECK_INTERVAL_MS
+
+
+async def _logged(log: Path, offset: int, text: str, timeout_s: float = 180.0) -> str:
+    """What `log` got after `offset` once it holds `text` (or at the timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        data = await asyncio.to_thread(log.read_bytes)
+        written = data[offset:].decode(errors="replace")
+        if text in written or time.monotonic() > deadline:
+            return written
+        await asyncio.sleep(1.0)
 
 
 async def _gaps_counted(timeout_s: float = 180.0) -> float:
@@ -76,8 +91,16 @@ async def test_a_projector_down_past_retention_finds_the_gap_rebuilds_and_loses_
     print(f"log start offsets {found.starts} passed the committed offsets {found.committed}")
     assert found.passed()
     assert await _gaps_counted() >= 1, f"{GAPS} did not count the gap"
-    written = log.read_bytes()[log_size:].decode(errors="replace")
+    written = await _logged(log, log_size, f"{PROJECTION}: rebuilt into")
     assert f"{PROJECTION}: retention gap on {topic}" in written
     assert f"{PROJECTION}: rebuilt into" in written
+    assert "repairing the retention gap failed" not in written
+    rebuilt = REBUILT.search(written)
+    assert rebuilt is not None, written[-2000:]
+    async with httpx.AsyncClient(base_url=stack.es_url, timeout=10.0) as es:
+        alias = (await es.get(f"/_alias/{stack.es_index_prefix}-{PROJECTION}")).json()
+        assert list(alias) == [rebuilt["index"]], alias
+        for dropped in rebuilt["dropped"].split(", "):
+            assert (await es.head(f"/{dropped}")).status_code == 404, dropped
     assert traffic.statuses["500"] == 0, traffic.statuses
     await audit_since(since)

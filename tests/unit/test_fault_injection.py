@@ -4,6 +4,7 @@ projection resumes after Kafka's retention deleted what it had not read."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,12 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
+from aiokafka.errors import OffsetOutOfRangeError
 
 from bench.faults.plan import Fault, FaultSpecError, parse_fault
 from bench.faults.suite import SuiteError, load_suite, parse_suite
 from system.bus.fault_injection import CRASH_EXIT_CODE
 from system.config import Settings
+from system.projections.pipeline import Receiver
 from system.projections.retention import plan_resume
+from system.resilience import Backoff
 
 
 def test_the_deep_faults_parse_and_belong_to_one_service_each() -> None:
@@ -125,3 +129,37 @@ def test_a_run_may_last_longer_than_its_suite_and_the_full_suite_has_the_deep_fa
         parse_suite(suite, "s.toml")
     deep = {f.action for run in load_suite("full").runs for f in run.plan.faults}
     assert {"crash-after-ack", "hold-tx", "outlive-retention"} <= deep
+
+
+class _Gone:
+    """A consumer whose first fetch meets messages retention deleted on partition `tp`."""
+
+    def __init__(self, paused: set[str]) -> None:
+        self._paused = paused
+        self.fetches = 0
+
+    def paused(self) -> set[str]:
+        return self._paused
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
+        self.fetches += 1
+        if self.fetches == 1:
+            raise OffsetOutOfRangeError({"tp": 41})
+        await asyncio.sleep(0.01)
+        return {"other": [1]}
+
+
+async def _no_outage(exc: Exception, delays: Backoff, stop: asyncio.Event) -> None:
+    raise AssertionError(f"an out-of-range offset is not an outage: {exc}")
+
+
+async def test_the_receiver_stops_at_deleted_events_unless_their_repair_holds_them() -> None:
+    with pytest.raises(OffsetOutOfRangeError):
+        await Receiver(_Gone(paused=set()), 10, _no_outage).run(asyncio.Event())
+    held = Receiver(_Gone(paused={"tp"}), 10, _no_outage)
+    stop = asyncio.Event()
+    task = asyncio.create_task(held.run(stop))
+    taken = await held.take(2.0)
+    stop.set()
+    await task
+    assert [r.batch for r in taken] == [{"other": [1]}]
