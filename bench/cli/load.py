@@ -76,7 +76,10 @@ def load(
         typer.Option(
             help="inject a fault, SERVICE:ACTION@SECONDS from the measured start (repeatable):"
             " SERVICE api, relay, projector, kafka, elasticsearch or postgres; ACTION kill,"
-            " pause=S (SIGSTOP for S seconds) or restart; e.g. --fault relay:kill@10"
+            " pause=S (SIGSTOP for S seconds) or restart; or relay:crash-after-ack (dies between"
+            " Kafka's ack and the outbox mark), postgres:hold-tx=S (a transaction open S seconds),"
+            " projector:outlive-retention (down until Kafka deleted unread events; it must"
+            " rebuild); e.g. --fault relay:kill@10"
         ),
     ] = None,
     kafka_ceiling: Annotated[
