@@ -18,6 +18,7 @@ from aiokafka.errors import OffsetOutOfRangeError
 
 from bench.faults.plan import Fault, FaultSpecError, parse_fault
 from bench.faults.suite import SuiteError, load_suite, parse_suite
+from bench.report.results import Results
 from system.bus.fault_injection import CRASH_EXIT_CODE
 from system.config import Settings
 from system.projections.pipeline import Receiver
@@ -163,3 +164,16 @@ async def test_the_receiver_stops_at_deleted_events_unless_their_repair_holds_th
     stop.set()
     await task
     assert [r.batch for r in taken] == [{"other": [1]}]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["relay:crash-after-ack@5", "postgres:hold-tx=60@5", "projector:outlive-retention@5"],
+)
+def test_every_fault_action_fits_the_results_schema(spec: str) -> None:
+    fault = parse_fault(spec)
+    results = Results.new("faults/test", {})
+    row = {"service": fault.service, "action": fault.label, "at": fault.at,
+           "recovery_seconds": 1.0, "errors": {}}  # fmt: skip
+    results.add("faults", row)
+    assert results.rows("faults") == [row]
