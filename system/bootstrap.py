@@ -20,8 +20,9 @@ from system.app.repository import Repository
 from system.app.retry import RetryPolicy
 from system.bus import kafka
 from system.config import Settings
-from system.eventstore import postgres
-from system.eventstore.postgres import PostgresEventStore, store_pool_options
+from system.eventstore import pool
+from system.eventstore.pool import store_pool_options
+from system.eventstore.postgres import PostgresEventStore
 from system.readstore import bulk
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import DependencyUnavailable
@@ -65,7 +66,7 @@ def unavailable_dependency(exc: BaseException) -> DependencyUnavailable | None:
     """Our error for a driver error that escaped an adapter and means its service is down
     (each adapter says which of its driver's errors mean so); None for any other error."""
     for dependency, is_unavailable in (
-        ("postgres", postgres.is_unavailable),
+        ("postgres", pool.is_unavailable),
         ("elasticsearch", bulk.is_unavailable),
         ("kafka", kafka.is_unavailable),
     ):

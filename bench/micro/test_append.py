@@ -37,7 +37,8 @@ from system.app.repository import Repository
 from system.domain.account import BankAccount
 from system.domain.codec import encode_event
 from system.domain.events import AccountOpened, Event, MoneyDeposited
-from system.eventstore.postgres import PostgresEventStore, keep_session
+from system.eventstore.pool import keep_session
+from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 
 SNAPSHOT_EVERY = 100

@@ -48,7 +48,7 @@ from system.bus.fault_injection import relay_outbox
 from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, time_header
 from system.config import Settings
 from system.eventstore.outbox import PostgresOutbox
-from system.eventstore.postgres import PG_UNAVAILABLE, pool_options, translating_unavailable
+from system.eventstore.pool import PG_UNAVAILABLE, pool_options, translating_unavailable
 from system.metrics import (
     OUTBOX_BACKLOG,
     RELAY_BATCH,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from system.eventstore.postgres import translating_unavailable
+from system.eventstore.pool import translating_unavailable
 from system.resilience import DependencyUnavailable
 
 

@@ -1,0 +1,78 @@
+"""PostgreSQL pools and outages: the pool options that bound every wait, and the driver errors
+that mean "PostgreSQL is unavailable" turned into ours.
+
+Every pool built from settings (`pool_options`) runs its statements under a server-side
+`statement_timeout` (and a client-side guard a second later, for a frozen server). Errors that
+say PostgreSQL cannot be reached, is restarting, is out of connections or timed out
+(`PG_UNAVAILABLE`) become `DependencyUnavailable` at the adapter's boundary
+(`translating_unavailable`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+
+from system.config import Settings
+from system.resilience import DependencyUnavailable
+
+PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, and TimeoutError (a client-side command timeout)
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.ConnectionDoesNotExistError,  # the server closed it (restart, terminate)
+    asyncpg.exceptions.OperatorInterventionError,  # 57: statement timeout, shutdown, starting up
+    asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
+    # A pooled connection the server dropped (shutdown) before asyncpg noticed: its protocol is
+    # stuck mid-operation and refuses the next query. `connection()` terminates it.
+    asyncpg.exceptions.InternalClientError,
+)
+"""Driver errors that mean "PostgreSQL is unavailable right now", not "this request is wrong"."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a driver error that escaped the adapter means "PostgreSQL is unavailable"."""
+    return isinstance(exc, PG_UNAVAILABLE)
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """asyncpg pool arguments that bound every wait: connect, statement (server and client)."""
+    statement_s = settings.pg_statement_timeout_s
+    return {
+        "timeout": settings.pg_connect_timeout_s,
+        "command_timeout": statement_s + 1.0,
+        "server_settings": {"statement_timeout": str(max(1, round(statement_s * 1000)))},
+    }
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """A pool `reset` that sends nothing: for pools whose users leave no session state.
+
+    asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a second round trip per append. The event store's statements
+    set nothing, listen to nothing and take only transaction-scoped locks; asyncpg still rolls
+    back a transaction left open before calling this. Not for the relay's pool (it LISTENs and
+    holds a session advisory lock).
+    """
+
+
+def store_pool_options(settings: Settings) -> dict[str, Any]:
+    """`pool_options` for a pool only the event store uses: bounded waits, no reset query."""
+    return {**pool_options(settings), "reset": keep_session}
+
+
+@contextlib.contextmanager
+def translating_unavailable() -> Iterator[None]:
+    """Raise `DependencyUnavailable("postgres")` for any of `PG_UNAVAILABLE`."""
+    try:
+        yield
+    except PG_UNAVAILABLE as exc:
+        raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
+    except asyncpg.InterfaceError as exc:
+        # A transaction's exit on a connection the server just closed raises InterfaceError
+        # over the outage itself (seen as a 500 when PostgreSQL restarted under an append).
+        if not isinstance(exc.__context__, PG_UNAVAILABLE):
+            raise
+        raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
