@@ -18,11 +18,15 @@ from system.app.commands import CommandHandlers
 from system.app.queries import QueryHandlers
 from system.app.repository import Repository
 from system.app.retry import RetryPolicy
-from system.bus import kafka
-from system.config import Settings
-from system.eventstore import pool
-from system.eventstore.pool import store_pool_options
+from system.bus import kafka, relay
+from system.bus.fault_injection import relay_outbox
+from system.bus.kafka import KafkaPublisher
+from system.config import Settings, dsn_user
+from system.eventstore import pool as postgres_pool
+from system.eventstore.outbox import PostgresOutbox
+from system.eventstore.pool import pool_options, store_pool_options, translating_unavailable
 from system.eventstore.postgres import PostgresEventStore
+from system.eventstore.schema import migrate
 from system.readstore import bulk
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import DependencyUnavailable
@@ -66,7 +70,7 @@ def unavailable_dependency(exc: BaseException) -> DependencyUnavailable | None:
     """Our error for a driver error that escaped an adapter and means its service is down
     (each adapter says which of its driver's errors mean so); None for any other error."""
     for dependency, is_unavailable in (
-        ("postgres", pool.is_unavailable),
+        ("postgres", postgres_pool.is_unavailable),
         ("elasticsearch", bulk.is_unavailable),
         ("kafka", kafka.is_unavailable),
     ):
@@ -106,6 +110,46 @@ async def open_event_store(
 def open_read_store(settings: Settings) -> ElasticsearchReadStore:
     """The read store for `settings` (its client connects on first use); `close()` it."""
     return ElasticsearchReadStore(settings)
+
+
+async def migrate_event_store(
+    settings: Settings, *, dsn: str | None = None, grant: bool = True
+) -> None:
+    """Create or update the event store's schema on `dsn` (default: the owner role's
+    `settings.pg_owner_dsn`), granting `settings.pg_dsn`'s role its share when `grant`."""
+    owner = await asyncpg.create_pool(dsn or settings.pg_owner_dsn, min_size=1, max_size=1)
+    try:
+        await migrate(owner, dsn_user(settings.pg_dsn) if grant else None)
+    finally:
+        await owner.close()
+
+
+async def open_relay_outbox(settings: Settings) -> PostgresOutbox:
+    """The relay's outbox on a small pool of its own (bounded waits, asyncpg's reset kept),
+    with the crash-after-ack hook when configured; close its `pool`.
+
+    Raises `DependencyUnavailable` while PostgreSQL cannot be reached.
+    """
+    with translating_unavailable():
+        outbox_pool: asyncpg.Pool = await asyncpg.create_pool(
+            settings.pg_dsn, min_size=1, max_size=4, **pool_options(settings)
+        )
+    return relay_outbox(outbox_pool, settings.relay_crash_after_ack)
+
+
+def open_publisher(settings: Settings) -> KafkaPublisher:
+    """The relay's idempotent Kafka producer for `settings`; `close()` it."""
+    return KafkaPublisher(settings.kafka_bootstrap, timeout_s=settings.kafka_timeout_s)
+
+
+async def serve_relay(settings: Settings, stop: asyncio.Event) -> None:
+    """The outbox relay wired from `settings`, until `stop` is set (see `system.bus.relay`)."""
+    await relay.run_relay(
+        settings,
+        stop,
+        open_outbox=lambda: open_relay_outbox(settings),
+        open_publisher=lambda: open_publisher(settings),
+    )
 
 
 @asynccontextmanager

@@ -11,11 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from system.config import Settings, dsn_user
+from system.bootstrap import migrate_event_store, open_event_store
+from system.config import Settings
 from system.domain import AGGREGATES
 from system.domain.codec import decode_event
-from system.eventstore.postgres import PostgresEventStore
-from system.eventstore.schema import migrate
 
 console = Console()
 db_app = typer.Typer(help="The event store's database.", no_args_is_help=True)
@@ -30,12 +29,7 @@ def migrate_command() -> None:
     """
 
     async def run() -> None:
-        settings = Settings.from_env()
-        store = await PostgresEventStore.open(settings.pg_owner_dsn, min_size=1, max_size=1)
-        try:
-            await migrate(store.pool, dsn_user(settings.pg_dsn))
-        finally:
-            await store.close()
+        await migrate_event_store(Settings.from_env())
 
     asyncio.run(run())
     console.print("[green]event store schema is up to date[/green]")
@@ -64,7 +58,7 @@ def events_command(
     until_time = parse_until(until) if until else None
 
     async def run() -> None:
-        store = await PostgresEventStore.open(Settings.from_env().pg_dsn, min_size=1, max_size=1)
+        store = await open_event_store(Settings.from_env(), min_size=1, max_size=1)
         try:
             recorded = await store.load(aggregate_id, until_version=version, until_time=until_time)
         finally:

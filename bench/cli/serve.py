@@ -108,12 +108,12 @@ def relay(
     ] = DEFAULT_RELAY_METRICS_PORT,
 ) -> None:
     """Publish committed events from the outbox to Kafka until stopped."""
-    from system.bus.relay import run_relay
+    from system.bootstrap import serve_relay
 
     _logging()
     settings = Settings.from_env()
     start_http_server(metrics_port, addr=host or _bind_host(settings))
-    _run_until_signalled(lambda stop: run_relay(settings, stop))
+    _run_until_signalled(lambda stop: serve_relay(settings, stop))
 
 
 @serve.command()

@@ -14,8 +14,6 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from bench.stack.process import ensure_port_free, start_supervised
 from bench.stack.registry import (
     SERVICES,
@@ -31,9 +29,7 @@ from system.config import (
     DEFAULT_PROJECTOR_METRICS_PORT,
     DEFAULT_RELAY_METRICS_PORT,
     Settings,
-    dsn_user,
 )
-from system.eventstore.schema import migrate
 
 CHILD_STOP_S = 20.0
 """How long a supervisor waits for its service to stop after SIGTERM (below `down`'s 30 s)."""
@@ -45,14 +41,6 @@ def _cli() -> list[str]:
         return [str(script)]
     found = shutil.which("cqrs-bench")
     return [found] if found else [sys.executable, "-c", "from bench.cli import main; main()"]
-
-
-async def _migrate(settings: Settings) -> None:
-    pool = await asyncpg.create_pool(settings.pg_owner_dsn, min_size=1, max_size=1)
-    try:
-        await migrate(pool, dsn_user(settings.pg_dsn))
-    finally:
-        await pool.close()
 
 
 def _metrics_url(port: int) -> str:
@@ -73,7 +61,11 @@ def _starter(
 ) -> Callable[[Settings], Coroutine[Any, Any, int]]:
     async def start(settings: Settings) -> int:
         ensure_port_free("127.0.0.1", port, name)
-        await _migrate(settings)
+        # Imported here: the composition root pulls in every client library (~1.5 s), which
+        # `status`, `logs` and `down` never need.
+        from system.bootstrap import migrate_event_store
+
+        await migrate_event_store(settings)
         return start_supervised(
             [*_cli(), "serve", *argv],
             service_paths(settings, name),

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 
@@ -44,11 +44,10 @@ from system.bus.envelope import (
     topic_for,
     topics,
 )
-from system.bus.fault_injection import relay_outbox
 from system.bus.kafka import KafkaPublisher, Outgoing, ensure_topics, time_header
 from system.config import Settings
 from system.eventstore.outbox import PostgresOutbox
-from system.eventstore.pool import PG_UNAVAILABLE, pool_options, translating_unavailable
+from system.eventstore.pool import PG_UNAVAILABLE, translating_unavailable
 from system.metrics import (
     OUTBOX_BACKLOG,
     RELAY_BATCH,
@@ -189,14 +188,6 @@ class OutboxRelay:
                     await self.wake.wait()
 
 
-async def _pool(settings: Settings) -> asyncpg.Pool:
-    with translating_unavailable():
-        pool: asyncpg.Pool = await asyncpg.create_pool(
-            settings.pg_dsn, min_size=1, max_size=4, **pool_options(settings)
-        )
-        return pool
-
-
 async def _lead(
     outbox: PostgresOutbox, settings: Settings, on_notify: Callable[[], None], stop: asyncio.Event
 ) -> asyncpg.Connection | None:
@@ -204,10 +195,18 @@ async def _lead(
         return await outbox.lead(settings.pg_dsn, on_notify, stop)
 
 
-async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
+async def run_relay(
+    settings: Settings,
+    stop_event: asyncio.Event,
+    *,
+    open_outbox: Callable[[], Awaitable[PostgresOutbox]],
+    open_publisher: Callable[[], KafkaPublisher],
+) -> None:
     """Run the relay until `stop_event` is set (a second relay waits for the first to die).
 
-    Waits for Kafka and PostgreSQL at start, and takes the lock again after losing it.
+    Waits for Kafka and PostgreSQL at start (`open_outbox` raises `DependencyUnavailable`
+    while PostgreSQL is down; the relay closes its pool), and takes the lock again after
+    losing it. The composition root (`system.bootstrap.serve_relay`) supplies the factories.
     """
     health = DependencyHealth("relay", RELAY_DEPENDENCY_UP, RELAY_RETRIES, log)
     topic_names = topics(settings.kafka_topic_prefix)
@@ -222,12 +221,11 @@ async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
         health,
         stop=stop_event,
     )
-    pool = await retry_unavailable(lambda: _pool(settings), health, stop=stop_event)
-    if partitions is None or pool is None:
+    outbox = await retry_unavailable(open_outbox, health, stop=stop_event)
+    if partitions is None or outbox is None:
         return
-    publisher = KafkaPublisher(settings.kafka_bootstrap, timeout_s=settings.kafka_timeout_s)
+    publisher = open_publisher()
     try:
-        outbox = relay_outbox(pool, settings.relay_crash_after_ack)
         leader: asyncpg.Connection | None = None
         relay = OutboxRelay(
             outbox,
@@ -257,7 +255,7 @@ async def run_relay(settings: Settings, stop_event: asyncio.Event) -> None:
             stopper.cancel()
     finally:
         await publisher.close()
-        await pool.close()
+        await outbox.pool.close()
 
 
 def _closed(conn: asyncpg.Connection | None) -> bool:

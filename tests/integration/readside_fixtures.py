@@ -16,8 +16,7 @@ import asyncpg
 import pytest
 
 from system.app.commands import CommandHandlers
-from system.bootstrap import open_read_store
-from system.bus.relay import run_relay
+from system.bootstrap import open_read_store, serve_relay
 from system.config import Settings
 from system.eventstore.outbox import RELAY_LOCK
 from system.eventstore.postgres import PostgresEventStore
@@ -78,7 +77,7 @@ async def relay(read_settings: Settings) -> AsyncIterator[None]:
         yield
         return
     runner = Background()
-    runner.start(run_relay(read_settings, runner.stop))
+    runner.start(serve_relay(read_settings, runner.stop))
     yield
     await runner.close()
 
