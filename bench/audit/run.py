@@ -25,6 +25,7 @@ from bench.audit.readmodels import applied_in_order, matches_reference, versions
 from bench.audit.reference import REFERENCE_MODELS, Fields, ReferenceModel, decode
 from bench.load.samples import Sample, read_samples, sample_files
 from bench.load.seeding import seeded_ids
+from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
 from system.domain.recorded import RecordedEvent
 from system.eventstore.postgres import PostgresEventStore
@@ -113,8 +114,8 @@ async def audit_live(
     """The standalone audit (`cqrs-bench audit`): a run's footprint when `run_dir` is given,
     else every stream with an event after position `since`. Returns (streams, checks)."""
     samples, seeded = run_footprint(run_dir) if run_dir is not None else ([], [])
-    store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=4)
-    read_store = ElasticsearchReadStore(settings)
+    store = await open_event_store(settings, min_size=1, max_size=4)
+    read_store = open_read_store(settings)
     try:
         if run_dir is not None:
             ids = sorted(

@@ -51,7 +51,7 @@ def status_command() -> None:
         store = open_read_store(settings)
         events = await open_event_store(settings, min_size=1, max_size=1)
         try:
-            head: int = await events.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+            head = await events.head_position()
             positions = await store.projection_positions(list(PROJECTIONS))
             rows = []
             for name in PROJECTIONS:

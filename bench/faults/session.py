@@ -33,6 +33,7 @@ from bench.faults.versions import VersionProbe
 from bench.load.config import LoadConfig
 from bench.load.samples import SAMPLES_GLOB, Sample
 from bench.report.results import Results
+from system.bootstrap import open_read_store
 from system.config import Settings
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
@@ -183,7 +184,7 @@ class FaultSession:
 
     async def _schedule(self) -> None:
         self.measured_start = await self._anchor()
-        read_store = ElasticsearchReadStore(self.settings)
+        read_store = open_read_store(self.settings)
         try:
             for fault in self.plan.faults:
                 await asyncio.sleep(max(0.0, self.measured_start + fault.at - time.time()))

@@ -20,6 +20,7 @@ import asyncpg
 
 from bench.audit.checks import Check
 from bench.audit.monotonic import Regression, read_models_never_went_back
+from system.bootstrap import open_read_store
 from system.config import Settings
 from system.projections import PROJECTIONS
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -100,7 +101,7 @@ class VersionProbe:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sample until `stop` is set; a read that fails (a fault is on) is skipped."""
-        read_store = ElasticsearchReadStore(self.settings)
+        read_store = open_read_store(self.settings)
         start = await self._head()
         try:
             while not stop.is_set():
