@@ -7,7 +7,7 @@ read store and handlers from here, built from `Settings`, and close what they op
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -27,6 +27,7 @@ from system.eventstore.outbox import PostgresOutbox
 from system.eventstore.pool import pool_options, store_pool_options, translating_unavailable
 from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
+from system.ports import EventStore, ReadModels
 from system.readstore import bulk
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import DependencyUnavailable
@@ -36,34 +37,45 @@ UNPINNED_ATTEMPTS = 3
 """Tries for a command without If-Match that loses a race (a pinned one fails at once: 409)."""
 
 
+Probe = Callable[[], Awaitable[object]]
+"""A health check: fails, times out or returns False when its service is down."""
+
+
 @dataclass(frozen=True)
 class Container:
     """Everything a request handler may use, built from Settings and closed together."""
 
     settings: Settings
-    events: PostgresEventStore
+    events: EventStore
     commands: CommandHandlers
-    read_store: ElasticsearchReadStore
+    read_store: ReadModels
     queries: QueryHandlers
+    probes: Mapping[str, Probe]
+    """Backing service → its health check (built by `bootstrap` from the adapters)."""
 
     async def health(self) -> dict[str, str]:
         """`ok` or the failure, per backing service (Postgres, Kafka, Elasticsearch)."""
-        checks: dict[str, Callable[[], Awaitable[object]]] = {
-            "postgres": self._postgres,
-            "kafka": lambda: _kafka_metadata(self.settings.kafka_bootstrap),
-            "elasticsearch": self._elasticsearch,
-        }
-        results = await asyncio.gather(*(_probe(check) for check in checks.values()))
-        return dict(zip(checks, results, strict=True))
+        results = await asyncio.gather(*(_probe(check) for check in self.probes.values()))
+        return dict(zip(self.probes, results, strict=True))
 
-    async def _postgres(self) -> object:
-        async with self.events.connection() as conn:
+
+def _probes(
+    settings: Settings, events: PostgresEventStore, read_store: ElasticsearchReadStore
+) -> dict[str, Probe]:
+    async def postgres() -> object:
+        async with events.connection() as conn:
             return await conn.fetchval("SELECT 1")
 
-    async def _elasticsearch(self) -> bool:
+    async def elasticsearch() -> bool:
         # The integ-test-zip serves no `GET /`, so ping() fails on it: ask the cluster instead.
-        health = await self.read_store.client.cluster.health()
+        health = await read_store.client.cluster.health()
         return bool(health["status"] != "red")
+
+    return {
+        "postgres": postgres,
+        "kafka": lambda: _kafka_metadata(settings.kafka_bootstrap),
+        "elasticsearch": elasticsearch,
+    }
 
 
 def unavailable_dependency(exc: BaseException) -> DependencyUnavailable | None:
@@ -79,7 +91,7 @@ def unavailable_dependency(exc: BaseException) -> DependencyUnavailable | None:
     return None
 
 
-async def _probe(check: Callable[[], Awaitable[object]]) -> str:
+async def _probe(check: Probe) -> str:
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_S):
             outcome = await check()
@@ -173,6 +185,7 @@ async def bootstrap(settings: Settings, *, pool_size: int = 20) -> AsyncIterator
                 commands=CommandHandlers(events, settings, RetryPolicy(UNPINNED_ATTEMPTS)),
                 read_store=read_store,
                 queries=QueryHandlers(read_store, Repository(events, settings.snapshot_every)),
+                probes=_probes(settings, events, read_store),
             )
         finally:
             await read_store.close()
