@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -22,8 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
-from system.eventstore.postgres import PostgresEventStore
 from system.metrics import PROJECTION_CONSUMER_LAG, PROJECTION_POSITION_LAG
+from system.ports import EventStore
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 INTERVAL_S = 1.0
@@ -39,8 +39,10 @@ class LagGauges:
         self.groups = groups
         """Projection → its consumer group."""
         self._kafka: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None
-        self._events: PostgresEventStore | None = None
+        self._events: EventStore | None = None
         self._read: ElasticsearchReadStore | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        """The `close` of each store opened since the last drop."""
         self._failing: set[str] = set()
 
     async def consumer_lag(self) -> dict[str, int]:
@@ -61,9 +63,12 @@ class LagGauges:
 
     async def position_lag(self) -> dict[str, int]:
         if self._events is None:
-            self._events = await open_event_store(self.settings, min_size=1, max_size=1)
+            events = await open_event_store(self.settings, min_size=1, max_size=1)
+            self._closers.append(events.close)
+            self._events = events
         if self._read is None:
             self._read = open_read_store(self.settings)
+            self._closers.append(self._read.close)
         head = await self._events.head_position()
         positions = await self._read.projection_positions(list(self.groups))
         return {name: max(0, head - pos) for name, pos in positions.items()}
@@ -103,10 +108,8 @@ class LagGauges:
             self._kafka = None
             closing += [consumer.stop(), admin.close()]
         if source == "stores":
-            if self._events is not None:
-                closing.append(self._events.close())
-            if self._read is not None:
-                closing.append(self._read.close())
+            closing += [close() for close in self._closers]
+            self._closers = []
             self._events = self._read = None
         for step in closing:
             with contextlib.suppress(Exception):
