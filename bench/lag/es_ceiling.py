@@ -3,9 +3,10 @@
 After a load run, on the stack's node and with the projector's own code path
 (`ElasticsearchReadStore.bulk_versioned` and `refresh`, the same async client): fresh indices
 with the run's read models' settings and mappings (`read_model_body`), docs copied from the
-live read models (same size), and per batch what a projector cycle asks of Elasticsearch when
-every projection of the run has events: one versioned bulk of `DOCS_PER_BULK` docs into each
-index at once, then one refresh of all of them (as `SharedRefresh` does). Batches are paced at
+live read models (same size) and written first (`SEED_DOCS`), and per batch what a projector
+cycle asks of Elasticsearch when every projection of the run has events: one versioned bulk of
+`DOCS_PER_BULK` docs into each index at once, most replacing a doc (`UPDATE_SHARE`), then one
+refresh of all of them (as `SharedRefresh` does). Batches are paced at
 `BATCHES_PER_S`; the defaults match 50 orders/s (about 35 order events/s per read model).
 There is no Kafka, no `mget`, no checkpoint, no lag record and no waiting for a previous batch:
 what remains is Elasticsearch's. Each round's p50/p99 gives the figures their 95 % interval.
@@ -14,6 +15,7 @@ what remains is Elasticsearch's. Each round's p50/p99 gives the figures their 95
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,13 @@ otherwise stretch a 5 s round to minutes); the work line counts the batches meas
 DOCS_PER_BULK = 8
 BATCHES_PER_S = 4.0
 SAMPLE_DOCS = 50
+SEED_DOCS = 5000
+"""Docs in each copy before the batches: a refresh that replaces docs resolves the deletes
+against the existing segments, so an empty index would refresh faster than a read model."""
+UPDATE_SHARE = 0.7
+"""Share of a batch's docs that replace an existing one: in `orders`, 70 % of the order events
+(confirm, ship, deliver, cancel) update an order placed earlier."""
+SEED = 14
 STAGES = ("index", "refresh")
 SCENARIO_AGGREGATES = {"orders": {"Order", "Product"}}
 """Aggregate types whose streams a scenario appends to (the other scenarios: accounts)."""
@@ -58,6 +67,41 @@ class Batch:
     @property
     def total(self) -> float:
         return self.index + self.refresh
+
+
+class Docs:
+    """The ceiling's writes: `SEED_DOCS` docs first, then per batch mostly updates of them (a
+    new version replaces a doc, as most order events do) and the rest new docs."""
+
+    def __init__(self, samples: Mapping[str, Sequence[Doc]]) -> None:
+        self.samples = samples
+        self.versions = dict.fromkeys(range(SEED_DOCS), 1)
+        self.random = random.Random(SEED)
+        self.written = 0
+
+    def seed(self, name: str) -> list[tuple[str, int, Doc]]:
+        return [self._doc(name, n, 1) for n in range(SEED_DOCS)]
+
+    def next_ids(self, count: int) -> list[int]:
+        """The docs of the next batch, each at its next version (`UPDATE_SHARE` updates)."""
+        ids = []
+        for _ in range(count):
+            self.written += 1
+            if self.random.random() < UPDATE_SHARE:
+                doc = self.random.randrange(len(self.versions))
+                self.versions[doc] += 1
+            else:
+                doc = len(self.versions)
+                self.versions[doc] = 1
+            ids.append(doc)
+        return ids
+
+    def batch(self, name: str, ids: Sequence[int]) -> list[tuple[str, int, Doc]]:
+        return [self._doc(name, n, self.versions[n]) for n in ids]
+
+    def _doc(self, name: str, n: int, version: int) -> tuple[str, int, Doc]:
+        docs = self.samples[name]
+        return f"ceiling-{n}", version, docs[(n + version) % len(docs)]
 
 
 def quantile(values: Sequence[float], q: float) -> float:
@@ -97,10 +141,14 @@ async def measure(
         raise EsCeilingError(f"no docs in the read models {', '.join(names)} to copy")
     stamp = time.time_ns() // 1_000_000
     indices = {name: f"{store.prefix}-ceiling-{name}-{stamp}" for name in samples}
+    interval = store.read_model_refresh_interval
     for name, index in indices.items():
-        await store.client.indices.create(index=index, **read_model_body(name))
+        await store.client.indices.create(index=index, **read_model_body(name, interval))
     try:
-        counter = 0
+        docs = Docs(samples)
+        for name, index in indices.items():
+            await store.bulk_versioned(index, docs.seed(name))
+        await store.refresh(",".join(indices.values()))
         measured: list[list[Batch]] = []
         for _ in range(rounds):
             batch_times: list[Batch] = []
@@ -110,20 +158,10 @@ async def measure(
                 if batch_times and time.monotonic() > deadline:
                     break
                 await asyncio.sleep(max(0.0, start + i / batches_per_s - time.monotonic()))
-                docs = {
-                    index: [
-                        (
-                            f"ceiling-{counter + j}",
-                            1,
-                            samples[name][(counter + j) % len(samples[name])],
-                        )
-                        for j in range(docs_per_bulk)
-                    ]
-                    for name, index in indices.items()
-                }
-                counter += docs_per_bulk
+                ids = docs.next_ids(docs_per_bulk)
+                bulks = {index: docs.batch(name, ids) for name, index in indices.items()}
                 t0 = time.perf_counter()
-                await asyncio.gather(*(store.bulk_versioned(i, d) for i, d in docs.items()))
+                await asyncio.gather(*(store.bulk_versioned(i, d) for i, d in bulks.items()))
                 t1 = time.perf_counter()
                 await store.refresh(",".join(sorted(indices.values())))
                 batch_times.append(Batch(t1 - t0, time.perf_counter() - t1))
@@ -165,8 +203,9 @@ def ceiling_row(
     row["work"] = (
         f"Elasticsearch on the stack's node, the projector's client and bulk code: {len(rounds)}"
         f" rounds of {sum(map(len, rounds))} batches in all at {batches_per_s:g}/s, each a"
-        f" versioned bulk of {docs_per_bulk} docs (copied from the live read model, same size)"
-        f" into fresh copies of {', '.join(names)} at once, then one refresh of them all;"
+        f" versioned bulk of {docs_per_bulk} docs (copied from the live read model, same size;"
+        f" {UPDATE_SHARE:.0%} replace one of {SEED_DOCS:,} docs written first) into fresh"
+        f" copies of {', '.join(names)} at once, then one refresh of them all;"
         " bulk acked -> searchable p50 (p99 beside it), with the index (bulk) and refresh"
         " steps apart"
     )
