@@ -86,9 +86,9 @@ def _dashboards(root: typer.Typer) -> None:
 
 
 def _faults(root: typer.Typer) -> None:
-    from bench import faults_commands
+    from bench.cli import faults
 
-    faults_commands.register(root)
+    faults.register(root)
 
 
 def _saturate(root: typer.Typer) -> None:

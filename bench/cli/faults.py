@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bench.cli.common import console, ensure_stack, fail
+
 EXIT_AUDIT_FAILED = 2
 
 
@@ -36,20 +38,16 @@ def faults(
     Exit status: 0 every run passed its audit and recovered, 2 an audit failed or a fault did
     not recover, 1 a run could not be carried out.
     """
-    from bench.cli.common import ensure_stack
     from bench.faults.matrix import run_matrix, write_matrix_report
     from bench.faults.suite import SuiteError, load_suite
     from system.config import Settings
 
-    console = Console(stderr=True)
     if repeat < 1:
-        console.print(f"[red]error:[/red] --repeat must be at least 1, got {repeat}")
-        raise typer.Exit(1)
+        fail(f"--repeat must be at least 1, got {repeat}")
     try:
         loaded = load_suite(suite)
     except SuiteError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        fail(str(exc))
     settings = Settings.from_env()
     ensure_stack(settings)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -66,4 +64,5 @@ def faults(
 
 
 def register(app: typer.Typer) -> None:
+    """Attach `faults` to the root CLI."""
     app.command()(faults)
