@@ -16,15 +16,14 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 from pytest_benchmark.logger import PytestBenchmarkWarning
 
 from bench.micro.harness import MICRO_DATABASE, Runner, drop_database, recreate_database
 from bench.micro.suite import Suite, load_suite
+from system.bootstrap import migrate_event_store, open_event_store
 from system.config import Settings
 from system.eventstore.postgres import PostgresEventStore
-from system.eventstore.schema import migrate
 
 SUITE_OWNED_OPTIONS: dict[str, tuple[str, Any]] = {
     "benchmark_min_rounds": ("--benchmark-min-rounds", 5),
@@ -96,22 +95,15 @@ def micro_dsn(runner: Runner, settings: Settings) -> Iterator[str]:
     """A fresh database with the event store schema, for this run only."""
     dsn: str = runner.run(recreate_database(settings.pg_owner_dsn, MICRO_DATABASE))
 
-    async def prepare() -> None:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-        try:
-            await migrate(pool)
-        finally:
-            await pool.close()
-
-    runner.run(prepare())
+    runner.run(migrate_event_store(settings, dsn=dsn, grant=False))
     yield dsn
     runner.run(drop_database(settings.pg_owner_dsn, MICRO_DATABASE))
 
 
 @pytest.fixture(scope="session")
-def store(runner: Runner, micro_dsn: str) -> Iterator[PostgresEventStore]:
+def store(runner: Runner, settings: Settings, micro_dsn: str) -> Iterator[PostgresEventStore]:
     opened: PostgresEventStore = runner.run(
-        PostgresEventStore.open(micro_dsn, min_size=2, max_size=4)
+        open_event_store(settings, dsn=micro_dsn, min_size=2, max_size=4)
     )
     try:
         yield opened

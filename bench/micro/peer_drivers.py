@@ -54,6 +54,7 @@ from eventsourcing.domain import Aggregate, event
 
 from bench.micro.harness import spread_over
 from system.app.commands import CommandHandlers
+from system.bootstrap import open_event_store
 from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.commands import Deposit, OpenAccount
@@ -123,8 +124,8 @@ class OursCommands:
         self.accounts: list[str] = []
 
     async def open(self, concurrency: int) -> None:
-        self.store = await PostgresEventStore.open(
-            self.dsn, min_size=concurrency, max_size=concurrency
+        self.store = await open_event_store(
+            self.settings, dsn=self.dsn, min_size=concurrency, max_size=concurrency
         )
         self.handlers = CommandHandlers(self.store, self.settings)
         run_id = uuid.uuid4().hex[:8]

@@ -34,6 +34,8 @@ from bench.micro.harness import (
 )
 from bench.micro.suite import Suite, load_suite
 from system.app.repository import Repository
+from system.bootstrap import open_event_store
+from system.config import Settings
 from system.domain.account import BankAccount
 from system.domain.codec import encode_event
 from system.domain.events import AccountOpened, Event, MoneyDeposited
@@ -84,7 +86,9 @@ def deposits(batch: int, rng: random.Random) -> list[Event]:
 
 
 def raw_pool(runner: Runner, dsn: str, connections: int) -> asyncpg.Pool:
-    """A pool of `connections` released as the store's are (no reset query), with the table."""
+    """A pool of `connections` released as the store's are (no reset query), with the table.
+
+    Built here, not by the composition root: a ceiling must not go through our code."""
 
     async def open_() -> asyncpg.Pool:
         pool = await asyncpg.create_pool(
@@ -244,6 +248,7 @@ def test_append_raw_copy(
 def test_append(
     benchmark: Any,
     runner: Runner,
+    settings: Settings,
     micro_dsn: str,
     suite: Suite,
     connections: int,
@@ -252,7 +257,7 @@ def test_append(
 ) -> None:
     rng = random.Random(suite.seed)
     store: PostgresEventStore = runner.run(
-        PostgresEventStore.open(micro_dsn, min_size=connections, max_size=connections)
+        open_event_store(settings, dsn=micro_dsn, min_size=connections, max_size=connections)
     )
     repository = Repository(store, SNAPSHOT_EVERY if snapshots else None)
     latencies = Latencies()

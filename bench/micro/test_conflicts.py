@@ -35,6 +35,7 @@ from bench.micro.harness import Latencies, Runner, quantile
 from bench.micro.suite import Suite, load_suite
 from system.app.commands import CommandHandlers
 from system.app.retry import RetryPolicy
+from system.bootstrap import open_event_store
 from system.config import Settings
 from system.domain.account import BankAccount
 from system.domain.commands import Deposit
@@ -152,7 +153,7 @@ def test_conflicts(
 ) -> None:
     cfg = suite.conflicts
     store: PostgresEventStore = runner.run(
-        PostgresEventStore.open(micro_dsn, min_size=writers, max_size=writers)
+        open_event_store(settings, dsn=micro_dsn, min_size=writers, max_size=writers)
     )
     probabilities = key_probabilities(skew, cfg.aggregates)
     handlers_settings = dataclasses.replace(settings, snapshot_every=None)

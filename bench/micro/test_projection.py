@@ -49,9 +49,9 @@ from bench.micro.projection_work import (
 )
 from bench.micro.streams import account_events, seed_account
 from bench.micro.suite import Suite
+from system.bootstrap import open_event_store
 from system.bus.kafka import ensure_topics
 from system.config import Settings
-from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
 from system.projections.projector import Arrival, BatchWriter
@@ -262,7 +262,7 @@ def test_projection_rebuild(
     dsn: str = runner.run(recreate_database(settings.pg_owner_dsn, REBUILD_DATABASE))
 
     async def seed() -> None:
-        store = await PostgresEventStore.open(dsn, min_size=1, max_size=2)
+        store = await open_event_store(settings, dsn=dsn, min_size=1, max_size=2)
         try:
             await migrate(store.pool)
             rng = random.Random(suite.seed)

@@ -31,6 +31,7 @@ from bench.micro.bus import (
 )
 from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database
 from bench.micro.suite import Suite
+from system.bootstrap import open_event_store, open_publisher
 from system.bus.envelope import KIND_EVENT, KIND_HEADER, decode_envelope, topic_for, topics
 from system.bus.kafka import KafkaPublisher, ensure_topics
 from system.bus.relay import OutboxRelay
@@ -81,9 +82,9 @@ def scratch(runner: Runner, settings: Settings) -> Iterator[Scratch]:
     async def open_() -> Scratch:
         dsn = await recreate_database(settings.pg_owner_dsn, RELAY_DATABASE)
         partitions = await ensure_topics(bootstrap, topics(prefix), settings.kafka_partitions)
-        store = await PostgresEventStore.open(dsn, min_size=1, max_size=4)
+        store = await open_event_store(settings, dsn=dsn, min_size=1, max_size=4)
         await migrate(store.pool)
-        return Scratch(prefix, partitions, store, KafkaPublisher(bootstrap))
+        return Scratch(prefix, partitions, store, open_publisher(settings))
 
     async def close(s: Scratch | None) -> None:
         if s is not None:
