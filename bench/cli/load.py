@@ -82,7 +82,7 @@ def load(
             " rebuild); e.g. --fault relay:kill@10"
         ),
     ] = None,
-    kafka_ceiling: Annotated[
+    ceilings: Annotated[
         bool,
         typer.Option(
             help="after the run, measure Kafka's own end-to-end latency (EndToEndLatency, same"
@@ -149,7 +149,7 @@ def load(
                 on_progress=LiveView(live),
                 calibration_s=calibration,
                 faults=faults,
-                kafka_ceiling=kafka_ceiling,
+                ceilings=ceilings,
             )
     except LoadRunError as exc:
         fail(str(exc))

@@ -108,11 +108,11 @@ def run_load(
     on_progress: Callable[[Progress], Any] | None = None,
     calibration_s: float = CALIBRATION_S,
     faults: FaultPlan | None = None,
-    kafka_ceiling: bool = False,
+    ceilings: bool = False,
 ) -> LoadRun:
     """Carry out one run into `out`; raises LoadRunError if it could not run at all.
 
-    With `kafka_ceiling` (on in `cqrs-bench load`, off for the runs of `faults` and
+    With `ceilings` (on in `cqrs-bench load`, off for the runs of `faults` and
     `saturate`), Kafka's own end-to-end latency is measured on the same broker after the run
     (`bench/lag/ceiling.py`) as the `ceilings` row beside the lag's kafka stage, and
     Elasticsearch's own bulk + refresh beside its index and refresh stages (`es_ceiling.py`).
@@ -122,9 +122,7 @@ def run_load(
     """
     config.validate()
     clear_run_files(out)
-    return asyncio.run(
-        _run(config, settings, out, on_progress, calibration_s, faults, kafka_ceiling)
-    )
+    return asyncio.run(_run(config, settings, out, on_progress, calibration_s, faults, ceilings))
 
 
 async def _run(
@@ -134,7 +132,7 @@ async def _run(
     on_progress: Callable[[Progress], Any] | None,
     calibration_s: float,
     faults: FaultPlan | None,
-    kafka_ceiling: bool = False,
+    ceilings: bool = False,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
@@ -228,7 +226,7 @@ async def _run(
         results.add("resources", row)
     for row in lag:
         results.add("lag", row)
-    if kafka_ceiling:
+    if ceilings:
         results.notes.extend(await add_kafka_ceiling(results, settings))
         results.notes.extend(await add_es_ceiling(results, settings))
     for check in checks:

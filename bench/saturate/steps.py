@@ -51,7 +51,7 @@ def run_step(
         warmup_s=warmup_s,
         seed=seed,
     )
-    run = run_load(config, settings, step_dir(out, rate), calibration_s=0, kafka_ceiling=False)
+    run = run_load(config, settings, step_dir(out, rate), calibration_s=0, ceilings=False)
     return step_result(run, rate, slo)
 
 

@@ -26,9 +26,12 @@ DELAY_MS = 200
 
 
 def run_load(out: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `cqrs-bench load` to completion; the results document (the run must have audited)."""
+    """Run `cqrs-bench load` to completion; the results document (the run must have audited).
+
+    Without the ceilings (25 s a run): tests/integration/test_kafka_e2e_latency.py and
+    test_es_ceiling.py measure them."""
     proc = subprocess.run(
-        [CLI, "load", "--out", str(out), *args],
+        [CLI, "load", "--out", str(out), "--no-ceilings", *args],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
