@@ -176,7 +176,7 @@ def test_the_audit_fails_the_run_when_a_read_model_doc_vanishes(
     out = tmp_path / "run"
     proc = subprocess.Popen(
         [CLI, "load", "--out", str(out), "--scenario", "read-heavy", "--rate", "10",
-         "--duration", "8"],
+         "--duration", "8", "--no-ceilings"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120

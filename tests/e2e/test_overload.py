@@ -46,7 +46,8 @@ def test_an_overloaded_run_is_invalid_and_its_corrected_latency_counts_the_unsen
     out = tmp_path / "run"
     proc = subprocess.run(
         [CLI, "load", "--out", str(out), "--scenario", "banking", "--rate", str(RATE),
-         "--slots", str(SLOTS), "--duration", str(DURATION_S), "--calibration", "2"],
+         "--slots", str(SLOTS), "--duration", str(DURATION_S), "--calibration", "2",
+         "--no-ceilings"],
         env={**os.environ, "CQRS_API_URL": slow_api},
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
