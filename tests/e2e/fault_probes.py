@@ -9,11 +9,11 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from system.bootstrap import open_read_store
 from system.bus.envelope import KIND_EVENT, KIND_HEADER, decode_envelope, topics
 from system.bus.kafka import ensure_topics
 from system.config import DEFAULT_PROJECTOR_METRICS_PORT, Settings
 from system.projections import PROJECTIONS
-from system.readstore.elasticsearch import ElasticsearchReadStore
 
 PROJECTOR_METRICS = f"http://127.0.0.1:{DEFAULT_PROJECTOR_METRICS_PORT}/metrics"
 
@@ -32,7 +32,7 @@ async def metric(url: str, name: str, **labels: str) -> float:
 
 async def positions(settings: Settings) -> dict[str, int]:
     """Every projection's checkpoint position."""
-    store = ElasticsearchReadStore(settings)
+    store = open_read_store(settings)
     try:
         return await store.projection_positions(list(PROJECTIONS))
     finally:

@@ -24,11 +24,10 @@ import asyncpg
 import pytest
 
 from system.app.commands import CommandHandlers
+from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings, dsn_user
-from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
-from system.readstore.elasticsearch import ElasticsearchReadStore
 from tests.integration.readside_workload import Workload, mismatches
 
 pytestmark = pytest.mark.e2e
@@ -106,7 +105,7 @@ async def private(settings: Settings) -> AsyncIterator[Settings]:
 
 @pytest.fixture
 async def handlers(private: Settings) -> AsyncIterator[CommandHandlers]:
-    store = await PostgresEventStore.open(private.pg_dsn, min_size=2, max_size=30)
+    store = await open_event_store(private, min_size=2, max_size=30)
     yield CommandHandlers(store, private)
     await store.close()
 
@@ -118,7 +117,7 @@ async def test_killing_relay_and_projector_mid_burst_loses_and_duplicates_nothin
     log = tmp_path / "serve.log"
     relay = _serve("relay", own, log)
     projector = _serve("projector", own, log)
-    store = ElasticsearchReadStore(own)
+    store = open_read_store(own)
     try:
         await _wait_leader(own.pg_dsn, relay.pid)
         workload = Workload(handlers, lanes=20, seed=5)

@@ -11,11 +11,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.lag.probe import INTERVAL_S, LagProbe
+from system.bootstrap import open_event_store, open_read_store
 from system.config import DEFAULT_PROJECTOR_METRICS_PORT, Settings
-from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
 from system.projections.runner import group_id
-from system.readstore.elasticsearch import ElasticsearchReadStore
 
 pytestmark = pytest.mark.e2e
 
@@ -56,8 +55,8 @@ async def test_gauges_per_projection_agree_with_the_probe_within_one_interval(
     settings: Settings,
 ) -> None:
     probe: LagProbe | None = None
-    store = await PostgresEventStore.open(settings.pg_dsn, min_size=1, max_size=2)
-    read_store = ElasticsearchReadStore(settings)
+    store = await open_event_store(settings, min_size=1, max_size=2)
+    read_store = open_read_store(settings)
     groups = {name: group_id(settings, name) for name in PROJECTIONS}
     readings: list[tuple[float, dict[str, dict[str, float]]]] = []
     probed: list[tuple[float, float, dict[str, dict[str, int]]]] = []

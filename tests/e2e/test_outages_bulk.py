@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from system.bootstrap import open_read_store
 from system.config import Settings
 from system.metrics import BULK_ITEM_RETRIES
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -27,7 +28,7 @@ BLOCK = "index.blocks.read_only_allow_delete"
 @pytest.fixture
 async def store(stack: Settings) -> AsyncIterator[ElasticsearchReadStore]:
     prefix = f"bulk429-{uuid.uuid4().hex[:8]}"
-    store = ElasticsearchReadStore(dataclasses.replace(stack, es_index_prefix=prefix))
+    store = open_read_store(dataclasses.replace(stack, es_index_prefix=prefix))
     yield store
     await store.client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True)
     await store.close()

@@ -15,6 +15,7 @@ import pytest
 
 from bench.audit import Check, audit_streams
 from system.app.commands import CommandHandlers
+from system.bootstrap import open_read_store
 from system.bus.envelope import Envelope, envelope_of
 from system.config import Settings
 from system.domain import commands as c
@@ -49,7 +50,7 @@ def failed(checks: Iterable[Check]) -> set[str]:
 @pytest.fixture
 async def scratch(settings: Settings) -> AsyncIterator[ElasticsearchReadStore]:
     """A read store on a fresh index prefix, its indices dropped afterwards."""
-    store = ElasticsearchReadStore(isolated(settings, "audit"))
+    store = open_read_store(isolated(settings, "audit"))
     yield store
     for name in PROJECTIONS:
         for index in await store.aliased_indices(name):
@@ -105,7 +106,7 @@ async def test_cqrs_bench_audit_names_a_live_document_edited_behind_the_systems_
     commands: CommandHandlers,
     tmp_path: Path,
 ) -> None:
-    live = ElasticsearchReadStore(settings)
+    live = open_read_store(settings)
     account = new_id("acct")
     await commands.handle(c.OpenAccount(account_id=account, owner_id="o-1"))
     last = await commands.handle(c.Deposit(account_id=account, amount=100))

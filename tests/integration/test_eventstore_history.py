@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from bench.cli import register
 from system.app.commands import CommandHandlers
 from system.app.repository import Repository
+from system.bootstrap import open_event_store
 from system.config import Settings
 from system.domain.account import AccountState, BankAccount
 from system.domain.codec import encode_state
@@ -68,7 +69,7 @@ async def test_the_seed_timeline_answers_balances_as_of_a_time_or_version(
 
 def test_the_events_command_prints_the_stream_and_its_state_as_of_a_date() -> None:
     async def seed() -> str:
-        store = await PostgresEventStore.open(Settings.from_env().pg_dsn, min_size=1, max_size=1)
+        store = await open_event_store(Settings.from_env(), min_size=1, max_size=1)
         try:
             return await seed_account(store)
         finally:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from system.bootstrap import open_read_store
 from system.bus.envelope import COMMITTED_AT_HEADER, encode
 from system.config import Settings
 from system.domain.events import AccountOpened, Event, MoneyDeposited
@@ -72,7 +73,7 @@ async def _intervals(store: ElasticsearchReadStore) -> dict[str, str | None]:
 async def test_a_batch_applied_again_after_a_failed_refresh_becomes_searchable(
     settings: Settings,
 ) -> None:
-    store = ElasticsearchReadStore(isolated(settings, "refresh"))
+    store = open_read_store(isolated(settings, "refresh"))
     assert store.refresh_mode == "explicit"
     try:
         await store.ensure([NAME])
@@ -114,8 +115,8 @@ async def test_wait_for_mode_gives_the_read_models_back_their_scheduled_refresh(
     settings: Settings,
 ) -> None:
     explicit = isolated(settings, "waitfor")
-    store = ElasticsearchReadStore(explicit)
-    waiting = ElasticsearchReadStore(dataclasses.replace(explicit, projection_refresh="wait_for"))
+    store = open_read_store(explicit)
+    waiting = open_read_store(dataclasses.replace(explicit, projection_refresh="wait_for"))
     try:
         await store.ensure([NAME])
         assert (await _intervals(store)).get(f"{store.alias(NAME)}-0") == "-1"

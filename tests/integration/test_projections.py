@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from system.app.commands import CommandHandlers
+from system.bootstrap import open_read_store
 from system.bus.envelope import topic_for, topics
 from system.bus.kafka import ensure_topics
 from system.config import Settings
@@ -126,7 +127,7 @@ async def test_reconsuming_every_partition_from_the_start_changes_no_document(
     settings: Settings, commands: CommandHandlers, relay: None
 ) -> None:
     own = isolated(settings, "redeliver")
-    store = ElasticsearchReadStore(own)
+    store = open_read_store(own)
     names = list(PROJECTIONS)
     try:
         workload = Workload(commands, lanes=4, seed=11)
