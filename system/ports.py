@@ -6,15 +6,18 @@ import this module; it imports only the domain.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
+
+Doc = dict[str, Any]
+"""A read-model document (or lag record) as stored: a JSON object."""
 
 
 class StreamAppend(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,3 +166,46 @@ class ReadModels(Protocol):
         self, names: Sequence[str], min_position: int, timeout_s: float
     ) -> bool:
         """True once every named projection has reached `min_position` (within `timeout_s`)."""
+
+
+class BulkOutcome(NamedTuple):
+    """How a bulk write went: docs written and writes refused as stale (duplicates)."""
+
+    written: int
+    conflicts: int
+    refused: frozenset[str] = frozenset()
+    """Ids of the docs refused as stale."""
+
+
+class ProjectionStore(Protocol):
+    """The read side as projectors and rebuilds write it (implemented by ElasticsearchReadStore):
+    versioned docs per index, refreshes, checkpoints and lag records."""
+
+    @property
+    def refresh_mode(self) -> str:
+        """How writes become searchable: "explicit" (a refresh after each bulk) or "wait_for"."""
+
+    def alias(self, name: str) -> str:
+        """The alias a read model is written and read through."""
+
+    async def mget(self, index: str, ids: Sequence[str]) -> dict[str, Doc]:
+        """Current docs by id, including writes not yet refreshed."""
+
+    async def bulk_versioned(
+        self, index: str, docs: Sequence[tuple[str, int, Doc]], *, wait_for: bool = False
+    ) -> BulkOutcome:
+        """Write (id, version, doc) unless the stored version is as new; stale ones are refused."""
+
+    async def refresh(self, index: str) -> None:
+        """Make what was written to `index` (comma-separated indices) searchable."""
+
+    async def projection_position(self, name: str) -> int:
+        """The position up to which `name` has applied every event (0 if never started)."""
+
+    async def save_watermarks(
+        self, name: str, watermarks: Mapping[int, int], partitions: Sequence[int]
+    ) -> int:
+        """Merge these partitions' watermarks into `name`'s checkpoint; its new position."""
+
+    async def write_lag_records(self, records: Sequence[Doc]) -> None:
+        """Store lag records, each once (by its `_id`)."""

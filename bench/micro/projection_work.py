@@ -21,10 +21,12 @@ from system.bus.kafka import assigned_consumer
 from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.recorded import Metadata
+from system.ports import BulkOutcome, Doc
 from system.projections import PROJECTIONS
-from system.projections.base import Doc
-from system.projections.projector import Arrival, Projector, fold_batch
-from system.readstore.elasticsearch import BulkOutcome, ElasticsearchReadStore
+from system.projections.arrivals import recorded_of
+from system.projections.fold import Arrival, fold_batch
+from system.projections.projector import Projector
+from system.readstore.elasticsearch import ElasticsearchReadStore
 
 READ_MODEL = "account_balance"
 ROUND_TIMEOUT_S = 120.0
@@ -56,8 +58,27 @@ def arrivals(events: int, seed: int) -> list[Arrival]:
                 metadata=Metadata(),
                 recorded_at=now,
             )
-            flat.append(Arrival(envelope, now.timestamp()))
+            flat.append(Arrival(recorded_of(envelope), now.timestamp()))
     return flat
+
+
+def envelopes(flat: list[Arrival]) -> list[Envelope]:
+    """The events as the relay publishes them (payloads encoded again)."""
+    return [
+        Envelope(
+            event_id=r.event_id,
+            aggregate_id=r.aggregate_id,
+            aggregate_type=r.aggregate_type,
+            version=r.version,
+            position=r.position,
+            event_type=r.event_type,
+            schema_version=r.event.schema_version,
+            data=msgspec.Raw(encode_event(r.event)),
+            metadata=r.metadata,
+            recorded_at=r.recorded_at,
+        )
+        for r in (a.recorded for a in flat)
+    ]
 
 
 def flat_batches(flat: list[Arrival], size: int) -> list[Batch]:
@@ -65,7 +86,7 @@ def flat_batches(flat: list[Arrival], size: int) -> list[Batch]:
     for start in range(0, len(flat), size):
         batch: Batch = {}
         for arrival in flat[start : start + size]:
-            batch.setdefault(arrival.envelope.aggregate_id, []).append(arrival)
+            batch.setdefault(arrival.recorded.aggregate_id, []).append(arrival)
         batches.append(batch)
     return batches
 
@@ -159,7 +180,7 @@ class Index:
 
 def continued(batches: list[Batch]) -> int:
     """How many (batch, aggregate) pairs continue a doc written by an earlier batch."""
-    return sum(1 for b in batches for arrivals in b.values() if arrivals[0].envelope.version > 1)
+    return sum(1 for b in batches for arrivals in b.values() if arrivals[0].recorded.version > 1)
 
 
 class KafkaProjection:

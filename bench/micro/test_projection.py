@@ -44,6 +44,7 @@ from bench.micro.projection_work import (
     arrivals,
     continued,
     documents,
+    envelopes,
     final_documents,
     flat_batches,
 )
@@ -54,7 +55,8 @@ from system.bus.kafka import ensure_topics
 from system.config import Settings
 from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
-from system.projections.projector import Arrival, BatchWriter
+from system.projections.fold import Arrival
+from system.projections.projector import BatchWriter
 from system.projections.rebuild import RebuildReport, rebuild
 
 ROUND_TIMEOUT_S = 120.0
@@ -134,7 +136,7 @@ def kafka(
 
     async def fill() -> KafkaProjection:
         partitions = (await ensure_topics(bootstrap, [name], settings.kafka_partitions))[name]
-        await publish_as_relay(bootstrap, name, partitions, [a.envelope for a in flat])
+        await publish_as_relay(bootstrap, name, partitions, envelopes(flat))
         return KafkaProjection(settings, read_store, name, partitions)
 
     projection: KafkaProjection | None = None
@@ -158,7 +160,7 @@ def kafka_bulks(
     """The bulks one (untimed) pass of the projector over the topic writes."""
 
     async def once() -> list[Bulk]:
-        await kafka.fresh(flat[-1].envelope.position)
+        await kafka.fresh(flat[-1].recorded.position)
         read_store.captured = []
         try:
             await kafka.run(suite.projection.bulk_size, ROUND_TIMEOUT_S)
@@ -179,7 +181,7 @@ def test_projection_from_kafka(
     flat: list[Arrival],
     kafka: KafkaProjection,
 ) -> None:
-    last = flat[-1].envelope.position
+    last = flat[-1].recorded.position
     read_store.written = 0
     runner.measure(
         benchmark,

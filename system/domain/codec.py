@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from system.domain.events import EVENT_TYPES, Event
+from system.domain.recorded import Recorded, RecordedEvent
 
 _encoder = msgspec.json.Encoder()
 _decoders: dict[str, msgspec.json.Decoder[Any]] = {
@@ -32,6 +33,20 @@ def decode_event(event_type: str, data: bytes | str) -> Event:
         raise UnknownEventType(f"unknown event type {event_type!r}") from None
     event: Event = decoder.decode(data)
     return event
+
+
+def decode_recorded(row: RecordedEvent) -> Recorded[Event]:
+    """A stored event decoded, with its identity, order and record time."""
+    return Recorded(
+        event=decode_event(row.event_type, row.data),
+        event_id=row.event_id,
+        aggregate_id=row.aggregate_id,
+        aggregate_type=row.aggregate_type,
+        version=row.version,
+        position=row.position,
+        metadata=row.metadata,
+        recorded_at=row.recorded_at,
+    )
 
 
 def decode_events(rows: Iterable[tuple[str, bytes | str]]) -> list[Event]:

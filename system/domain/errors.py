@@ -77,3 +77,8 @@ class ConcurrencyError(Exception):
         self.aggregate_id = aggregate_id
         self.expected = expected
         self.actual = actual
+
+
+class VersionGapError(RuntimeError):
+    """A stream's versions would skip one: an append whose expected version was never
+    committed, or a read model handed an event whose predecessor it does not hold."""

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Generic, TypeVar
 
 import msgspec
+
+from system.domain.events import Event
+
+E = TypeVar("E", bound=Event, covariant=True)
 
 
 class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -28,3 +33,25 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     data: bytes
     metadata: Metadata
     recorded_at: datetime
+
+
+class Recorded(msgspec.Struct, Generic[E], frozen=True, kw_only=True):
+    """A decoded domain event with where and when it was recorded: what projections fold.
+
+    `RecordedEvent` is the stored row (payload still encoded); whoever reads the rows (the
+    event store's followers, the projector's Kafka consumer) decodes them into this.
+    """
+
+    event: E
+    event_id: str
+    aggregate_id: str
+    aggregate_type: str
+    version: int
+    position: int
+    metadata: Metadata
+    recorded_at: datetime
+
+    @property
+    def event_type(self) -> str:
+        """The event's type name (as stored beside its payload)."""
+        return self.event.type_name()

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from system.domain.errors import ConcurrencyError
+from system.domain.errors import ConcurrencyError, VersionGapError
 from system.ports import StreamAppend
 
 STREAM_VERSION_CONSTRAINT = "events_stream_version"
@@ -17,10 +17,6 @@ SELECT s.aggregate_id,
        COALESCE((SELECT max(version) FROM events e WHERE e.aggregate_id = s.aggregate_id), 0)
 FROM unnest($1::text[]) AS s(aggregate_id)
 """
-
-
-class VersionGap(Exception):
-    """An expected version was not (yet) committed: appending would leave a gap."""
 
 
 @asynccontextmanager
@@ -34,7 +30,7 @@ async def translating_append_errors(
         if exc.constraint_name != STREAM_VERSION_CONSTRAINT:
             raise
         raise await conflict(pool, streams) from exc
-    except VersionGap as exc:
+    except VersionGapError as exc:
         raise await conflict(pool, streams) from exc
 
 

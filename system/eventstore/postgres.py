@@ -21,10 +21,11 @@ import asyncpg
 import msgspec
 
 from system.domain.codec import decode_events, encode_event
+from system.domain.errors import VersionGapError
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.append_sql import APPEND, APPEND_EVENTS
-from system.eventstore.errors import VersionGap, translating_append_errors
+from system.eventstore.errors import translating_append_errors
 from system.eventstore.idempotency import append_keyed, lookup, prune
 from system.eventstore.pool import keep_session, translating_unavailable
 from system.ports import (
@@ -224,7 +225,7 @@ class PostgresEventStore:
                             conn, idempotency, statement, args, new_versions
                         )
                 if position is None:
-                    raise VersionGap()
+                    raise VersionGapError("an expected version was not (yet) committed")
         return AppendResult(versions=new_versions, position=position)
 
     async def load(

@@ -41,6 +41,7 @@ them before it exits.
 
 from __future__ import annotations
 
+from system.ports import Doc
 from system.projections import (
     account_balance,
     customer_orders,
@@ -48,7 +49,7 @@ from system.projections import (
     order_status,
     revenue,
 )
-from system.projections.base import Doc, Projection
+from system.projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
     p.name: p

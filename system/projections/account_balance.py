@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from system.bus.envelope import Envelope
 from system.domain.events import (
     AccountClosed,
     AccountOpened,
+    Event,
     MoneyDeposited,
     MoneyWithdrawn,
     WithdrawalReversed,
 )
-from system.projections.base import Doc, Projection, copy, timestamp
+from system.domain.recorded import Recorded
+from system.ports import Doc
+from system.projections.base import Projection, copy, timestamp
 
 NAME = "account_balance"
 
 
-def empty(env: Envelope) -> Doc:
+def empty(recorded: Recorded[Event]) -> Doc:
     return {
-        "account_id": env.aggregate_id,
+        "account_id": recorded.aggregate_id,
         "owner_id": None,
         "balance": 0,
         "status": "open",
@@ -29,11 +31,11 @@ def empty(env: Envelope) -> Doc:
     }
 
 
-def opened(doc: Doc | None, env: Envelope, event: AccountOpened) -> Doc:
-    at = timestamp(env)
+def opened(doc: Doc | None, recorded: Recorded[AccountOpened]) -> Doc:
+    at = timestamp(recorded)
     return {
-        "account_id": env.aggregate_id,
-        "owner_id": event.owner_id,
+        "account_id": recorded.aggregate_id,
+        "owner_id": recorded.event.owner_id,
         "balance": 0,
         "status": "open",
         "deposits": 0,
@@ -44,30 +46,30 @@ def opened(doc: Doc | None, env: Envelope, event: AccountOpened) -> Doc:
     }
 
 
-def _move(doc: Doc | None, env: Envelope, amount: int, counter: str) -> Doc:
+def _move(doc: Doc | None, recorded: Recorded[Event], amount: int, counter: str) -> Doc:
     new = copy(doc)
     new["balance"] += amount
     new[counter] += 1
-    new["last_updated"] = timestamp(env)
+    new["last_updated"] = timestamp(recorded)
     return new
 
 
-def deposited(doc: Doc | None, env: Envelope, event: MoneyDeposited) -> Doc:
-    return _move(doc, env, event.amount, "deposits")
+def deposited(doc: Doc | None, recorded: Recorded[MoneyDeposited]) -> Doc:
+    return _move(doc, recorded, recorded.event.amount, "deposits")
 
 
-def withdrawn(doc: Doc | None, env: Envelope, event: MoneyWithdrawn) -> Doc:
-    return _move(doc, env, -event.amount, "withdrawals")
+def withdrawn(doc: Doc | None, recorded: Recorded[MoneyWithdrawn]) -> Doc:
+    return _move(doc, recorded, -recorded.event.amount, "withdrawals")
 
 
-def reversed_(doc: Doc | None, env: Envelope, event: WithdrawalReversed) -> Doc:
-    return _move(doc, env, event.amount, "reversals")
+def reversed_(doc: Doc | None, recorded: Recorded[WithdrawalReversed]) -> Doc:
+    return _move(doc, recorded, recorded.event.amount, "reversals")
 
 
-def closed(doc: Doc | None, env: Envelope, event: AccountClosed) -> Doc:
+def closed(doc: Doc | None, recorded: Recorded[AccountClosed]) -> Doc:
     new = copy(doc)
     new["status"] = "closed"
-    new["last_updated"] = timestamp(env)
+    new["last_updated"] = timestamp(recorded)
     return new
 
 

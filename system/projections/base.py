@@ -1,4 +1,4 @@
-"""What a projection is: a name, a topic, and pure folds from (doc, envelope, event) to doc."""
+"""What a projection is: a name, a topic, and pure folds from (doc, recorded event) to doc."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from system.bus.envelope import Envelope
 from system.domain.events import Event
+from system.domain.recorded import Recorded
+from system.ports import Doc
 
-Doc = dict[str, Any]
-Fold = Callable[[Doc | None, Envelope, Any], Doc]
-"""(current doc or None, envelope, decoded event) -> new doc; must not mutate its input."""
+Fold = Callable[[Doc | None, Recorded[Any]], Doc]
+"""(current doc or None, decoded event with its metadata) -> new doc; must not mutate its input."""
 
 
 @dataclass(frozen=True)
@@ -22,21 +22,22 @@ class Projection:
     aggregate_type: str
     folds: dict[str, Fold]
     """Event type name -> fold. Types not listed leave the doc as it is (version still moves)."""
-    empty: Callable[[Envelope], Doc]
+    empty: Callable[[Recorded[Event]], Doc]
     """The doc an update starts from when its stream has no creation event (streams written
     straight to the event store, e.g. by micro-benchmarks); folds never fail on them."""
 
     creators: frozenset[str] = frozenset()
     """Event types whose fold builds the doc from nothing."""
 
-    def apply(self, doc: Doc | None, envelope: Envelope, event: Event) -> Doc:
+    def apply(self, doc: Doc | None, recorded: Recorded[Event]) -> Doc:
         """Fold one event; stamps `version` and `position` so every doc says how fresh it is."""
-        fold = self.folds.get(envelope.event_type)
-        if doc is None and envelope.event_type not in self.creators:
-            doc = self.empty(envelope)
-        new = fold(doc, envelope, event) if fold is not None else copy(doc)
-        new["version"] = envelope.version
-        new["position"] = envelope.position
+        event_type = recorded.event_type
+        fold = self.folds.get(event_type)
+        if doc is None and event_type not in self.creators:
+            doc = self.empty(recorded)
+        new = fold(doc, recorded) if fold is not None else copy(doc)
+        new["version"] = recorded.version
+        new["position"] = recorded.position
         return new
 
 
@@ -46,6 +47,6 @@ def copy(doc: Doc | None) -> Doc:
     return dict(doc)
 
 
-def timestamp(envelope: Envelope) -> str:
+def timestamp(recorded: Recorded[Event]) -> str:
     """The event's record time as ISO-8601 (deterministic: a rebuild yields the same value)."""
-    return envelope.recorded_at.isoformat()
+    return recorded.recorded_at.isoformat()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from system.bus.envelope import Envelope
-from system.domain.events import OrderPlaced
-from system.projections.base import Doc, Fold, Projection, copy, timestamp
+from system.domain.events import Event, OrderPlaced
+from system.domain.recorded import Recorded
+from system.ports import Doc
+from system.projections.base import Fold, Projection, copy, timestamp
 
 NAME = "customer_orders"
 
 
-def empty(env: Envelope) -> Doc:
+def empty(recorded: Recorded[Event]) -> Doc:
     return {
-        "order_id": env.aggregate_id,
+        "order_id": recorded.aggregate_id,
         "customer_id": None,
         "customer_name": None,
         "status": None,
@@ -20,19 +21,19 @@ def empty(env: Envelope) -> Doc:
     }
 
 
-def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
+def placed(doc: Doc | None, recorded: Recorded[OrderPlaced]) -> Doc:
     return {
-        "order_id": env.aggregate_id,
-        "customer_id": event.customer_id,
-        "customer_name": event.customer_name,
+        "order_id": recorded.aggregate_id,
+        "customer_id": recorded.event.customer_id,
+        "customer_name": recorded.event.customer_name,
         "status": "pending",
-        "total": event.total,
-        "placed_at": timestamp(env),
+        "total": recorded.event.total,
+        "placed_at": timestamp(recorded),
     }
 
 
 def _status(status: str) -> Fold:
-    def fold(doc: Doc | None, env: Envelope, event: object) -> Doc:
+    def fold(doc: Doc | None, recorded: Recorded[Event]) -> Doc:
         new = copy(doc)
         new["status"] = status
         return new

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from system.bus.envelope import Envelope
 from system.domain.events import (
+    Event,
     OrderCancelled,
     OrderConfirmed,
     OrderDelivered,
     OrderPlaced,
     OrderShipped,
 )
-from system.projections.base import Doc, Projection, copy, timestamp
+from system.domain.recorded import Recorded
+from system.ports import Doc
+from system.projections.base import Projection, copy, timestamp
 
 NAME = "order_status"
 
 
-def empty(env: Envelope) -> Doc:
+def empty(recorded: Recorded[Event]) -> Doc:
     return {
-        "order_id": env.aggregate_id,
+        "order_id": recorded.aggregate_id,
         "customer_id": None,
         "customer_name": None,
         "status": None,
@@ -35,20 +37,20 @@ def empty(env: Envelope) -> Doc:
     }
 
 
-def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
-    at = timestamp(env)
+def placed(doc: Doc | None, recorded: Recorded[OrderPlaced]) -> Doc:
+    at = timestamp(recorded)
     return {
-        "order_id": env.aggregate_id,
-        "customer_id": event.customer_id,
-        "customer_name": event.customer_name,
+        "order_id": recorded.aggregate_id,
+        "customer_id": recorded.event.customer_id,
+        "customer_name": recorded.event.customer_name,
         "status": "pending",
-        "total": event.total,
-        "item_count": len(event.items),
+        "total": recorded.event.total,
+        "item_count": len(recorded.event.items),
         "items": [
             {"product_id": i.product_id, "quantity": i.quantity, "price": i.price}
-            for i in event.items
+            for i in recorded.event.items
         ],
-        "shipping_address": event.shipping_address,
+        "shipping_address": recorded.event.shipping_address,
         "tracking_number": None,
         "placed_at": at,
         "confirmed_at": None,
@@ -59,31 +61,31 @@ def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
     }
 
 
-def _moved(doc: Doc | None, env: Envelope, status: str) -> Doc:
+def _moved(doc: Doc | None, recorded: Recorded[Event], status: str) -> Doc:
     new = copy(doc)
-    at = timestamp(env)
+    at = timestamp(recorded)
     new["status"] = status
     new[f"{status}_at"] = at
     new["last_updated"] = at
     return new
 
 
-def confirmed(doc: Doc | None, env: Envelope, event: OrderConfirmed) -> Doc:
-    return _moved(doc, env, "confirmed")
+def confirmed(doc: Doc | None, recorded: Recorded[OrderConfirmed]) -> Doc:
+    return _moved(doc, recorded, "confirmed")
 
 
-def shipped(doc: Doc | None, env: Envelope, event: OrderShipped) -> Doc:
-    new = _moved(doc, env, "shipped")
-    new["tracking_number"] = event.tracking_number
+def shipped(doc: Doc | None, recorded: Recorded[OrderShipped]) -> Doc:
+    new = _moved(doc, recorded, "shipped")
+    new["tracking_number"] = recorded.event.tracking_number
     return new
 
 
-def delivered(doc: Doc | None, env: Envelope, event: OrderDelivered) -> Doc:
-    return _moved(doc, env, "delivered")
+def delivered(doc: Doc | None, recorded: Recorded[OrderDelivered]) -> Doc:
+    return _moved(doc, recorded, "delivered")
 
 
-def cancelled(doc: Doc | None, env: Envelope, event: OrderCancelled) -> Doc:
-    return _moved(doc, env, "cancelled")
+def cancelled(doc: Doc | None, recorded: Recorded[OrderCancelled]) -> Doc:
+    return _moved(doc, recorded, "cancelled")
 
 
 PROJECTION = Projection(

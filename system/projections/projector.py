@@ -25,19 +25,9 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from system.bus.envelope import (
-    COMMITTED_AT_HEADER,
-    KIND_HEADER,
-    KIND_WATERMARK,
-    OBSERVED_AT_HEADER,
-    Envelope,
-    decode_envelope,
-    decode_watermark,
-)
-from system.domain.codec import decode_event
+from system.domain.errors import VersionGapError
 from system.metrics import (
     PROJECTION_DUPLICATES,
     PROJECTION_EVENTS,
@@ -46,12 +36,13 @@ from system.metrics import (
     PROJECTOR_DEPENDENCY_UP,
     PROJECTOR_RETRIES,
 )
-from system.projections.base import Doc, Projection
-from system.projections.checkpoint import save_watermarks
+from system.ports import Doc, ProjectionStore
+from system.projections.arrivals import decode_received
+from system.projections.base import Projection
+from system.projections.fold import Applied, Arrival, fold_batch
 from system.projections.pipeline import Checkpoints, Received, Receiver, SharedRefresh, merge
 from system.projections.rebalance import Handover
-from system.projections.stamps import StampWriter
-from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.projections.stamps import StampWriter, lag_record
 from system.resilience import (
     Backoff,
     DependencyHealth,
@@ -73,98 +64,6 @@ def projector_health() -> DependencyHealth:
 DOC_CACHE_SIZE = 50_000
 
 
-class VersionGapError(RuntimeError):
-    """An event arrived whose predecessor the read model does not hold: events were lost."""
-
-
-@dataclass
-class Arrival:
-    """An event as consumed, with the time its lag counts from."""
-
-    envelope: Envelope
-    origin: float | None = None
-    """Its `committed_at` header (or `observed_at` if `observed`), epoch seconds; None if absent."""
-    observed: bool = False
-    consumed_at: float = 0.0
-    """When the batch holding it first reached the process (epoch seconds)."""
-
-
-def arrival(envelope: Envelope, headers: Mapping[str, bytes]) -> Arrival:
-    """The arrival of an event message, its lag origin taken from its headers."""
-    committed = headers.get(COMMITTED_AT_HEADER)
-    if committed is not None:
-        return Arrival(envelope, float(committed))
-    observed = headers.get(OBSERVED_AT_HEADER)
-    if observed is not None:
-        return Arrival(envelope, float(observed), observed=True)
-    return Arrival(envelope)
-
-
-def lag_record(
-    name: str, events: Sequence[Arrival], consumed: float, indexed: float, searchable: float
-) -> Doc | None:
-    """The lag record of one applied batch (None if no event carries an origin).
-
-    Times shared by the batch are stored once; the per-event columns sit under `events`.
-    """
-    timed = [a for a in events if a.origin is not None]
-    if not timed:
-        return None
-    positions = [a.envelope.position for a in timed]
-    origins = [a.origin for a in timed if a.origin is not None]
-    return {
-        "_id": f"{name}:{min(positions)}:{max(positions)}:{len(positions)}",
-        "projection": name,
-        "consumed_at": consumed,
-        "indexed_at": indexed,
-        "searchable_at": searchable,
-        "origin_min": min(origins),
-        "origin_max": max(origins),
-        "events": {
-            "position": positions,
-            "origin": origins,
-            "observed": [a.observed for a in timed],
-        },
-    }
-
-
-@dataclass
-class Applied:
-    """What one batch did: docs to write and the events behind them."""
-
-    docs: list[tuple[str, int, Doc]] = field(default_factory=list)
-    events: list[Arrival] = field(default_factory=list)
-    duplicates: int = 0
-
-
-def fold_batch(
-    projection: Projection, current: Mapping[str, Doc], streams: Mapping[str, Sequence[Arrival]]
-) -> Applied:
-    """Fold each aggregate's new events onto its current doc; duplicates are skipped."""
-    applied = Applied()
-    for aggregate_id, arrivals in streams.items():
-        doc = current.get(aggregate_id)
-        version = doc["version"] if doc is not None else 0
-        changed = False
-        for arrival in arrivals:
-            env = arrival.envelope
-            if env.version <= version:
-                applied.duplicates += 1
-                continue
-            if env.version != version + 1:
-                raise VersionGapError(
-                    f"{projection.name}: {aggregate_id!r} is at version {version},"
-                    f" received version {env.version}"
-                )
-            doc = projection.apply(doc, env, decode_event(env.event_type, env.data))
-            version = env.version
-            changed = True
-            applied.events.append(arrival)
-        if changed and doc is not None:
-            applied.docs.append((aggregate_id, version, doc))
-    return applied
-
-
 class BatchWriter:
     """Folds batches of events into one index: current docs from a cache or `mget`, one bulk.
 
@@ -177,7 +76,7 @@ class BatchWriter:
     def __init__(
         self,
         projection: Projection,
-        store: ElasticsearchReadStore,
+        store: ProjectionStore,
         index: str,
         *,
         gap_patience_s: float = 30.0,
@@ -206,7 +105,7 @@ class BatchWriter:
                 self.index, applied.docs, wait_for=self.wait_for
             )
             if outcome.refused:
-                kept = [a for a in applied.events if a.envelope.aggregate_id not in outcome.refused]
+                kept = [a for a in applied.events if a.recorded.aggregate_id not in outcome.refused]
                 applied.duplicates += len(applied.events) - len(kept)
                 applied.events = kept
             self._remember(applied.docs, outcome.refused)
@@ -217,7 +116,7 @@ class BatchWriter:
         current: dict[str, Doc] = {}
         missing: list[str] = []
         for aggregate_id, arrivals in streams.items():
-            first = arrivals[0].envelope.version
+            first = arrivals[0].recorded.version
             if first == 1:
                 continue
             cached = self._docs.get(aggregate_id)
@@ -247,7 +146,7 @@ class Projector:
     def __init__(
         self,
         projection: Projection,
-        store: ElasticsearchReadStore,
+        store: ProjectionStore,
         consumer: Any,
         stamps: StampWriter | None,
         *,
@@ -335,19 +234,7 @@ class Projector:
     async def process(self, received: Sequence[Received]) -> None:
         """Apply received batches as one, end to end (see the module docstring); each event
         keeps the time its batch was first received."""
-        streams: dict[str, list[Arrival]] = {}
-        seen: dict[Any, int] = {}
-        for item in received:
-            for tp, records in item.batch.items():
-                for record in records:
-                    headers = dict(record.headers)
-                    if headers.get(KIND_HEADER) == KIND_WATERMARK:
-                        seen[tp] = decode_watermark(record.value).watermark
-                        continue
-                    env = decode_envelope(record.value)
-                    found = arrival(env, headers)
-                    found.consumed_at = item.consumed_at
-                    streams.setdefault(env.aggregate_id, []).append(found)
+        streams, seen = decode_received(received)
         applied = await self.writer.apply(streams)
         indexed_at = searchable_at = time.time()
         if (applied.docs or applied.duplicates) and not self.wait_for:
@@ -370,7 +257,7 @@ class Projector:
         """Merge partitions' watermarks into the checkpoint; `position` follows its lowest."""
         partitions = self.partitions or sorted(tp.partition for tp in self.consumer.assignment())
         moved = {tp.partition: w for tp, w in watermarks.items()}
-        position = await save_watermarks(self.store, self.projection.name, moved, partitions)
+        position = await self.store.save_watermarks(self.projection.name, moved, partitions)
         if position > self.position:
             self.position = position
             self._position.set(position)

@@ -1,8 +1,8 @@
 """Rebuild a read model from the event store into a fresh index, then swap the alias, live.
 
 1. Create a new concrete index and replay every event of the projection's aggregate type
-   (the event store port's `read_all`, in its followers' order) through the same folds the
-   live projector uses.
+   (the event store port's `read_all`, in its followers' order, decoded) through the same
+   batch fold the live projector uses (`fold.py`).
 2. Catch up: take a commit mark X, read until the store has `passed` every transaction begun
    before X; repeat while a round still found much to do.
 3. Swap the alias atomically (remove old, add new): the live projector now writes here.
@@ -23,13 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from system.bootstrap import open_event_store, open_read_store
-from system.bus.envelope import envelope_of
 from system.config import Settings
+from system.domain.codec import decode_recorded
 from system.domain.recorded import RecordedEvent
-from system.ports import EventStore
+from system.ports import EventStore, ProjectionStore
 from system.projections import PROJECTIONS, Projection
-from system.projections.projector import Arrival, fold_batch
-from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.projections.fold import Arrival, fold_batch
 
 BATCH = 5000
 SETTLED = 1000
@@ -59,7 +58,7 @@ class Rebuilder:
     def __init__(
         self,
         events: EventStore,
-        store: ElasticsearchReadStore,
+        store: ProjectionStore,
         projection: Projection,
         index: str,
     ) -> None:
@@ -90,7 +89,7 @@ class Rebuilder:
         kind = self.projection.aggregate_type
         for event in batch:
             if event.aggregate_type == kind:
-                streams.setdefault(event.aggregate_id, []).append(Arrival(envelope_of(event), 0.0))
+                streams.setdefault(event.aggregate_id, []).append(Arrival(decode_recorded(event)))
         if not streams:
             return 0
         current = await self.store.mget(self.index, list(streams))

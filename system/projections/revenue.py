@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from system.bus.envelope import Envelope
-from system.domain.events import OrderCancelled, OrderPlaced
-from system.projections.base import Doc, Projection, copy
+from system.domain.events import Event, OrderCancelled, OrderPlaced
+from system.domain.recorded import Recorded
+from system.ports import Doc
+from system.projections.base import Projection, copy
 
 NAME = "revenue"
 
 
-def empty(env: Envelope) -> Doc:
-    return {"order_id": env.aggregate_id, "day": None, "total": 0, "counted": False}
+def empty(recorded: Recorded[Event]) -> Doc:
+    return {"order_id": recorded.aggregate_id, "day": None, "total": 0, "counted": False}
 
 
-def placed(doc: Doc | None, env: Envelope, event: OrderPlaced) -> Doc:
+def placed(doc: Doc | None, recorded: Recorded[OrderPlaced]) -> Doc:
     return {
-        "order_id": env.aggregate_id,
-        "day": env.recorded_at.date().isoformat(),
-        "total": event.total,
+        "order_id": recorded.aggregate_id,
+        "day": recorded.recorded_at.date().isoformat(),
+        "total": recorded.event.total,
         "counted": True,
     }
 
 
-def cancelled(doc: Doc | None, env: Envelope, event: OrderCancelled) -> Doc:
+def cancelled(doc: Doc | None, recorded: Recorded[OrderCancelled]) -> Doc:
     new = copy(doc)
     new["counted"] = False
     return new

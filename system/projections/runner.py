@@ -4,7 +4,7 @@ Scale-out: run several runners (instances), each a member of every projection's 
 the group shares each topic's partitions among them (`system/bus/groups.py`), a rebalance hands
 a partition over after its in-flight batch was applied and checkpointed
 (`system/projections/rebalance.py`), and the checkpoint is kept per partition
-(`system/projections/checkpoint.py`), so each instance advances only what it owns.
+(`system/readstore/checkpoint.py`), so each instance advances only what it owns.
 
 Rebalancing protocol: eager, with the sticky assignor and static membership. aiokafka 0.14 (the
 client pinned in uv.lock) implements neither cooperative-sticky incremental rebalancing
@@ -28,7 +28,6 @@ from system.bus.groups import group_consumer, subscribe
 from system.bus.kafka import ensure_topics
 from system.config import Settings
 from system.projections import PROJECTIONS, lag_gauges
-from system.projections.checkpoint import ensure_partitions_field
 from system.projections.pipeline import SharedRefresh
 from system.projections.projector import Projector, projector_health
 from system.projections.rebalance import Handover
@@ -140,7 +139,7 @@ class ProjectorRunner:
 
     async def _ensure(self, store: ElasticsearchReadStore) -> bool:
         await store.ensure(self.names)
-        await ensure_partitions_field(store)
+        await store.ensure_partitions_field()
         return True
 
 

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Sequence
 
-from system.projections.base import Doc
-from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.ports import Doc, ProjectionStore
+from system.projections.fold import Arrival
 from system.resilience import DependencyHealth, retry_unavailable
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,38 @@ log = logging.getLogger(__name__)
 STAMP_BACKLOG_LIMIT = 50_000
 
 
+def lag_record(
+    name: str, events: Sequence[Arrival], consumed: float, indexed: float, searchable: float
+) -> Doc | None:
+    """The lag record of one applied batch (None if no event carries an origin).
+
+    Times shared by the batch are stored once; the per-event columns sit under `events`.
+    """
+    timed = [a for a in events if a.origin is not None]
+    if not timed:
+        return None
+    positions = [a.recorded.position for a in timed]
+    origins = [a.origin for a in timed if a.origin is not None]
+    return {
+        "_id": f"{name}:{min(positions)}:{max(positions)}:{len(positions)}",
+        "projection": name,
+        "consumed_at": consumed,
+        "indexed_at": indexed,
+        "searchable_at": searchable,
+        "origin_min": min(origins),
+        "origin_max": max(origins),
+        "events": {
+            "position": positions,
+            "origin": origins,
+            "observed": [a.observed for a in timed],
+        },
+    }
+
+
 class StampWriter:
     """Writes lag records in the background, one bulk at a time, off the projectors' path."""
 
-    def __init__(self, store: ElasticsearchReadStore, health: DependencyHealth) -> None:
+    def __init__(self, store: ProjectionStore, health: DependencyHealth) -> None:
         self.store = store
         self.health = health
         self._buffer: list[Doc] = []

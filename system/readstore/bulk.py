@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 from elastic_transport import SerializationError, TransportError
@@ -22,15 +22,6 @@ in all) before the bulk raises `DependencyUnavailable` and its caller decides.""
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class BulkOutcome(NamedTuple):
-    """How a bulk write went: docs written and writes refused as stale (duplicates)."""
-
-    written: int
-    conflicts: int
-    refused: frozenset[str] = frozenset()
-    """Ids of the docs refused as stale."""
 
 
 class BulkError(RuntimeError):

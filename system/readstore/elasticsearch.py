@@ -25,10 +25,11 @@ from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from system.config import Settings
 from system.metrics import BULK_ITEM_RETRIES
+from system.ports import BulkOutcome, Doc
+from system.readstore import checkpoint
 from system.readstore.bulk import (
     BULK_ITEM_ATTEMPTS,
     BulkError,
-    BulkOutcome,
     chunks,
     guarded,
     ndjson_pairs,
@@ -45,8 +46,6 @@ from system.readstore.queries import visibility_search
 from system.resilience import Backoff, DependencyUnavailable
 
 __all__ = ["BulkError", "BulkOutcome", "Doc", "ElasticsearchReadStore", "visibility_search"]
-
-Doc = dict[str, Any]
 
 WAIT_BACKOFF_START_S = 0.002
 WAIT_BACKOFF_MAX_S = 0.05
@@ -247,6 +246,18 @@ class ElasticsearchReadStore:
                 "updated_at": datetime.now(UTC).isoformat(),
             },
         )
+
+    async def save_watermarks(
+        self, name: str, watermarks: Mapping[int, int], partitions: Sequence[int]
+    ) -> int:
+        """Merge partitions' watermarks into `name`'s checkpoint (`checkpoint.py`); its position."""
+        return await checkpoint.save_watermarks(
+            self.client, self.positions_index, name, watermarks, partitions
+        )
+
+    async def ensure_partitions_field(self) -> None:
+        """Map `partitions` in a checkpoint index created before it existed (a no-op once there)."""
+        await checkpoint.ensure_partitions_field(self.client, self.positions_index)
 
     async def projection_position(self, name: str) -> int:
         """The position up to which `name` has applied every event (0 if never started)."""

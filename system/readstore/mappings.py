@@ -78,7 +78,7 @@ POSITIONS: dict[str, Any] = {
     "partitions": {"type": "object", "enabled": False},
 }
 """A projection's checkpoint; `partitions` holds each partition's watermark (see
-`system/projections/checkpoint.py`)."""
+`system/readstore/checkpoint.py`)."""
 
 LAG_BATCHES: dict[str, Any] = {
     "projection": KEYWORD,

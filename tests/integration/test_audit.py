@@ -16,12 +16,11 @@ import pytest
 from bench.audit import Check, audit_streams
 from system.app.commands import CommandHandlers
 from system.bootstrap import open_read_store
-from system.bus.envelope import Envelope, envelope_of
 from system.config import Settings
 from system.domain import commands as c
-from system.domain.codec import decode_event
+from system.domain.codec import decode_recorded
 from system.domain.events import MoneyWithdrawn, OrderItem
-from system.domain.recorded import RecordedEvent
+from system.domain.recorded import Recorded, RecordedEvent
 from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS, Doc
 from system.projections import runner as projector_runner
@@ -59,14 +58,14 @@ async def scratch(settings: Settings) -> AsyncIterator[ElasticsearchReadStore]:
     await store.close()
 
 
-def adds_withdrawals(doc: Doc | None, env: Envelope, event: MoneyWithdrawn) -> Doc:
+def adds_withdrawals(doc: Doc | None, recorded: Recorded[MoneyWithdrawn]) -> Doc:
     """A planted bug: a withdrawal raises the balance."""
     assert doc is not None
     return {
         **doc,
-        "balance": doc["balance"] + event.amount,
+        "balance": doc["balance"] + recorded.event.amount,
         "withdrawals": doc["withdrawals"] + 1,
-        "last_updated": env.recorded_at.isoformat(),
+        "last_updated": recorded.recorded_at.isoformat(),
     }
 
 
@@ -165,9 +164,7 @@ async def place_and_deliver(commands: CommandHandlers) -> str:
 def folded(name: str, events: Sequence[RecordedEvent]) -> Doc:
     doc: Doc | None = None
     for event in events:
-        doc = PROJECTIONS[name].apply(
-            doc, envelope_of(event), decode_event(event.event_type, event.data)
-        )
+        doc = PROJECTIONS[name].apply(doc, decode_recorded(event))
     assert doc is not None
     return doc
 

@@ -1,4 +1,5 @@
-"""Builds envelopes for one stream and folds them through a projection, as the projector does."""
+"""Builds envelopes for one stream, decodes them as the projector's Kafka side does, and folds
+them through a projection."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import msgspec
 from system.bus.envelope import Envelope
 from system.domain.codec import encode_event
 from system.domain.events import Event
-from system.domain.recorded import Metadata
-from system.projections.base import Doc, Projection
+from system.domain.recorded import Metadata, Recorded
+from system.projections import Doc, Projection
+from system.projections.arrivals import recorded_of
 
 T0 = datetime(2025, 3, 1, 23, 59, 59, tzinfo=UTC)
 
@@ -32,8 +34,14 @@ def envelope(
     )
 
 
+def recorded(
+    aggregate_id: str, version: int, event: Event, position: int | None = None
+) -> Recorded[Event]:
+    return recorded_of(envelope(aggregate_id, version, event, position))
+
+
 def fold(projection: Projection, aggregate_id: str, events: list[Event]) -> Doc | None:
     doc: Doc | None = None
     for version, event in enumerate(events, start=1):
-        doc = projection.apply(doc, envelope(aggregate_id, version, event), event)
+        doc = projection.apply(doc, recorded(aggregate_id, version, event))
     return doc

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.audit.reference import REFERENCE_MODELS, decode, differences, expected_doc, same
-from system.bus.envelope import envelope_of
-from system.domain.codec import decode_event
+from system.domain.codec import decode_recorded
 from system.domain.events import (
     AccountClosed,
     AccountOpened,
@@ -177,9 +176,7 @@ def test_the_projections_agree_with_the_reference_on_legal_streams(
     recorded = stream("x-1", events)
     doc: Doc | None = None
     for event in recorded:
-        doc = PROJECTIONS[name].apply(
-            doc, envelope_of(event), decode_event(event.event_type, event.data)
-        )
+        doc = PROJECTIONS[name].apply(doc, decode_recorded(event))
     assert doc is not None
     reference = expected_doc(REFERENCE_MODELS[name], "x-1", decode(recorded))
     assert differences(reference, as_json(doc)) == []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from projection_stream import envelope, fold
+from projection_stream import fold, recorded
 
 from system.domain.events import (
     OrderCancelled,
@@ -64,12 +64,12 @@ def test_folding_does_not_mutate_the_previous_doc() -> None:
     doc = fold(PROJECTION, "o1", [PLACED])
     assert doc is not None
     before = dict(doc)
-    PROJECTION.apply(doc, envelope("o1", 2, OrderConfirmed()), OrderConfirmed())
+    PROJECTION.apply(doc, recorded("o1", 2, OrderConfirmed()))
     assert doc == before
 
 
 def test_a_stream_without_its_creation_event_still_projects_onto_an_empty_view() -> None:
-    doc = PROJECTION.apply(None, envelope("o1", 1, OrderConfirmed()), OrderConfirmed())
+    doc = PROJECTION.apply(None, recorded("o1", 1, OrderConfirmed()))
     assert (doc["order_id"], doc["status"], doc["customer_name"], doc["version"]) == (
         "o1",
         "confirmed",
@@ -81,5 +81,5 @@ def test_a_stream_without_its_creation_event_still_projects_onto_an_empty_view()
 def test_timestamps_are_the_events_record_times() -> None:
     doc = fold(PROJECTION, "o1", [PLACED])
     assert doc is not None
-    assert doc["placed_at"] == envelope("o1", 1, PLACED).recorded_at.isoformat()
+    assert doc["placed_at"] == recorded("o1", 1, PLACED).recorded_at.isoformat()
     assert doc["placed_at"].startswith("2025-03-02T00:00:00")

@@ -16,7 +16,8 @@ The relay's watermark W promises every event at position <= W precedes it in eve
 so the lowest watermark over all partitions is a position up to which every event was applied
 — the same meaning `position` always had; readers (`wait_for_position`, the audit, the lag
 probes) read it unchanged. A document written whole (`ElasticsearchReadStore.save_position`,
-e.g. a reset to 0) drops the partitions' watermarks with it.
+e.g. a reset to 0) drops the partitions' watermarks with it. Projectors reach it through the
+store's `save_watermarks` (the `ProjectionStore` port).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError, NotFoundError
 
 from system.readstore.bulk import guarded
-from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.readstore.mappings import POSITIONS
 from system.resilience import DependencyUnavailable
 
@@ -36,18 +36,15 @@ CONFLICT_RETRIES = 20
 """Instances of one projection update its document concurrently; a conflict reads it again."""
 
 
-async def ensure_partitions_field(store: ElasticsearchReadStore) -> None:
-    """Add `partitions` to an existing checkpoint index's strict mapping (a no-op once there)."""
-    await _put_mapping(store.client, store.positions_index)
-
-
 @guarded
-async def _put_mapping(client: AsyncElasticsearch, index: str) -> None:
+async def ensure_partitions_field(client: AsyncElasticsearch, index: str) -> None:
+    """Add `partitions` to an existing checkpoint index's strict mapping (a no-op once there)."""
     await client.indices.put_mapping(index=index, properties=POSITIONS)
 
 
 async def save_watermarks(
-    store: ElasticsearchReadStore,
+    client: AsyncElasticsearch,
+    index: str,
     name: str,
     watermarks: Mapping[int, int],
     partitions: Sequence[int],
@@ -58,20 +55,20 @@ async def save_watermarks(
     checkpoint index created before `partitions` was mapped gets the field on first use.
     """
     try:
-        return await _merge(store, name, watermarks, partitions)
+        return await _merge(client, index, name, watermarks, partitions)
     except BadRequestError:
-        await ensure_partitions_field(store)
-        return await _merge(store, name, watermarks, partitions)
+        await ensure_partitions_field(client, index)
+        return await _merge(client, index, name, watermarks, partitions)
 
 
 @guarded
 async def _merge(
-    store: ElasticsearchReadStore,
+    client: AsyncElasticsearch,
+    index: str,
     name: str,
     watermarks: Mapping[int, int],
     partitions: Sequence[int],
 ) -> int:
-    client, index = store.client, store.positions_index
     for _ in range(CONFLICT_RETRIES):
         try:
             found = await client.get(index=index, id=name)
