@@ -71,6 +71,7 @@ class ProjectorRunner:
                 topics(settings.kafka_topic_prefix),
                 settings.kafka_partitions,
                 timeout_s=settings.kafka_timeout_s,
+                replication_factor=settings.kafka_replication_factor,
             ),
             health,
             stop=stop,
