@@ -23,8 +23,6 @@ instance's partitions are taken over in about 10-15 s (bound: 30 s).
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
@@ -43,12 +41,12 @@ async def group_consumer(
     group: str,
     *,
     instance_id: str | None = None,
-    offset_reset: Literal["earliest", "none"] = "earliest",
     timeout_s: float = TIMEOUT_S,
 ) -> AIOKafkaConsumer:
     """A started consumer of `group` (a static member if `instance_id`), not yet subscribed:
-    `subscribe(consumer, topic, listener)` joins the group. Each partition it is assigned
-    resumes from the group's committed offset (`offset_reset` where there is none).
+    `subscribe(consumer, topic, listener)` joins the group. It never picks a position itself
+    (`auto_offset_reset="none"`): the listener positions every partition it is assigned
+    (`system/projections/retention.py`), so an offset Kafka no longer holds is never skipped.
 
     Raises `DependencyUnavailable` if Kafka cannot be reached.
     """
@@ -58,7 +56,7 @@ async def group_consumer(
         group_instance_id=instance_id,
         client_id=instance_id or "cqrs-projector",
         enable_auto_commit=False,
-        auto_offset_reset=offset_reset,
+        auto_offset_reset="none",
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=4 * 1024 * 1024,
         request_timeout_ms=max(1, round(timeout_s * 1000)),

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -205,19 +204,18 @@ async def assigned_consumer(
     partitions: Sequence[int],
     *,
     timeout_s: float = TIMEOUT_S,
-    offset_reset: Literal["earliest", "none"] = "earliest",
 ) -> AIOKafkaConsumer:
-    """A started consumer of the given partitions of `topic`, resuming from `group`'s offsets.
+    """A started consumer of the given partitions of `topic`, resuming from `group`'s offsets
+    (from the earliest where it has none): the benchmarks' raw reads. Projectors use group
+    consumers positioned by their retention check (`system/bus/groups.py`).
 
-    `offset_reset="none"` never moves past an offset Kafka no longer holds (a fetch raises
-    `OffsetOutOfRangeError`; the caller positions partitions without a committed offset).
     Raises `DependencyUnavailable` if Kafka cannot be reached.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group,
         enable_auto_commit=False,
-        auto_offset_reset=offset_reset,
+        auto_offset_reset="earliest",
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=4 * 1024 * 1024,
         request_timeout_ms=_ms(timeout_s),

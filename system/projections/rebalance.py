@@ -17,9 +17,9 @@ the group moves on without us and Kafka refuses our late commit (its generation 
 late bulk is then harmless, as every write is: a doc at version V is the fold of events 1..V
 whoever writes it, and external versioning refuses an older or equal version.
 
-On assign: the new partitions resume from the group's committed offsets (aiokafka resets the
-positions of a fresh assignment), after `resume` has positioned them (the retention-gap check,
-`system/projections/retention.py`), and their watermarks are learnt again from the stream.
+On assign: `resume` holds the new partitions (paused) and positions each one — from the group's
+committed offset, or past a retention gap once it is repaired (`system/projections/retention.py`,
+the one place partitions are positioned) — and their watermarks are learnt again from the stream.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
         self._checkpoints: Checkpoints | None = None
         self._watermarks: dict[Any, int] = {}
         self.resume: Callable[[list[int]], Awaitable[object]] | None = None
-        """Positions newly assigned partitions (by number) before they are fetched."""
-        self.consumer: Any = None
-        """The consumer, whose new partitions stay paused while `resume` positions them."""
+        """Positions newly assigned partitions (by number) before they are fetched: it holds
+        them (paused) itself until each is positioned (`retention.resume_or_rebuild`)."""
 
     def attach(self, checkpoints: Checkpoints, watermarks: dict[Any, int]) -> None:
         """What a revoke writes, then forgets for the revoked partitions: the projector's
@@ -87,13 +86,7 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[Any]) -> None:
         if self.resume is not None and assigned:
-            if self.consumer is not None:
-                self.consumer.pause(*assigned)
-            try:
-                await self.resume(sorted(tp.partition for tp in assigned))
-            finally:
-                if self.consumer is not None:
-                    self.consumer.resume(*assigned)
+            await self.resume(sorted(tp.partition for tp in assigned))
         self.owned = set(assigned)
         log.info("%s: assigned %s", self.name, _partitions(assigned))
 

@@ -1,23 +1,47 @@
-"""Retention gaps: a projection never silently skips events Kafka deleted before it read them.
+"""Positioning a projector's partitions: a projection never silently skips events Kafka
+deleted before it read them.
 
-A projector down longer than its topic's retention comes back to a committed offset below the
-partition's log start offset: the messages in between are gone. When partitions are assigned to
-a projector (its rebalance listener, `system/projections/rebalance.py`), `resume_or_rebuild`
-compares each one's committed offset with its log start offset, and on a gap logs it, counts it
-(`cqrs_projection_retention_gaps_total`), rebuilds the read model from the event store
-(`system/projections/rebuild.py`, an alias swap) and resumes from the log start offset (what
-is left in Kafka is then at most redelivered, which the versioned writes ignore). Every
-partition is positioned explicitly, so the consumer can run with `auto_offset_reset="none"`: a
-gap that opens while the projector runs surfaces as `OffsetOutOfRangeError` (the receiver lets
-it end the process, never resets past it) and the restarted process finds it here.
+This is the one place a projector partition gets its position. The group consumer runs with
+`auto_offset_reset="none"` and the rebalance listener (`system/projections/rebalance.py`)
+hands every newly assigned partition to `resume_or_rebuild`, which first *holds* it — pauses
+it and parks it at a placeholder offset, before anything awaits: aiokafka resolves a position
+for a partition that has none even while it is paused (its fetcher checks the position before
+the pause), which without the placeholder raised `NoOffsetForPartitionError` for a group with
+no committed offset. It then compares the group's committed offset with the partition's log
+start offset (`plan_resume`):
+
+- committed >= log start: resume at the committed offset;
+- no committed offset and a log starting at 0: a new group, resume at 0;
+- committed < log start, or no committed offset and a log start > 0: a *gap* — the group
+  lost events it never saw (a projector down longer than the retention, or a new group on a
+  topic whose head was deleted). The gap is logged and counted
+  (`cqrs_projection_retention_gaps_total`), the read model is rebuilt from the event store
+  (`system/projections/rebuild.py`, an alias swap), the new offsets are committed (a restart
+  does not rebuild again) and the partition resumes at its log start (what is left in Kafka
+  is at most redelivered, which the versioned writes ignore).
+
+A partition is resumed only once positioned: those without a gap at once, those with one once
+it is repaired (the rebuild is live, so the others keep projecting meanwhile). Positioning that
+fails (a dependency down) is retried in the background with capped backoff while the partition
+stays held. A gap that opens
+while the projector runs surfaces as `OffsetOutOfRangeError`, which ends the process (never a
+reset past it); its restart finds the gap here.
 
 The rebuild runs in the background, never inside the rebalance listener: a listener that takes
 longer than the group's session gets its member evicted, its commits refused and the partitions
-assigned again, still with the old committed offsets, so the gap would be found and rebuilt
-forever. Meanwhile the partitions stay paused; once rebuilt, their new offsets are committed
-(so a restart does not rebuild again), then they are positioned and resumed. Should the log
-start move on during the rebuild, it rebuilds again. A rebuild that fails resumes them
-unpositioned: the fetch fails on the gap, which ends the process and its restart tries again.
+assigned again with the old committed offsets, so the gap would be found and rebuilt forever.
+
+One rebuild across instances (`system/projections/rebuild_lock.py`): every instance that finds
+a gap on its partitions takes the projection's rebuild lock (a PostgreSQL advisory lock) before
+rebuilding, and rebuilds only if the alias still points where it pointed when it read its log
+starts. If it moved meanwhile, another instance's rebuild swapped it after those log starts
+were read, and that rebuild's final catch-up (taken after its swap) covers every event
+published before: the waiter only positions its partitions. The alias is the marker, so no
+state is kept beside the read model. A lock rather than scoping the repair to the gap's
+aggregates: the partitioner (murmur2 over the key) would have to be replayed over the whole
+event store by every instance anyway, and the rebuild with its live alias swap is the one
+repair already proven against the live projector. Should the log start move on during a
+rebuild (or past what a rebuild covered), the partition is rebuilt again.
 """
 
 from __future__ import annotations
@@ -30,14 +54,19 @@ from typing import Any, TypeVar
 
 from aiokafka import TopicPartition
 
+from system.bootstrap import open_read_store
 from system.config import Settings
 from system.metrics import PROJECTION_RETENTION_GAPS
 from system.projections.rebuild import rebuild
-from system.readstore.elasticsearch import ElasticsearchReadStore
+from system.projections.rebuild_lock import rebuild_lock
+from system.resilience import Backoff
 
 log = logging.getLogger(__name__)
 
 K = TypeVar("K")
+
+PLACEHOLDER = 0
+"""Where a held partition is parked until positioned; it is paused, so never fetched there."""
 
 
 def plan_resume(
@@ -45,7 +74,8 @@ def plan_resume(
 ) -> tuple[dict[K, int], dict[K, tuple[int, int]]]:
     """(where each partition resumes, the gaps: partition -> (committed, log start)).
 
-    No committed offset counts as 0 (a new group reads from the first message ever written).
+    No committed offset counts as 0: a new group on a log starting at 0 reads from the first
+    message; on a log starting later it has lost the deleted head, a gap like any other.
     """
     resume: dict[K, int] = {}
     gaps: dict[K, tuple[int, int]] = {}
@@ -66,53 +96,51 @@ class RetentionGuard:
         self.consumer = consumer
         self.topic = topic
         self.waiting: set[TopicPartition] = set()
-        """Paused partitions the running repair will position."""
-        self.repair: asyncio.Task[None] | None = None
+        """Held partitions the background task will position."""
+        self.covered: dict[TopicPartition, int] = {}
+        """Per partition, the log start a finished rebuild covered everything below."""
+        self.task: asyncio.Task[None] | None = None
 
     async def assigned(self, partitions: Sequence[int]) -> int:
-        """Position the assigned `partitions` (their repair started if there is a gap);
-        returns how many had a gap."""
-        tps = [TopicPartition(self.topic, p) for p in partitions]
-        self.consumer.pause(*tps)
-        if self.repair is not None and not self.repair.done():
-            self.waiting |= set(tps)
-            self._hold()
-            return 0
+        """Hold the assigned `partitions` and position them; those with a gap no finished
+        rebuild covers stay held while the background task repairs it. Returns how many."""
+        tps = {TopicPartition(self.topic, p) for p in partitions}
+        self._hold(tps)
+        self.waiting = (self.waiting | tps) & self.consumer.assignment()
+        if self.task is not None and not self.task.done():
+            return 0  # the running task positions them too
         try:
-            resume, gaps = await self._plan(tps)
-        except BaseException:
-            self.consumer.resume(*tps)  # unpositioned: a gap fails the fetch, loudly
-            raise
-        if not gaps:
-            self._position(resume)
-            return 0
-        self._report(gaps)
-        self.waiting = set(tps)
-        self._hold()
-        covered = {tp: start for tp, (_, start) in gaps.items()}
-        self.repair = asyncio.create_task(self._repair(covered))
+            gaps = await self._position_held()
+        except Exception as exc:
+            log.warning("%s: positioning %s failed (%s); retrying", self.name, _tps(tps), exc)
+            gaps = {}
+        if self.waiting:
+            self.task = asyncio.create_task(self._settle())
         return len(gaps)
 
-    async def _plan(
-        self, tps: Collection[TopicPartition]
-    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, tuple[int, int]]]:
-        starts: dict[TopicPartition, int] = await self.consumer.beginning_offsets(list(tps))
-        committed = {tp: await self.consumer.committed(tp) for tp in tps}
-        return plan_resume(committed, starts)
+    def _hold(self, tps: Collection[TopicPartition]) -> None:
+        """Pause and park `tps` (synchronously: see the module docstring)."""
+        self.consumer.pause(*tps)
+        for tp in tps:
+            self.consumer.seek(tp, PLACEHOLDER)
 
-    def _hold(self) -> None:
-        """Keep the partitions awaiting the repair paused, also should the caller resume what
-        it was assigned once this returns: re-paused before the fetcher runs again."""
-        asyncio.get_running_loop().call_soon(
-            lambda: self.consumer.pause(*(self.waiting & self.consumer.assignment()))
-        )
-
-    def _position(self, resume: Mapping[TopicPartition, int]) -> None:
-        owned = self.consumer.assignment()
-        for tp, offset in resume.items():
-            if tp in owned:
-                self.consumer.seek(tp, offset)
-        self.consumer.resume(*(tp for tp in resume if tp in owned))
+    async def _position_held(self) -> dict[TopicPartition, tuple[int, int]]:
+        """Position every held partition but those with a gap no finished rebuild covers;
+        returns those gaps (partition -> (committed, log start))."""
+        owned = self.waiting & self.consumer.assignment()
+        starts: dict[TopicPartition, int] = await self.consumer.beginning_offsets(list(owned))
+        committed = {tp: await self.consumer.committed(tp) for tp in owned}
+        resume, gaps = plan_resume(committed, starts)
+        uncovered = {tp: gap for tp, gap in gaps.items() if gap[1] > self.covered.get(tp, -1)}
+        ready = {tp: offset for tp, offset in resume.items() if tp not in uncovered}
+        covered = {tp: ready[tp] for tp in gaps if tp in ready}
+        if covered:
+            await self.consumer.commit(covered)  # so a restart does not rebuild again
+        for tp, offset in ready.items():
+            self.consumer.seek(tp, offset)
+        self.waiting -= set(ready)
+        self.consumer.resume(*ready)
+        return uncovered
 
     def _report(self, gaps: Mapping[TopicPartition, tuple[int, int]]) -> None:
         for tp, (offset, start) in sorted(gaps.items()):
@@ -128,37 +156,60 @@ class RetentionGuard:
             )
         PROJECTION_RETENTION_GAPS.labels(self.name).inc(len(gaps))
 
-    async def _repair(self, covered: dict[TopicPartition, int]) -> None:
-        """Rebuild until the rebuild covers every log start, commit, position, resume."""
+    async def _settle(self) -> None:
+        """Until every held partition still ours is positioned: position what needs no
+        rebuild, rebuild for the rest; a failure waits out a backoff and tries again."""
+        delays = Backoff()
+        while True:
+            self.waiting &= self.consumer.assignment()
+            if not self.waiting:
+                return
+            try:
+                gaps = await self._position_held()
+                if gaps:
+                    self._report(gaps)
+                    await self._rebuild_once({tp: start for tp, (_, start) in gaps.items()})
+                delays.reset()
+            except Exception:
+                log.exception("%s: positioning after a retention gap failed; retrying", self.name)
+                await asyncio.sleep(delays.next())
+
+    async def _rebuild_once(self, starts: Mapping[TopicPartition, int]) -> None:
+        """Make sure a rebuild that finished after `starts` were read covers them: ours, or
+        another instance's that swapped the alias meanwhile (see the module docstring)."""
+        store = open_read_store(self.settings)
         try:
-            while True:
-                report = await rebuild(self.settings, self.name)
-                log.warning(
-                    "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had the"
-                    " gap); resuming at the log start offsets",
-                    self.name,
-                    report.index,
-                    report.events,
-                    report.docs,
-                    report.seconds,
-                    ", ".join(report.replaced) or "no index",
-                )
-                await _drop(self.settings, report.replaced)
-                owned = set(self.consumer.assignment()) & self.waiting
-                resume, gaps = await self._plan(owned)
-                moved = {tp: s for tp, (_, s) in gaps.items() if s > covered.get(tp, s)}
-                if not moved:
-                    break
-                log.error("%s: the log start moved on during the rebuild; again", self.name)
-                covered.update(moved)
-            if gaps:
-                await self.consumer.commit({tp: resume[tp] for tp in gaps})
-            self._position(resume)
-        except Exception:
-            log.exception("%s: repairing the retention gap failed", self.name)
-            self.consumer.resume(*self.waiting)
+            before = await store.aliased_indices(self.name)
+            async with rebuild_lock(self.settings, self.name):
+                now = await store.aliased_indices(self.name)
+                if before and now != before:
+                    log.warning(
+                        "%s: another instance rebuilt into %s meanwhile; resuming at the log"
+                        " start offsets",
+                        self.name,
+                        ", ".join(now),
+                    )
+                else:
+                    report = await rebuild(self.settings, self.name)
+                    log.warning(
+                        "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had"
+                        " the gap); resuming at the log start offsets",
+                        self.name,
+                        report.index,
+                        report.events,
+                        report.docs,
+                        report.seconds,
+                        ", ".join(report.replaced) or "no index",
+                    )
+                    for index in report.replaced:
+                        await store.delete_index(index)
         finally:
-            self.waiting.clear()
+            await store.close()
+        self.covered.update(starts)
+
+
+def _tps(tps: Collection[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(tps))
 
 
 _GUARDS: weakref.WeakKeyDictionary[Any, RetentionGuard] = weakref.WeakKeyDictionary()
@@ -167,20 +218,10 @@ _GUARDS: weakref.WeakKeyDictionary[Any, RetentionGuard] = weakref.WeakKeyDiction
 async def resume_or_rebuild(
     settings: Settings, name: str, consumer: Any, topic: str, partitions: Sequence[int]
 ) -> int:
-    """Position `consumer`'s newly assigned `partitions` of `topic`; on a retention gap, keep
-    them paused while `name` is rebuilt in the background (see the module docstring). Returns
-    how many partitions had a gap."""
+    """Hold and position `consumer`'s newly assigned `partitions` of `topic`; on a retention
+    gap, keep them held while `name` is rebuilt in the background (see the module docstring).
+    Returns how many partitions had a gap no finished rebuild covers."""
     guard = _GUARDS.get(consumer)
     if guard is None:
         guard = _GUARDS[consumer] = RetentionGuard(settings, name, consumer, topic)
     return await guard.assigned(partitions)
-
-
-async def _drop(settings: Settings, indices: Sequence[str]) -> None:
-    """Delete the indices a repair replaced (unlike an operator's rebuild, nobody inspects them)."""
-    store = ElasticsearchReadStore(settings)
-    try:
-        for index in indices:
-            await store.delete_index(index)
-    finally:
-        await store.close()

@@ -96,7 +96,6 @@ class ProjectorRunner:
                         group_id(settings, name),
                         instance_id=self.instance_id,
                         timeout_s=settings.kafka_timeout_s,
-                        offset_reset="none",
                     ),
                     health,
                     stop=stop,
@@ -105,7 +104,6 @@ class ProjectorRunner:
                     return
                 consumers.append(consumer)
                 handover = Handover(name)
-                handover.consumer = consumer
                 handover.resume = functools.partial(
                     resume_or_rebuild, settings, name, consumer, topic
                 )
