@@ -5,6 +5,10 @@ service `projector-K` with metrics on 18100 + K. Each runs `cqrs-bench serve pro
 --instance-id NAME`, so it is a static member of every projection's consumer group under its
 service name, and the instances share each topic's partitions (`system/projections/runner.py`).
 
+Prometheus scrapes every instance (job `projector`, label `instance_id`) from
+`<stack_dir>/prometheus/projector-targets.json`, written when the instances are scaled and when
+Prometheus starts (`bench/stack/prometheus.py`).
+
 The count is recorded in `<stack_dir>/projector/instances` (1 when never set), so `up`,
 `status`, `down` and `restart` of a later command see the same instances (and any instance
 still running above it). In those commands,
@@ -13,6 +17,7 @@ still running above it). In those commands,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +70,24 @@ def record_count(settings: Settings, n: int) -> None:
     path = _count_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"{n}\n")
+
+
+def scrape_targets_file(settings: Settings) -> Path:
+    """Prometheus's file_sd targets of the projector job (beside its config in the stack dir)."""
+    return service_paths(settings, "prometheus").root / "projector-targets.json"
+
+
+def write_scrape_targets(settings: Settings, n: int) -> None:
+    """Point the projector job at instances 1..n (atomically: Prometheus may read it anytime)."""
+    groups = [
+        {"targets": [f"127.0.0.1:{instance_port(k)}"], "labels": {"instance_id": instance_name(k)}}
+        for k in range(1, n + 1)
+    ]
+    path = scrape_targets_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(groups, indent=2) + "\n")
+    partial.replace(path)
 
 
 def _instance(k: int) -> Service:
@@ -126,5 +149,6 @@ def scale(settings: Settings, n: int, stop: Callable[[Service, Settings], str | 
         outcome for name in surplus(n) if (outcome := stop(SERVICES[name], settings)) is not None
     ]
     record_count(settings, n)
+    write_scrape_targets(settings, n)
     register_instances(n)
     return stopped

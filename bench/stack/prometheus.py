@@ -1,8 +1,10 @@
 """Prometheus and the Pushgateway from Debian's `prometheus` and `prometheus-pushgateway`.
 
-We run the binaries ourselves (no systemd): Prometheus with `dashboards/prometheus.yml`,
-storage under `<stack_dir>/prometheus/data`; the Pushgateway persisting to
-`<stack_dir>/pushgateway/metrics`. Both listen on loopback only.
+We run the binaries ourselves (no systemd): Prometheus with a copy of
+`dashboards/prometheus.yml` in `<stack_dir>/prometheus/` (its projector job reads its targets
+from `projector-targets.json` beside it, written by `bench/stack/projectors.py`, so the repo
+tree holds no generated file), storage under `<stack_dir>/prometheus/data`; the Pushgateway
+persisting to `<stack_dir>/pushgateway/metrics`. Both listen on loopback only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.stack.process import StackError, ensure_port_free, start_detached
+from bench.stack.projectors import recorded_count, write_scrape_targets
 from bench.stack.registry import (
     Service,
     host_port,
@@ -63,9 +66,12 @@ async def start_prometheus(settings: Settings) -> int:
     (paths.root / "data").mkdir(parents=True, exist_ok=True)
     host, port = host_port(settings.prometheus_url, DEFAULT_PROMETHEUS_PORT)
     ensure_port_free(host, port, "prometheus")
+    config = paths.root / PROMETHEUS_CONFIG.name
+    shutil.copyfile(PROMETHEUS_CONFIG, config)
+    write_scrape_targets(settings, recorded_count(settings))
     argv = [
         binary,
-        f"--config.file={PROMETHEUS_CONFIG}",
+        f"--config.file={config}",
         f"--storage.tsdb.path={paths.root / 'data'}",
         "--storage.tsdb.retention.time=7d",
         f"--web.listen-address=127.0.0.1:{DEFAULT_PROMETHEUS_PORT}",

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.stack.projectors import instance_port
 from system.config import Settings
 
 pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).with_name("cqrs-bench"))
 
 
 async def _query(
@@ -55,3 +61,56 @@ async def test_a_push_to_the_pushgateway_is_visible_in_prometheus(settings: Sett
         await client.delete(
             f"{settings.pushgateway_url}/metrics/job/cqrs_stack_test/instance/{run}"
         )
+
+
+def _cli(*args: str) -> None:
+    done = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+async def _projector_targets(client: httpx.AsyncClient, settings: Settings) -> dict[str, str]:
+    """instance_id -> scrape URL of the projector job's active targets."""
+    response = await client.get(f"{settings.prometheus_url}/api/v1/targets")
+    response.raise_for_status()
+    return {
+        t["labels"].get("instance_id", "?"): t["scrapeUrl"]
+        for t in response.json()["data"]["activeTargets"]
+        if t["labels"]["job"] == "projector"
+    }
+
+
+async def _projector_up(
+    client: httpx.AsyncClient, settings: Settings, expected: set[str], wait: float = 60.0
+) -> dict[str, str]:
+    """Wait until the projector job's targets are `expected` and each is scraped up."""
+    async with asyncio.timeout(wait):
+        while True:
+            targets = await _projector_targets(client, settings)
+            result = await _query(client, settings, 'up{job="projector"} == 1')
+            up = {str(r["metric"].get("instance_id")) for r in result}  # type: ignore[attr-defined]
+            if set(targets) == expected and up >= expected:
+                return targets
+            await asyncio.sleep(0.5)
+
+
+async def test_prometheus_scrapes_every_projector_instance_as_they_are_scaled(
+    settings: Settings,
+) -> None:
+    async with httpx.AsyncClient(timeout=5) as client:
+        config = (await client.get(f"{settings.prometheus_url}/api/v1/status/config")).json()
+        assert "projector-targets.json" in config["data"]["yaml"], (
+            "Prometheus runs a config without the projector targets file:"
+            " `cqrs-bench restart prometheus`"
+        )
+        try:
+            await asyncio.to_thread(_cli, "up", "--projectors", "2")
+            targets = await _projector_up(client, settings, {"projector", "projector-2"})
+            assert targets == {
+                "projector": f"http://127.0.0.1:{instance_port(1)}/metrics",
+                "projector-2": f"http://127.0.0.1:{instance_port(2)}/metrics",
+            }
+        finally:
+            await asyncio.to_thread(_cli, "up", "--projectors", "1")
+        assert await _projector_up(client, settings, {"projector"}) == {
+            "projector": f"http://127.0.0.1:{instance_port(1)}/metrics"
+        }
