@@ -98,9 +98,14 @@ class Rebuilder:
         return len(applied.events)
 
 
-async def rebuild(settings: Settings, name: str, *, swap: bool = True) -> RebuildReport:
-    """Rebuild `name` into a fresh index; with `swap`, put it behind the alias while live."""
-    projection = PROJECTIONS[name]
+async def rebuild(
+    settings: Settings, name: str, *, swap: bool = True, projection: Projection | None = None
+) -> RebuildReport:
+    """Rebuild `name` into a fresh index; with `swap`, put it behind the alias while live.
+
+    `projection` is the one a running projector folds with (default: the registered one), so a
+    projector's own repair rebuilds with its own folds."""
+    projection = projection or PROJECTIONS[name]
     started = time.perf_counter()
     store = open_read_store(settings)
     events = await open_event_store(settings, min_size=1, max_size=2)

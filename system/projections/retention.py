@@ -57,6 +57,7 @@ from aiokafka import TopicPartition
 from system.bootstrap import open_read_store
 from system.config import Settings
 from system.metrics import PROJECTION_RETENTION_GAPS
+from system.projections.base import Projection
 from system.projections.rebuild import rebuild
 from system.projections.rebuild_lock import rebuild_lock
 from system.resilience import Backoff
@@ -90,9 +91,12 @@ def plan_resume(
 class RetentionGuard:
     """Positions one projection's newly assigned partitions; repairs a retention gap."""
 
-    def __init__(self, settings: Settings, name: str, consumer: Any, topic: str) -> None:
+    def __init__(
+        self, settings: Settings, projection: Projection, consumer: Any, topic: str
+    ) -> None:
         self.settings = settings
-        self.name = name
+        self.projection = projection
+        self.name = projection.name
         self.consumer = consumer
         self.topic = topic
         self.waiting: set[TopicPartition] = set()
@@ -190,7 +194,7 @@ class RetentionGuard:
                         ", ".join(now),
                     )
                 else:
-                    report = await rebuild(self.settings, self.name)
+                    report = await rebuild(self.settings, self.name, projection=self.projection)
                     log.warning(
                         "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had"
                         " the gap); resuming at the log start offsets",
@@ -216,12 +220,17 @@ _GUARDS: weakref.WeakKeyDictionary[Any, RetentionGuard] = weakref.WeakKeyDiction
 
 
 async def resume_or_rebuild(
-    settings: Settings, name: str, consumer: Any, topic: str, partitions: Sequence[int]
+    settings: Settings,
+    projection: Projection,
+    consumer: Any,
+    topic: str,
+    partitions: Sequence[int],
 ) -> int:
     """Hold and position `consumer`'s newly assigned `partitions` of `topic`; on a retention
-    gap, keep them held while `name` is rebuilt in the background (see the module docstring).
-    Returns how many partitions had a gap no finished rebuild covers."""
+    gap, keep them held while `projection` is rebuilt, with its own folds, in the background
+    (see the module docstring). Returns how many partitions had a gap no finished rebuild
+    covers."""
     guard = _GUARDS.get(consumer)
     if guard is None:
-        guard = _GUARDS[consumer] = RetentionGuard(settings, name, consumer, topic)
+        guard = _GUARDS[consumer] = RetentionGuard(settings, projection, consumer, topic)
     return await guard.assigned(partitions)

@@ -105,7 +105,7 @@ class ProjectorRunner:
                 consumers.append(consumer)
                 handover = Handover(name)
                 handover.resume = functools.partial(
-                    resume_or_rebuild, settings, name, consumer, topic
+                    resume_or_rebuild, settings, projection, consumer, topic
                 )
                 projectors.append(
                     Projector(

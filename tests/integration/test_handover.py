@@ -16,6 +16,7 @@ thing the flush changes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import uuid
 from typing import Any
@@ -27,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from system.bus.groups import group_consumer, subscribe
 from system.bus.kafka import ensure_topics
 from system.config import Settings
+from system.projections import PROJECTIONS
 from system.projections.pipeline import Checkpoints
 from system.projections.rebalance import Handover
 from system.projections.retention import resume_or_rebuild
@@ -52,6 +54,10 @@ class NoFlushOnRevoke(Handover):
         self.owned -= set(revoked)
 
 
+HANDOVER_PROJECTION = dataclasses.replace(PROJECTIONS["account_balance"], name="handover-test")
+"""Positions partitions only: the test's topic starts at 0, so nothing is ever rebuilt."""
+
+
 async def _no_outage(exc: Exception, delays: Backoff, stop: asyncio.Event) -> None:
     raise exc
 
@@ -61,7 +67,7 @@ async def _member(
 ) -> AIOKafkaConsumer:
     consumer = await group_consumer(settings.kafka_bootstrap, group, timeout_s=10.0)
     listener.resume = functools.partial(
-        resume_or_rebuild, settings, "handover-test", consumer, topic
+        resume_or_rebuild, settings, HANDOVER_PROJECTION, consumer, topic
     )
     subscribe(consumer, topic, listener)
     return consumer
