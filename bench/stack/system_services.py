@@ -14,6 +14,9 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+# api, relay and projector depend on these: they must be registered first, whichever module
+# imports this one first (bench.stack.projectors does, ahead of `load_services`).
+from bench.stack import elasticsearch, kafka, postgres  # noqa: F401
 from bench.stack.process import ensure_port_free, start_supervised
 from bench.stack.registry import (
     SERVICES,
