@@ -61,13 +61,6 @@ async def save_watermarks(
         return await _merge(client, index, name, watermarks, partitions)
 
 
-_LAST_WRITTEN: dict[tuple[str, str], dict[str, Any]] = {}
-"""(index, projection) -> the checkpoint as this process last wrote it, with its `_seq_no` and
-`_primary_term`: the next save merges into it and writes `if_seq_no` without reading first
-(on a conflict — another instance wrote — it reads). A realtime GET per save cost Elasticsearch
-a refresh of the checkpoint shard each time (90 GETs/s at 50 orders/s)."""
-
-
 @guarded
 async def _merge(
     client: AsyncElasticsearch,
@@ -76,25 +69,21 @@ async def _merge(
     watermarks: Mapping[int, int],
     partitions: Sequence[int],
 ) -> int:
-    key = (index, name)
     for _ in range(CONFLICT_RETRIES):
-        found = _LAST_WRITTEN.pop(key, None)
-        if found is None:
-            try:
-                found = dict(await client.get(index=index, id=name))
-            except NotFoundError:
-                found = None
+        try:
+            found = await client.get(index=index, id=name)
+        except NotFoundError:
+            found = None
         source = found["_source"] if found is not None else {}
         merged = merge(source, watermarks, partitions)
         if found is not None and merged == source:
-            _LAST_WRITTEN[key] = found
             return int(merged["position"])
         document = {**merged, "projection": name, "updated_at": datetime.now(UTC).isoformat()}
         try:
             if found is None:
-                written = await client.create(index=index, id=name, document=document)
+                await client.create(index=index, id=name, document=document)
             else:
-                written = await client.index(
+                await client.index(
                     index=index,
                     id=name,
                     document=document,
@@ -103,11 +92,6 @@ async def _merge(
                 )
         except ConflictError:
             continue
-        _LAST_WRITTEN[key] = {
-            "_source": document,
-            "_seq_no": written["_seq_no"],
-            "_primary_term": written["_primary_term"],
-        }
         return int(merged["position"])
     raise DependencyUnavailable("elasticsearch", f"{name}: checkpoint kept changing under us")
 
