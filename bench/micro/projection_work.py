@@ -19,11 +19,10 @@ from bench.micro.streams import account_events
 from system.bus.envelope import Envelope
 from system.bus.kafka import assigned_consumer
 from system.config import Settings
-from system.domain.codec import encode_event
+from system.domain.codec import decode_recorded, encode_event
 from system.domain.recorded import Metadata
 from system.ports import BulkOutcome, Doc
 from system.projections import PROJECTIONS
-from system.projections.arrivals import recorded_of
 from system.projections.fold import Arrival, fold_batch
 from system.projections.projector import Projector
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -58,7 +57,7 @@ def arrivals(events: int, seed: int) -> list[Arrival]:
                 metadata=Metadata(),
                 recorded_at=now,
             )
-            flat.append(Arrival(recorded_of(envelope), now.timestamp()))
+            flat.append(Arrival(decode_recorded(envelope), now.timestamp()))
     return flat
 
 

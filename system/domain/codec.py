@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from system.domain.events import EVENT_TYPES, Event
-from system.domain.recorded import Recorded, RecordedEvent
+from system.domain.recorded import EncodedRecord, Recorded
 
 _encoder = msgspec.json.Encoder()
 _decoders: dict[str, msgspec.json.Decoder[Any]] = {
@@ -25,7 +25,7 @@ def encode_event(event: Event) -> bytes:
     return _encoder.encode(event)
 
 
-def decode_event(event_type: str, data: bytes | str) -> Event:
+def decode_event(event_type: str, data: bytes | str | msgspec.Raw) -> Event:
     """Rebuild a typed event from its type name and JSON payload."""
     try:
         decoder = _decoders[event_type]
@@ -35,8 +35,9 @@ def decode_event(event_type: str, data: bytes | str) -> Event:
     return event
 
 
-def decode_recorded(row: RecordedEvent) -> Recorded[Event]:
-    """A stored event decoded, with its identity, order and record time."""
+def decode_recorded(row: EncodedRecord) -> Recorded[Event]:
+    """A recorded event decoded, with its identity, order and record time: the one mapping
+    from a stored row or a Kafka envelope to what projections fold."""
     return Recorded(
         event=decode_event(row.event_type, row.data),
         event_id=row.event_id,

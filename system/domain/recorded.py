@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -18,6 +18,30 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     correlation_id: str | None = None
     causation_id: str | None = None
     user_id: str | None = None
+
+
+class EncodedRecord(Protocol):
+    """Anything that carries a recorded event with its payload still encoded: a stored row
+    (`RecordedEvent`) or a Kafka envelope (`system.bus.envelope.Envelope`)."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def aggregate_id(self) -> str: ...
+    @property
+    def aggregate_type(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def data(self) -> bytes | msgspec.Raw: ...
+    @property
+    def metadata(self) -> Metadata: ...
+    @property
+    def recorded_at(self) -> datetime: ...
 
 
 class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,30 +18,14 @@ from system.bus.envelope import (
     decode_envelope,
     decode_watermark,
 )
-from system.domain.codec import decode_event
-from system.domain.events import Event
-from system.domain.recorded import Recorded
+from system.domain.codec import decode_recorded
 from system.projections.fold import Arrival
 from system.projections.pipeline import Received
 
 
-def recorded_of(envelope: Envelope) -> Recorded[Event]:
-    """The domain event an envelope carries, decoded, with its metadata."""
-    return Recorded(
-        event=decode_event(envelope.event_type, envelope.data),
-        event_id=envelope.event_id,
-        aggregate_id=envelope.aggregate_id,
-        aggregate_type=envelope.aggregate_type,
-        version=envelope.version,
-        position=envelope.position,
-        metadata=envelope.metadata,
-        recorded_at=envelope.recorded_at,
-    )
-
-
 def arrival(envelope: Envelope, headers: Mapping[str, bytes], consumed_at: float = 0.0) -> Arrival:
     """The arrival of an event message, its lag origin taken from its headers."""
-    recorded = recorded_of(envelope)
+    recorded = decode_recorded(envelope)
     committed = headers.get(COMMITTED_AT_HEADER)
     if committed is not None:
         return Arrival(recorded, float(committed), consumed_at=consumed_at)

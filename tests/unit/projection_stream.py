@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from system.bus.envelope import Envelope
-from system.domain.codec import encode_event
+from system.domain.codec import decode_recorded, encode_event
 from system.domain.events import Event
 from system.domain.recorded import Metadata, Recorded
 from system.projections import Doc, Projection
-from system.projections.arrivals import recorded_of
 
 T0 = datetime(2025, 3, 1, 23, 59, 59, tzinfo=UTC)
 
@@ -37,7 +36,7 @@ def envelope(
 def recorded(
     aggregate_id: str, version: int, event: Event, position: int | None = None
 ) -> Recorded[Event]:
-    return recorded_of(envelope(aggregate_id, version, event, position))
+    return decode_recorded(envelope(aggregate_id, version, event, position))
 
 
 def fold(projection: Projection, aggregate_id: str, events: list[Event]) -> Doc | None:
