@@ -6,7 +6,7 @@ import this module; it imports only the domain.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
@@ -209,3 +209,26 @@ class ProjectionStore(Protocol):
 
     async def write_lag_records(self, records: Sequence[Doc]) -> None:
         """Store lag records, each once (by its `_id`)."""
+
+
+class ReadModelAdmin(ProjectionStore, Protocol):
+    """What a projector process and a rebuild also need of the read side: indices created,
+    swapped behind their aliases and counted (implemented by ElasticsearchReadStore)."""
+
+    async def ensure(self, names: Iterable[str]) -> None:
+        """Create the read models' indices, aliases and the bookkeeping indices if missing."""
+
+    async def ensure_partitions_field(self) -> None:
+        """Make the checkpoint index accept per-partition watermarks."""
+
+    async def create_index(self, name: str) -> str:
+        """A fresh, empty index for read model `name`; its name."""
+
+    async def swap_alias(self, name: str, index: str) -> list[str]:
+        """Point `name`'s alias at `index` alone; the indices it pointed at before."""
+
+    async def count(self, index: str) -> int:
+        """How many documents `index` holds (after its last refresh)."""
+
+    async def close(self) -> None:
+        """Release the client."""

@@ -26,7 +26,7 @@ from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
 from system.domain.codec import decode_recorded
 from system.domain.recorded import RecordedEvent
-from system.ports import EventStore, ProjectionStore
+from system.ports import EventStore, ProjectionStore, ReadModelAdmin
 from system.projections import PROJECTIONS, Projection
 from system.projections.fold import Arrival, fold_batch
 
@@ -107,7 +107,7 @@ async def rebuild(
     projector's own repair rebuilds with its own folds."""
     projection = projection or PROJECTIONS[name]
     started = time.perf_counter()
-    store = open_read_store(settings)
+    store: ReadModelAdmin = open_read_store(settings)
     events = await open_event_store(settings, min_size=1, max_size=2)
     try:
         await store.ensure([name])
@@ -125,7 +125,7 @@ async def rebuild(
             await rebuilder.catch_up()
         await store.refresh(index)
         report.events = rebuilder.applied
-        report.docs = int((await store.client.count(index=index))["count"])
+        report.docs = await store.count(index)
         report.seconds = time.perf_counter() - started
         return report
     finally:

@@ -23,17 +23,18 @@ import functools
 import logging
 from collections.abc import Sequence
 
+from system.bootstrap import open_read_store
 from system.bus.envelope import topic_for, topics
 from system.bus.groups import group_consumer, subscribe
 from system.bus.kafka import ensure_topics
 from system.config import Settings
+from system.ports import ReadModelAdmin
 from system.projections import PROJECTIONS, lag_gauges
 from system.projections.pipeline import SharedRefresh
 from system.projections.projector import Projector, projector_health
 from system.projections.rebalance import Handover
 from system.projections.retention import resume_or_rebuild
 from system.projections.stamps import StampWriter
-from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import retry_unavailable
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class ProjectorRunner:
         )
         if partitions is None:
             return
-        store = ElasticsearchReadStore(settings)
+        store: ReadModelAdmin = open_read_store(settings)
         consumers = []
         try:
             if await retry_unavailable(lambda: self._ensure(store), health, stop=stop) is None:
@@ -136,7 +137,7 @@ class ProjectorRunner:
                 await consumer.stop()
             await store.close()
 
-    async def _ensure(self, store: ElasticsearchReadStore) -> bool:
+    async def _ensure(self, store: ReadModelAdmin) -> bool:
         await store.ensure(self.names)
         await store.ensure_partitions_field()
         return True

@@ -140,6 +140,11 @@ class ElasticsearchReadStore:
         return old
 
     @guarded
+    async def count(self, index: str) -> int:
+        """How many documents `index` holds (after its last refresh)."""
+        return int((await self.client.count(index=index))["count"])
+
+    @guarded
     async def delete_index(self, index: str) -> None:
         await self.client.indices.delete(index=index, ignore_unavailable=True)
 
