@@ -38,8 +38,8 @@ def faults(
     Exit status: 0 every run passed its audit and recovered, 2 an audit failed or a fault did
     not recover, 1 a run could not be carried out.
     """
-    from bench.faults.matrix import run_matrix, write_matrix_report
     from bench.faults.suite import SuiteError, load_suite
+    from bench.run.fault_matrix import run_matrix, write_matrix_report
     from system.config import Settings
 
     if repeat < 1:

@@ -23,12 +23,12 @@ from bench.load.calibrate import (
     calibrate,
 )
 from bench.load.config import LoadConfig
-from bench.load.display import LiveView, calibration_table, print_run
 from bench.load.keys import Distribution
 from bench.load.options import parse_duration, parse_mix
-from bench.load.runner import LoadRunError, run_load
+from bench.load.registry import SCENARIOS
 from bench.load.shapes import ShapeName
-from bench.scenarios.registry import SCENARIOS
+from bench.run.display import LiveView, calibration_table, print_run
+from bench.run.runner import LoadRunError, run_load
 from system.config import Settings
 
 EXIT_AUDIT_FAILED = 2

@@ -11,10 +11,10 @@ from rich.console import Console
 
 from bench.cli.common import ensure_stack, fail
 from bench.load.options import parse_duration
-from bench.load.runner import LoadRunError
+from bench.load.registry import SCENARIOS
+from bench.run.runner import LoadRunError
 from bench.saturate.run import run_saturation
 from bench.saturate.search import Slo, StepResult, parse_slo
-from bench.scenarios.registry import SCENARIOS
 from system.config import Settings
 
 console = Console()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.faults.plan import FaultPlan, FaultSpecError, parse_plan
-from bench.scenarios.registry import SCENARIOS
+from bench.load.registry import SCENARIOS
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 PREFIX = "faults-"

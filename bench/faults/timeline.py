@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from bench.load.timeseries import read
+from bench.report.series import read_timeseries
 
 
 def _marks(ax: Axes, faults: Sequence[Mapping[str, Any]], t0: float, legend: bool) -> None:
@@ -41,7 +41,7 @@ def _marks(ax: Axes, faults: Sequence[Mapping[str, Any]], t0: float, legend: boo
 
 def fault_timeline(run_dir: Path, faults: Sequence[Mapping[str, Any]], out: Path) -> Path | None:
     """Write the run's timeline PNG to `out` (None when the run has no time series)."""
-    series = read(run_dir)
+    series = read_timeseries(run_dir)
     if not series or not faults:
         return None
     t0 = float(series["t0"])

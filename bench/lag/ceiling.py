@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.lag.es_ceiling import lag_lines as es_lag_lines
+from bench.report.constants import KAFKA_CEILING
 from bench.report.intervals import median_interval
 from bench.stack.downloads import maven_copy_dependencies
 from bench.stack.java import java_bin
@@ -31,7 +31,6 @@ ROUNDS = 3
 RECORDS = 300
 """Records per round (one at a time: about 1 s per round on an idle broker)."""
 TIMEOUT_S = 90.0
-NAME = "kafka_end_to_end_latency"
 POM = Path(__file__).parent / "kafka_tools" / "pom.xml"
 _PERCENTILES = re.compile(r"Percentiles: 50th = (\d+), 99th = (\d+), 99\.9th = (\d+)")
 _AVERAGE = re.compile(r"Avg latency: ([0-9.]+) ms")
@@ -134,7 +133,7 @@ def ceiling_row(
     p50 = median_interval([max(r.p50, 0.001) for r in rounds])
     p99 = median_interval([max(r.p99, 0.001) for r in rounds])
     return {
-        "name": NAME,
+        "name": KAFKA_CEILING,
         "unit": "seconds",
         "value": p50.value,
         "low": p50.low,
@@ -148,36 +147,6 @@ def ceiling_row(
             " produce -> consume p50 (p99 beside it), whole milliseconds"
         ),
     }
-
-
-def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Lines under the lag table: each projection's kafka stage beside Kafka's own latency,
-    then its index and refresh stages beside Elasticsearch's (`bench/lag/es_ceiling.py`)."""
-    ceiling = next((c for c in ceilings if c.get("name") == NAME), None)
-    stages = [r for r in lag if r.get("stage") == "kafka"]
-    if ceiling is None or not stages:
-        return es_lag_lines(lag, ceilings)
-    lines = [
-        f"Kafka stage vs Kafka's own end-to-end latency (EndToEndLatency, same broker, acks=all):"
-        f" ceiling p50 {_ms(ceiling['value'])}, p99 {_ms(ceiling.get('p99'))}"
-    ]
-    for r in stages:
-        p50, p99 = r.get("p50"), r.get("p99")
-        lines.append(
-            f"{r['projection']}: kafka stage p50 {_ms(p50)} ({_times(p50, ceiling['value'])}),"
-            f" p99 {_ms(p99)} ({_times(p99, ceiling.get('p99'))})"
-        )
-    return lines + es_lag_lines(lag, ceilings)
-
-
-def _ms(x: Any) -> str:
-    return "-" if x is None else f"{x * 1e3:.1f} ms"
-
-
-def _times(x: Any, ceiling: Any) -> str:
-    if x is None or not ceiling:
-        return "-"
-    return f"{x / ceiling:.1f}x the ceiling"
 
 
 async def add_kafka_ceiling(results: Any, settings: Settings) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
+from bench.report.constants import ES_CEILING
 from bench.report.intervals import Interval, median_interval
 from system.config import Settings
 from system.projections import PROJECTIONS
@@ -31,7 +32,6 @@ from system.readstore.elasticsearch import Doc, ElasticsearchReadStore
 from system.readstore.mappings import read_model_body
 from system.resilience import DependencyUnavailable
 
-NAME = "elasticsearch_bulk_refresh_latency"
 ROUNDS = 3
 BATCHES = 20
 """Batches per round (5 s per round at the default pace)."""
@@ -188,7 +188,7 @@ def ceiling_row(
     each the median of the rounds' with its interval."""
     total50 = _interval(rounds, "total", 0.5)
     row: dict[str, Any] = {
-        "name": NAME,
+        "name": ES_CEILING,
         "unit": "seconds",
         "value": total50.value,
         **total50.fields(),
@@ -210,44 +210,6 @@ def ceiling_row(
         " steps apart"
     )
     return row
-
-
-def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Lines under the lag table: each projection's index and refresh stages beside the
-    ceiling's bulk and refresh steps."""
-    ceiling = next((c for c in ceilings if c.get("name") == NAME), None)
-    rows = {(r["projection"], r["stage"]): r for r in lag if r.get("stage") in STAGES}
-    if ceiling is None or not rows:
-        return []
-    lines = [
-        "Index and refresh stages vs Elasticsearch's own bulk + refresh (same node, client,"
-        f" mappings and doc size): ceiling bulk p50 {_ms(ceiling.get('index_p50'))}, p99"
-        f" {_ms(ceiling.get('index_p99'))}; refresh p50 {_ms(ceiling.get('refresh_p50'))}, p99"
-        f" {_ms(ceiling.get('refresh_p99'))}"
-    ]
-    for projection in sorted({p for p, _ in rows}):
-        parts = []
-        for stage in STAGES:
-            r = rows.get((projection, stage))
-            if r is None:
-                continue
-            p50, p99 = r.get("p50"), r.get("p99")
-            parts.append(
-                f"{stage} p50 {_ms(p50)} ({_times(p50, ceiling.get(f'{stage}_p50'))}),"
-                f" p99 {_ms(p99)} ({_times(p99, ceiling.get(f'{stage}_p99'))})"
-            )
-        lines.append(f"{projection}: " + "; ".join(parts))
-    return lines
-
-
-def _ms(x: Any) -> str:
-    return "-" if x is None else f"{x * 1e3:.1f} ms"
-
-
-def _times(x: Any, ceiling: Any) -> str:
-    if x is None or not ceiling:
-        return "-"
-    return f"{x / ceiling:.1f}x the ceiling"
 
 
 def read_models(lag: Sequence[Mapping[str, Any]], scenario: str) -> list[str]:

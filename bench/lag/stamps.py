@@ -19,7 +19,6 @@ from typing import Any
 import asyncpg
 from elasticsearch import AsyncElasticsearch
 
-from bench.load.samples import Sample
 from bench.report.constants import LAG_KEYS
 from system.eventstore.outbox import acked_at
 
@@ -196,14 +195,3 @@ async def fetch_stamps(
     for i in range(0, len(positions), ACK_CHUNK):
         acked.update(await acked_at(pool, positions[i : i + ACK_CHUNK]))
     return with_acks(stamps, acked)
-
-
-def measured_window(samples: Iterable[Sample]) -> tuple[float, float] | None:
-    """[first send, last finish] of the measured (not warm-up) operations; None if none.
-
-    Events committed in it are the run's: those of the lead time and warm-up are left out.
-    """
-    measured = [s for s in samples if s.phase == "measured"]
-    if not measured:
-        return None
-    return min(s.sent for s in measured), max(s.finished for s in measured)

@@ -1,1 +1,2 @@
-"""Load runs: open and closed pacing, raw samples, HdrHistogram latency, audit, locust runner."""
+"""Load generation: open and closed pacing, raw samples, HdrHistogram latency, locust processes,
+seeding and calibration; `bench/run/` puts a run together."""

@@ -20,8 +20,8 @@ from bench.load.health import ScheduleVerdict, judge
 from bench.load.latency import Summary, summarize
 from bench.load.locust_process import STOP_TIMEOUT_S, LocustProcesses, free_port, run_time_s
 from bench.load.pacing import UNSENT_GLOB, read_unsent
+from bench.load.registry import CALIBRATION
 from bench.load.samples import read_samples, sample_files
-from bench.scenarios.registry import CALIBRATION
 
 SCENARIO = CALIBRATION.name
 ROUTES = {"/health/live": "live", "/health": "health"}

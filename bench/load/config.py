@@ -8,8 +8,8 @@ import msgspec
 
 from bench.load.keys import Distribution
 from bench.load.metrics import EXPORTER_PORT
+from bench.load.registry import SCENARIOS
 from bench.load.shapes import SHAPES, ShapeName
-from bench.scenarios.registry import SCENARIOS
 
 Model = Literal["open", "closed"]
 

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from bench.load.config import LoadConfig
 from bench.load.metrics import EXPORTER_HOST, EXPORTER_PORT
+from bench.load.registry import SCENARIOS
 from bench.load.shapes import SHAPES
-from bench.scenarios.registry import SCENARIOS
 
 DEFAULT_SCENARIO = "orders"
 DEFAULT_RATE = 10.0

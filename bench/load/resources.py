@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import math
 import os
 import random
@@ -40,8 +39,8 @@ from typing import Any
 import asyncpg
 
 from bench.report.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, Interval
+from bench.report.series import RESOURCES_FILE, Snapshot, append_snapshot
 
-SERIES_FILE = "resources.jsonl"
 IDLE_S = 3.0
 """Seconds of idle baseline sampled before a load run (the services' cost with no load), in
 1 s intervals of which the quietest counts (a shared machine's bursts fall in some of them)."""
@@ -49,16 +48,6 @@ LOCUST = "locust"
 HARNESS = "harness"
 """The runner process itself (lag probe, sampler)."""
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Cumulative CPU seconds per process group at one moment (wall clock `at`), and when each
-    group's root process started (epoch seconds; a change means the service was restarted)."""
-
-    at: float
-    cpu: dict[str, float]
-    started: dict[str, float] = field(default_factory=dict)
 
 
 def component(process: str) -> str:
@@ -167,8 +156,7 @@ class ResourceSampler:
         """Take one snapshot now (off the event loop) and append it to the series file."""
         snap = await asyncio.to_thread(self._take)
         self.snapshots.append(snap)
-        with (self.out / SERIES_FILE).open("a") as f:
-            f.write(json.dumps({"at": snap.at, "cpu": snap.cpu, "started": snap.started}) + "\n")
+        append_snapshot(self.out / RESOURCES_FILE, snap)
 
     def _take(self) -> Snapshot:
         return take_snapshot(stack_roots(self.stack_dir), list(self.locust_pids))
@@ -204,21 +192,6 @@ async def idle_cores(stack_dir: Path, seconds: float = IDLE_S) -> dict[str, floa
             if used is not None and b.at > a.at:
                 out[name] = min(out.get(name, math.inf), used / (b.at - a.at))
     return out
-
-
-def read_series(path: Path) -> list[Snapshot]:
-    """The snapshots a sampler wrote (empty when the file is missing)."""
-    if not path.is_file():
-        return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [
-        Snapshot(
-            float(r["at"]),
-            {k: float(v) for k, v in r["cpu"].items()},
-            {k: float(v) for k, v in r.get("started", {}).items()},
-        )
-        for r in rows
-    ]
 
 
 def _mean_interval(values: Sequence[float], weights: Sequence[float]) -> Interval:

@@ -6,29 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
-
-from bench.export.metric_names import COMMAND_CONFLICTS_TOTAL
 from bench.load.calibrate import Calibration
 from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, health_fields
 from bench.load.latency import RequestStats, Summary
 from bench.load.samples import LOCUST_COUNTS
-
-CONFLICTS_METRIC = COMMAND_CONFLICTS_TOTAL.removesuffix("_total")
-"""The api's counter of 409 version conflicts, as the text parser names its family."""
-
-
-async def api_conflicts(client: httpx.AsyncClient) -> int:
-    """The API's `cqrs_command_conflicts_total`, summed over its labels."""
-    r = await client.get("/metrics")
-    r.raise_for_status()
-    total = 0.0
-    for family in text_string_to_metric_families(r.text):
-        if family.name == CONFLICTS_METRIC:
-            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return round(total)
 
 
 def locust_conflicts(out: Path) -> int:

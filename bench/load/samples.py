@@ -84,3 +84,14 @@ def read_samples(paths: Iterable[Path]) -> Iterator[Sample]:
 
 def sample_files(directory: Path) -> list[Path]:
     return sorted(directory.glob(SAMPLES_GLOB))
+
+
+def measured_window(samples: Iterable[Sample]) -> tuple[float, float] | None:
+    """[first send, last finish] of the measured (not warm-up) operations; None if none.
+
+    Events committed in it are the run's: those of the lead time and warm-up are left out.
+    """
+    measured = [s for s in samples if s.phase == "measured"]
+    if not measured:
+        return None
+    return min(s.sent for s in measured), max(s.finished for s in measured)

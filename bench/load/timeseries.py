@@ -10,7 +10,6 @@ second holds too few values for one to mean much); rates are counts per second.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,6 @@ from bench.lag.stamps import STAGES, EventStamps, quantile
 from bench.load.pacing import Unsent
 from bench.load.samples import VISIBILITY, Sample
 
-FILE = "timeseries.json"
 PROBE_FILE = "lag-probe.jsonl"
 
 
@@ -127,18 +125,3 @@ def build(
         "lag": _lag_series(stamps, t0, n),
         "probe": _probe_series(probe, t0),
     }
-
-
-def write(out: Path, series: dict[str, Any]) -> Path:
-    path = out / FILE
-    path.write_text(json.dumps(series, separators=(",", ":")))
-    return path
-
-
-def read(directory: Path) -> dict[str, Any]:
-    """A run directory's series ({} when it has none)."""
-    path = directory / FILE
-    if not path.exists():
-        return {}
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data

@@ -57,6 +57,11 @@ MICRO_METRICS: dict[str, str] = {
 }
 """Every metric the micro run pushes, with its help text (the dashboards use these names)."""
 
+KAFKA_CEILING = "kafka_end_to_end_latency"
+"""The `ceilings` row of Kafka's own end-to-end latency (`bench/lag/ceiling.py`)."""
+ES_CEILING = "elasticsearch_bulk_refresh_latency"
+"""The `ceilings` row of Elasticsearch's own bulk + refresh latency (`bench/lag/es_ceiling.py`)."""
+
 UNIT_EVENTS_PER_S = "events/s"
 UNIT_COMMANDS_PER_S = "commands/s"
 """The `unit` of rate rows (ceilings, peers): what one counted unit is."""

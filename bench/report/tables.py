@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.lag.ceiling import lag_lines
 from bench.report.analysis import break_even, fitted_break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
+from bench.report.lag_ceilings import lag_lines
 from bench.report.targets import figure_interval
 
 

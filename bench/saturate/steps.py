@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.config import LoadConfig
-from bench.load.runner import LoadRun, run_load
+from bench.run.runner import LoadRun, run_load
 from bench.saturate.search import Search, Slo, StepResult
 from system.config import Settings
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from locust import tag
 
+from bench.load.registry import BANKING
 from bench.scenarios.base import ScenarioUser
-from bench.scenarios.registry import BANKING
 
 
 class BankingUser(ScenarioUser):

@@ -17,7 +17,7 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from bench.load.keys import ticket_rng
 from bench.load.pacing import Ticket
-from bench.scenarios.registry import Scenario
+from bench.load.registry import Scenario
 from bench.scenarios.runtime import Runtime, runtime
 
 IDLE_S = 3600.0
@@ -78,7 +78,7 @@ class ScenarioUser(FastHttpUser):
 
     abstract = True
     scenario: ClassVar[Scenario | None] = None
-    """The registry entry this class runs (bench/scenarios/registry.py); None on the bases."""
+    """The registry entry this class runs (bench/load/registry.py); None on the bases."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

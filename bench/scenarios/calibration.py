@@ -6,8 +6,8 @@ import random
 
 from locust import tag
 
+from bench.load.registry import CALIBRATION
 from bench.scenarios.base import ScenarioUser
-from bench.scenarios.registry import CALIBRATION
 
 
 class CalibrationUser(ScenarioUser):

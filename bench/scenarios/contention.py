@@ -7,8 +7,8 @@ import random
 import orjson
 from locust import tag
 
+from bench.load.registry import CONTENTION
 from bench.scenarios.base import ScenarioUser
-from bench.scenarios.registry import CONTENTION
 
 
 class ContentionUser(ScenarioUser):

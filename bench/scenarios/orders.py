@@ -7,8 +7,8 @@ from typing import Any
 
 from locust import tag
 
+from bench.load.registry import ORDERS
 from bench.scenarios.base import CatalogueReader
-from bench.scenarios.registry import ORDERS
 
 NEXT = {"confirm": "placed", "ship": "confirmed", "deliver": "shipped", "cancel": "placed"}
 """Lifecycle operation → the pool of orders it takes from."""

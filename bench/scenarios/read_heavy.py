@@ -6,8 +6,8 @@ import random
 
 from locust import tag
 
+from bench.load.registry import READ_HEAVY
 from bench.scenarios.base import CatalogueReader
-from bench.scenarios.registry import READ_HEAVY
 
 
 class ReadHeavyUser(CatalogueReader):

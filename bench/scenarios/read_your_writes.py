@@ -19,9 +19,9 @@ import orjson
 import urllib3
 from locust import tag
 
+from bench.load.registry import READ_YOUR_WRITES
 from bench.load.samples import VISIBILITY
 from bench.scenarios.base import WAIT_MS, ScenarioUser
-from bench.scenarios.registry import READ_YOUR_WRITES
 from system.config import Settings
 from system.readstore.elasticsearch import visibility_search
 

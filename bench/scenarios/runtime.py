@@ -22,10 +22,10 @@ from bench.load.config import LoadConfig
 from bench.load.keys import KeyChooser
 from bench.load.options import add_arguments, config_from_options
 from bench.load.pacing import Timetable, write_unsent
+from bench.load.registry import SCENARIOS
 from bench.load.samples import LOCUST_COUNTS, Outcome, Phase, Sample, SampleWriter
 from bench.load.shapes import Segment, phases, rate_at, timetable
 from bench.scenarios.exporter import start_exporter
-from bench.scenarios.registry import SCENARIOS
 
 
 @dataclass

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.lag.ceiling import NAME, ceiling_row, measure
+from bench.lag.ceiling import ceiling_row, measure
+from bench.report.constants import KAFKA_CEILING as NAME
 from system.config import Settings
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.lag.ceiling import lag_lines
-from bench.lag.es_ceiling import NAME, Batch, ceiling_row, quantile, read_models
+from bench.lag.es_ceiling import Batch, ceiling_row, quantile, read_models
+from bench.report.constants import ES_CEILING as NAME
+from bench.report.lag_ceilings import lag_lines
 
 
 def test_quantile_is_nearest_rank() -> None:

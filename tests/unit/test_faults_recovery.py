@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bench.faults.matrix import recovery_summary
 from bench.faults.plan import parse_fault
 from bench.faults.recovery import Poll, behind, error_window, errors_by_status, recovered_at
 from bench.faults.session import Injected
 from bench.faults.versions import VersionTracker
 from bench.load.samples import Sample
+from bench.run.fault_matrix import recovery_summary
 
 
 def _sample(sent: float, finished: float, status: int, outcome: str = "error") -> Sample:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.lag.ceiling import CeilingError, ToolRound, ceiling_row, lag_lines, parse
+from bench.lag.ceiling import CeilingError, ToolRound, ceiling_row, parse
+from bench.report.lag_ceilings import lag_lines
 
 OUTPUT = """\
 Topic "cqrs-bench-e2e-latency" does not exist. Will create topic with 1 partition(s)

@@ -11,11 +11,10 @@ from bench.lag.stamps import (
     explode,
     in_window,
     lag_rows,
-    measured_window,
     quantile,
     with_acks,
 )
-from bench.load.samples import Sample
+from bench.load.samples import Sample, measured_window
 
 
 def stamps(

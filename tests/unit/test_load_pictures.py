@@ -19,6 +19,7 @@ from bench.load.rows import by_request
 from bench.load.samples import Sample
 from bench.report import files, html, markdown, panels
 from bench.report.plots.load_timeseries import fault_spans, load_timeseries
+from bench.report.series import write_timeseries
 from tests.unit.test_load_report import run
 
 T0 = 1_700_000_000.0
@@ -95,7 +96,7 @@ def test_late_sends_show_in_corrected_latency_only() -> None:
 
 
 def test_the_report_draws_four_time_series_and_marks_faults(tmp_path: Path) -> None:
-    timeseries.write(tmp_path, series())
+    write_timeseries(tmp_path, series())
     data = run(sent=200)
     data["faults"] = [{"service": "kafka", "action": "kill", "at": T0 + 3, "recovery_seconds": 2}]
     made = load_timeseries(data, tmp_path)

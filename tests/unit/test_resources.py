@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 
 from bench.load.resources import (
-    Snapshot,
     component,
-    read_series,
     resource_rows,
     stack_roots,
     take_snapshot,
     tree_cpu,
 )
 from bench.report.results import Results
+from bench.report.series import Snapshot, read_snapshots
 
 
 def test_a_tree_sums_every_descendant_once_and_nothing_else() -> None:
@@ -108,8 +107,8 @@ def test_a_real_snapshot_sees_this_process_and_the_series_round_trips(tmp_path: 
     path = tmp_path / "resources.jsonl"
     assert snap.started["me"] <= snap.at and "harness" not in snap.started
     path.write_text(f'{{"at": {snap.at}, "cpu": {{"me": {snap.cpu["me"]}}}}}\n')
-    assert read_series(path)[0].cpu == {"me": snap.cpu["me"]}
-    assert read_series(tmp_path / "missing.jsonl") == []
+    assert read_snapshots(path)[0].cpu == {"me": snap.cpu["me"]}
+    assert read_snapshots(tmp_path / "missing.jsonl") == []
 
 
 def test_the_idle_baseline_gives_the_marginal_cost_per_request() -> None:

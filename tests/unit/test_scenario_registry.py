@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from bench.scenarios.registry import SCENARIOS
+from bench.load.registry import SCENARIOS
 
 PROBE = """
 import json

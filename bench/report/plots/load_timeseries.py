@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bench.load.timeseries import read
+from bench.report.series import read_timeseries
 
 STAGE_COLOURS = {
     "relay": "tab:blue",
@@ -148,7 +148,7 @@ def load_timeseries(data: Mapping[str, Any], out: Path) -> list[Path]:
     """Every time-series picture the run directory's series allow (none for other runs)."""
     if not data.get("load"):
         return []
-    series = read(out)
+    series = read_timeseries(out)
     if not series:
         return []
     faults = fault_spans(data.get("faults") or [], float(series["t0"]))

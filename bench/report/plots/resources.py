@@ -10,7 +10,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from bench.load.resources import SERIES_FILE, read_series
+from bench.report.series import RESOURCES_FILE, read_snapshots
 
 SHOWN = 8
 """The busiest processes drawn (the rest are in the table)."""
@@ -19,7 +19,7 @@ SHOWN = 8
 def cpu_timeseries(data: Mapping[str, Any], out: Path) -> Path | None:
     """`load_cpu.png`, or None when the run recorded no CPU series."""
     rows = (data.get("resources") or [])[:SHOWN]
-    snapshots = read_series(out / SERIES_FILE)
+    snapshots = read_snapshots(out / RESOURCES_FILE)
     if not rows or len(snapshots) < 2:
         return None
     t0 = snapshots[0].at

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from bench.load import metrics as m
 from bench.load.calibrate import Calibration
-from bench.load.runner import LoadRun, Progress
+from bench.run.runner import LoadRun, Progress
 
 
 def _scrape(url: str) -> dict[str, float]:

@@ -15,15 +15,17 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
 from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
+from bench.export.metric_names import COMMAND_CONFLICTS_TOTAL
 from bench.faults.session import FaultPlan, FaultSession
 from bench.lag.ceiling import add_kafka_ceiling
 from bench.lag.es_ceiling import add_es_ceiling
 from bench.lag.histograms import histogram_rows
 from bench.lag.probe import LagProbe
-from bench.lag.stamps import EventStamps, fetch_stamps, lag_row, lag_rows, measured_window
+from bench.lag.stamps import EventStamps, fetch_stamps, lag_row, lag_rows
 from bench.load import seeding, timeseries
 from bench.load.calibrate import (
     CALIBRATION_S,
@@ -46,12 +48,13 @@ from bench.load.locust_process import (
 from bench.load.pacing import read_unsent
 from bench.load.publish import render_run_panels
 from bench.load.resources import ResourceSampler, head_position, idle_cores, resource_rows
-from bench.load.rows import api_conflicts, load_row, locust_conflicts, request_table
-from bench.load.samples import VISIBILITY, Sample, read_samples, sample_files
+from bench.load.rows import load_row, locust_conflicts, request_table
+from bench.load.samples import VISIBILITY, Sample, measured_window, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
+from bench.report.series import write_timeseries
 from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
 from system.projections import PROJECTIONS
@@ -60,6 +63,19 @@ from system.readstore.elasticsearch import ElasticsearchReadStore
 
 VISIBILITY_PROJECTION = "account_balance"
 """The read model whose visibility read-your-writes measures (the balance view)."""
+CONFLICTS_METRIC = COMMAND_CONFLICTS_TOTAL.removesuffix("_total")
+"""The api's counter of 409 version conflicts, as the text parser names its family."""
+
+
+async def api_conflicts(client: httpx.AsyncClient) -> int:
+    """The API's `cqrs_command_conflicts_total`, summed over its labels."""
+    r = await client.get("/metrics")
+    r.raise_for_status()
+    total = 0.0
+    for family in text_string_to_metric_families(r.text):
+        if family.name == CONFLICTS_METRIC:
+            total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return round(total)
 
 
 class LoadRunError(RuntimeError):
@@ -256,7 +272,7 @@ async def _run(
         timeseries.read_probe(out / timeseries.PROBE_FILE),
         open_model=config.model == "open",
     )
-    timeseries.write(out, series)
+    write_timeseries(out, series)
     results.finish()
     results.notes.extend(await _publish(results, settings))
     results.notes.extend(await render_run_panels(results.to_dict(), settings, out, started))

@@ -21,10 +21,10 @@ from bench.faults.recovery import all_healthy
 from bench.faults.suite import FaultRun, FaultSuite
 from bench.faults.timeline import fault_timeline
 from bench.load.config import LoadConfig
-from bench.load.runner import LoadRun, LoadRunError, run_load
 from bench.report import html, markdown
 from bench.report.environment import gather_environment
 from bench.report.results import Results
+from bench.run.runner import LoadRun, LoadRunError, run_load
 from system.config import Settings
 
 HEALTHY_WAIT_S = 120.0
