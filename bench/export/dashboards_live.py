@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 
 from bench.export import metric_names as n
 from bench.export import panels as p
+from bench.report.constants import LagStage
 
 RETRIES = f"sum({p.rate(n.COMMAND_ATTEMPTS_TOTAL)}) - sum({p.rate(n.COMMANDS_TOTAL)})"
 """Attempts beyond each command's first."""
@@ -37,7 +38,7 @@ def read_side() -> db.Dashboard:
         .repeat_direction("h")
         .max_per_row(2)
     )
-    end_to_end = f'{p.PROJECTION}, stage="end_to_end"'
+    end_to_end = f'{p.PROJECTION}, stage="{LagStage.END_TO_END}"'
     duplicates = p.rate(n.PROJECTION_DUPLICATES_TOTAL, p.PROJECTION)
     return (
         p.dashboard(

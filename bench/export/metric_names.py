@@ -8,7 +8,13 @@ metric fails a test instead of silently emptying a panel.
 from __future__ import annotations
 
 from bench.load import metrics as load_metrics
-from bench.report.constants import LAG_KEYS, LATENCY_KEYS, PERCENTILES_TO_REPORT, PUSH_JOB
+from bench.report.constants import (
+    LAG_KEYS,
+    LATENCY_KEYS,
+    PERCENTILES_TO_REPORT,
+    PUSH_JOB,
+    LagStage,
+)
 
 # The system under test (scraped from the api, relay and projector).
 COMMANDS_TOTAL = "cqrs_commands_total"
@@ -33,7 +39,14 @@ PROJECTION_POSITION_LAG = "cqrs_projection_position_lag"
 PROJECTOR_LAG_GAUGES: tuple[str, ...] = (PROJECTION_CONSUMER_LAG, PROJECTION_POSITION_LAG)
 """Exported by the projector (issue 11); the dashboards read them by these names."""
 
-HISTOGRAM_LAG_STAGES: tuple[str, ...] = ("delivery", "index", "refresh", "end_to_end")
+HISTOGRAM_DELIVERY_STAGE = "delivery"
+"""The projector's own stage committed → consumed: the lag's relay and kafka stages together."""
+HISTOGRAM_LAG_STAGES: tuple[str, ...] = (
+    HISTOGRAM_DELIVERY_STAGE,
+    LagStage.INDEX,
+    LagStage.REFRESH,
+    LagStage.END_TO_END,
+)
 """The `stage` values of `cqrs_projection_lag_seconds` (the projector's view)."""
 
 # The load generator (locust's exporter, bench/scenarios/exporter.py).

@@ -16,6 +16,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import prometheus as prom_model
 
 from bench.export import metric_names as n
+from bench.report.constants import LagStage
 
 DATASOURCE_UID = "prometheus"
 """The uid of the Prometheus datasource (provisioned by compose, created by `grafana push`)."""
@@ -230,7 +231,9 @@ def stage_variable() -> db.CustomVariable:
         db.CustomVariable(STAGE_VAR)
         .label("Stage (heatmap)")
         .values(",".join(n.HISTOGRAM_LAG_STAGES))
-        .current(model.VariableOption(selected=True, text="end_to_end", value="end_to_end"))
+        .current(
+            model.VariableOption(selected=True, text=LagStage.END_TO_END, value=LagStage.END_TO_END)
+        )
     )
 
 

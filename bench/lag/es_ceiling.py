@@ -24,7 +24,7 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
-from bench.report.constants import ES_CEILING
+from bench.report.constants import ES_CEILING, ES_STAGES
 from bench.report.intervals import Interval, median_interval
 from system.config import Settings
 from system.projections import PROJECTIONS
@@ -48,7 +48,6 @@ UPDATE_SHARE = 0.7
 """Share of a batch's docs that replace an existing one: in `orders`, 70 % of the order events
 (confirm, ship, deliver, cancel) update an order placed earlier."""
 SEED = 14
-STAGES = ("index", "refresh")
 SCENARIO_AGGREGATES = {"orders": {"Order", "Product"}}
 """Aggregate types whose streams a scenario appends to (the other scenarios: accounts)."""
 
@@ -194,11 +193,11 @@ def ceiling_row(
         **total50.fields(),
     }
     figures = {"p99": ("total", 0.99)}
-    for stage in STAGES:
+    for stage in ES_STAGES:
         figures[f"{stage}_p50"] = (stage, 0.5)
         figures[f"{stage}_p99"] = (stage, 0.99)
-    for key, (stage, q) in figures.items():
-        found = _interval(rounds, stage, q)
+    for key, (step, q) in figures.items():
+        found = _interval(rounds, step, q)
         row.update({key: found.value, f"{key}_low": found.low, f"{key}_high": found.high})
     row["work"] = (
         f"Elasticsearch on the stack's node, the projector's client and bulk code: {len(rounds)}"
@@ -215,7 +214,7 @@ def ceiling_row(
 def read_models(lag: Sequence[Mapping[str, Any]], scenario: str) -> list[str]:
     """The read models a run of `scenario` writes to, among those with lag rows (another
     client's few events on another stream do not make a projector cycle refresh its index)."""
-    staged = sorted({r["projection"] for r in lag if r.get("stage") in STAGES})
+    staged = sorted({r["projection"] for r in lag if r.get("stage") in ES_STAGES})
     kinds = SCENARIO_AGGREGATES.get(scenario, {"BankAccount"})
     mine = [n for n in staged if n in PROJECTIONS and PROJECTIONS[n].aggregate_type in kinds]
     return mine or staged

@@ -15,13 +15,16 @@ from typing import Any
 
 import httpx
 
-from bench.report.constants import LAG_KEYS
+from bench.report.constants import LAG_KEYS, STAMPED_STAGES, LagStage
 
 SCRAPE_SLACK_S = 2.0
 """Evaluated this long after the window's end, so the last scrape (1 s interval) is in."""
+PROJECTOR_STAGES = (LagStage.INDEX, LagStage.REFRESH, LagStage.END_TO_END)
+"""The stages of the projector's histogram that are lag stages as they are (its `delivery` spans
+relay and kafka; the relay's own histogram gives the relay stage)."""
 PROJECTION_QUERY = (
     "histogram_quantile({q}, sum by (projection, stage, le)"
-    ' (increase(cqrs_projection_lag_seconds_bucket{{stage=~"index|refresh|end_to_end"}}[{w}s])))'
+    ' (increase(cqrs_projection_lag_seconds_bucket{{stage=~"{stages}"}}[{w}s])))'
 )
 RELAY_QUERY = "histogram_quantile({q}, sum by (le) (increase(cqrs_relay_lag_seconds_bucket[{w}s])))"
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
@@ -39,7 +42,7 @@ async def _quantiles(
         value = float(item["value"][1])
         if math.isfinite(value):
             metric = item["metric"]
-            key = (metric.get("projection", ALL_PROJECTIONS), metric.get("stage", "relay"))
+            key = (metric.get("projection", ALL_PROJECTIONS), metric.get("stage", LagStage.RELAY))
             out[key] = value
     return out
 
@@ -50,10 +53,13 @@ async def histogram_rows(
     """`lag` rows (source `histogram`) for the window [since, until] (epoch seconds)."""
     at = until + SCRAPE_SLACK_S
     window = max(1, math.ceil(at - since))
+    stages = "|".join(PROJECTOR_STAGES)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for key in LAG_KEYS:
         q = QUANTILES[key]
-        found = await _quantiles(prometheus, PROJECTION_QUERY.format(q=q, w=window), at)
+        found = await _quantiles(
+            prometheus, PROJECTION_QUERY.format(q=q, w=window, stages=stages), at
+        )
         found.update(await _quantiles(prometheus, RELAY_QUERY.format(q=q, w=window), at))
         for (projection, stage), value in found.items():
             row = rows.setdefault(
@@ -61,6 +67,5 @@ async def histogram_rows(
                 {"projection": projection, "stage": stage, "source": "histogram"},
             )
             row[key] = value
-    order = ("relay", "kafka", "index", "refresh", "end_to_end")
     complete = [r for r in rows.values() if all(k in r for k in LAG_KEYS)]
-    return sorted(complete, key=lambda r: (r["projection"], order.index(r["stage"])))
+    return sorted(complete, key=lambda r: (r["projection"], STAMPED_STAGES.index(r["stage"])))

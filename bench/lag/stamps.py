@@ -19,15 +19,15 @@ from typing import Any
 import asyncpg
 from elasticsearch import AsyncElasticsearch
 
-from bench.report.constants import LAG_KEYS
+from bench.report.constants import LAG_KEYS, LagStage
 from system.eventstore.outbox import acked_at
 
-STAGES: dict[str, tuple[str, str]] = {
-    "relay": ("origin", "acked_at"),
-    "kafka": ("acked_at", "consumed_at"),
-    "index": ("consumed_at", "indexed_at"),
-    "refresh": ("indexed_at", "searchable_at"),
-    "end_to_end": ("origin", "searchable_at"),
+STAGES: dict[LagStage, tuple[str, str]] = {
+    LagStage.RELAY: ("origin", "acked_at"),
+    LagStage.KAFKA: ("acked_at", "consumed_at"),
+    LagStage.INDEX: ("consumed_at", "indexed_at"),
+    LagStage.REFRESH: ("indexed_at", "searchable_at"),
+    LagStage.END_TO_END: ("origin", "searchable_at"),
 }
 """Stage → (from stamp, to stamp), as the projector's lag-stamp contract defines them."""
 PAGE = 5000
@@ -106,9 +106,9 @@ def with_acks(stamps: Iterable[EventStamps], acked: Mapping[int, float]) -> list
     ]
 
 
-def stage_values(stamps: Iterable[EventStamps]) -> dict[tuple[str, str], list[float]]:
+def stage_values(stamps: Iterable[EventStamps]) -> dict[tuple[str, LagStage], list[float]]:
     """(projection, stage) → every stamped event's lag in seconds (unknown stamps skipped)."""
-    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+    out: dict[tuple[str, LagStage], list[float]] = defaultdict(list)
     for s in stamps:
         for stage, (start, end) in STAGES.items():
             a, b = getattr(s, start), getattr(s, end)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from hdrh.histogram import HdrHistogram
 
 from bench.load.pacing import Unsent
-from bench.load.samples import VISIBILITY, Sample
-from bench.report.constants import PERCENTILES_TO_REPORT
+from bench.load.samples import Sample
+from bench.report.constants import PERCENTILES_TO_REPORT, LagStage
 from bench.report.intervals import Z95, Interval
 
 MICROS = 1_000_000
@@ -118,7 +118,7 @@ def summarize(samples: Iterable[Sample], unsent: Iterable[Unsent] = ()) -> Summa
     for sample in samples:
         if sample.phase != "measured":
             continue
-        if sample.request == VISIBILITY:
+        if sample.request == LagStage.VISIBILITY:
             s.visibility.record(sample.latency)
             continue
         s.total.add(sample)

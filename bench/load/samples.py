@@ -11,9 +11,6 @@ import msgspec
 Outcome = Literal["ok", "conflict", "rejected", "processing", "error"]
 Phase = Literal["warmup", "measured"]
 
-VISIBILITY = "visibility"
-"""Request name of the derived read-your-writes metric (command ack → query sees it)."""
-
 SAMPLES_GLOB = "samples-*.jsonl"
 LOCUST_COUNTS = "locust-requests.json"
 """Requests per request type as locust's own statistics counted them, written on exit."""

@@ -21,7 +21,8 @@ import msgspec
 from bench.lag.probe import LagSample
 from bench.lag.stamps import STAGES, EventStamps, quantile
 from bench.load.pacing import Unsent
-from bench.load.samples import VISIBILITY, Sample
+from bench.load.samples import Sample
+from bench.report.constants import LagStage
 
 PROBE_FILE = "lag-probe.jsonl"
 
@@ -44,7 +45,7 @@ def _counts(seconds: Iterable[int], n: int) -> list[int]:
 
 def _lag_series(stamps: Sequence[EventStamps], t0: float, n: int) -> dict[str, Any]:
     """projection → stage → {p50, p99} per second of the events' origin (commit) time."""
-    by_second: dict[tuple[str, str], dict[int, list[float]]]
+    by_second: dict[tuple[str, LagStage], dict[int, list[float]]]
     by_second = defaultdict(lambda: defaultdict(list))
     for s in stamps:
         second = _second(s.origin, t0)
@@ -93,7 +94,7 @@ def build(
     open_model: bool,
 ) -> dict[str, Any]:
     """The run's per-second series (see the module docstring); empty when nothing was sent."""
-    requests = [s for s in samples if s.request != VISIBILITY]
+    requests = [s for s in samples if s.request != LagStage.VISIBILITY]
     if not requests:
         return {}
     t0 = math.floor(min(s.intended for s in requests))

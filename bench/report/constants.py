@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal, get_args
 
 SCHEMA_ID = "cqrs-bench/results/1"
@@ -17,7 +18,37 @@ PERCENTILES_TO_REPORT: tuple[tuple[str, float], ...] = (
 
 LATENCY_KEYS: tuple[str, ...] = (*(key for key, _ in PERCENTILES_TO_REPORT), "max")
 LAG_KEYS: tuple[str, ...] = ("p50", "p90", "p99", "max")
-LAG_STAGES: tuple[str, ...] = ("relay", "kafka", "index", "refresh", "end_to_end", "visibility")
+
+
+class LagStage(StrEnum):
+    """The `stage` of a `lag` row, in the lag table's order: an event's way from its commit to
+    a search that finds it, then read-your-writes visibility."""
+
+    RELAY = "relay"
+    """Committed → acknowledged by Kafka (the outbox relay)."""
+    KAFKA = "kafka"
+    """Acknowledged by Kafka → consumed by the projector."""
+    INDEX = "index"
+    """Consumed → its bulk write acknowledged by Elasticsearch."""
+    REFRESH = "refresh"
+    """Bulk acknowledged → searchable (the index refreshed)."""
+    END_TO_END = "end_to_end"
+    """Committed → searchable."""
+    VISIBILITY = "visibility"
+    """Command acknowledged → a query sees it (read-your-writes; also a request name of the
+    samples, the derived metric's)."""
+
+
+STAMPED_STAGES: tuple[LagStage, ...] = (
+    LagStage.RELAY,
+    LagStage.KAFKA,
+    LagStage.INDEX,
+    LagStage.REFRESH,
+    LagStage.END_TO_END,
+)
+"""The stages the projectors' lag records (or the services' histograms) measure, in order."""
+ES_STAGES: tuple[LagStage, ...] = (LagStage.INDEX, LagStage.REFRESH)
+"""The stages Elasticsearch's own ceiling has a step for (its row's `<stage>_p50`, `_p99`)."""
 
 Section = Literal[
     "ceilings",

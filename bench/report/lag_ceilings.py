@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench.report.constants import ES_CEILING, KAFKA_CEILING
-
-ES_STAGES = ("index", "refresh")
-"""The lag stages Elasticsearch's ceiling has a step for (its row's `<stage>_p50`, `_p99`)."""
+from bench.report.constants import ES_CEILING, ES_STAGES, KAFKA_CEILING, LagStage
 
 
 def lag_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, Any]]) -> list[str]:
     """Each projection's kafka stage beside Kafka's own latency, then its index and refresh
     stages beside Elasticsearch's."""
     ceiling = next((c for c in ceilings if c.get("name") == KAFKA_CEILING), None)
-    stages = [r for r in lag if r.get("stage") == "kafka"]
+    stages = [r for r in lag if r.get("stage") == LagStage.KAFKA]
     if ceiling is None or not stages:
         return _es_lines(lag, ceilings)
     lines = [

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from bench.load import metrics as m
 from bench.load.calibrate import Calibration
+from bench.report.constants import LagStage
 from bench.run.runner import LoadRun, Progress
 
 
@@ -64,8 +65,8 @@ class LiveView:
         sample = p.probe.latest
         if sample is not None:
             for name, lag in sorted(sample.position_lag.items()):
-                p50 = sample.stage_p50.get(f"{name}/end_to_end")
-                p99 = sample.stage_p99.get(f"{name}/end_to_end")
+                p50 = sample.stage_p50.get(f"{name}/{LagStage.END_TO_END}")
+                p99 = sample.stage_p99.get(f"{name}/{LagStage.END_TO_END}")
                 table.add_row(
                     name, str(lag), f"{p50:.3f}" if p50 else "-", f"{p99:.3f}" if p99 else "-"
                 )

@@ -49,8 +49,9 @@ from bench.load.pacing import read_unsent
 from bench.load.publish import render_run_panels
 from bench.load.resources import ResourceSampler, head_position, idle_cores, resource_rows
 from bench.load.rows import load_row, locust_conflicts, request_table
-from bench.load.samples import VISIBILITY, Sample, measured_window, read_samples, sample_files
+from bench.load.samples import Sample, measured_window, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
+from bench.report.constants import LagStage
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
@@ -345,9 +346,11 @@ async def _lag(
         return [], []
     stamps = await fetch_stamps(read_store.client, read_store.lag_index, pool, *window)
     rows = lag_rows(stamps) or await histogram_rows(prometheus, *window)
-    visibility = [s.latency for s in samples if s.request == VISIBILITY and s.phase == "measured"]
+    visibility = [
+        s.latency for s in samples if s.request == LagStage.VISIBILITY and s.phase == "measured"
+    ]
     if visibility:
-        rows.append(lag_row(VISIBILITY_PROJECTION, VISIBILITY, visibility))
+        rows.append(lag_row(VISIBILITY_PROJECTION, LagStage.VISIBILITY, visibility))
     return rows, stamps
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.config import LoadConfig
+from bench.report.constants import LagStage
 from bench.run.runner import LoadRun, run_load
 from bench.saturate.search import Search, Slo, StepResult
 from system.config import Settings
@@ -19,7 +20,7 @@ def step_dir(out: Path, rate: float) -> Path:
 def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
     """What a finished run says about the SLO (corrected latency, lag, validity, audit)."""
     corrected = run.summary.total.corrected.summary()
-    lag = [r["p99"] for r in run.lag if r.get("stage") == "end_to_end"]
+    lag = [r["p99"] for r in run.lag if r.get("stage") == LagStage.END_TO_END]
     return StepResult(
         rate=rate,
         achieved_rps=run.verdict.achieved_rps,

@@ -20,7 +20,7 @@ import urllib3
 from locust import tag
 
 from bench.load.registry import READ_YOUR_WRITES
-from bench.load.samples import VISIBILITY
+from bench.report.constants import LagStage
 from bench.scenarios.base import WAIT_MS, ScenarioUser
 from system.config import Settings
 from system.readstore.elasticsearch import visibility_search
@@ -92,7 +92,7 @@ class ReadYourWritesUser(ScenarioUser):
         seen = time.time()
         self.environment.events.request.fire(
             request_type="VISIBILITY",
-            name=VISIBILITY,
+            name=LagStage.VISIBILITY,
             response_time=(seen - acked) * 1000,
             response_length=0,
             exception=error,

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench.load.pacing import read_unsent
-from bench.load.samples import VISIBILITY, read_samples, sample_files
+from bench.load.samples import read_samples, sample_files
+from bench.report.constants import LagStage
 from bench.report.results import load as load_results
 from tests.e2e.own_api import own_api
 
@@ -74,7 +75,7 @@ def test_an_overloaded_run_is_invalid_and_its_corrected_latency_counts_the_unsen
     sent = [
         s.corrected
         for s in read_samples(sample_files(out))
-        if s.phase == "measured" and s.request != VISIBILITY
+        if s.phase == "measured" and s.request != LagStage.VISIBILITY
     ]
     censored = [max(0.0, r.stopped_at - t) for r in read_unsent(out) for t in r.intended]
     assert len(censored) == row["unsent"]

@@ -6,7 +6,8 @@ import pytest
 
 from bench.load.health import judge
 from bench.load.latency import LatencyHistogram, summarize
-from bench.load.samples import VISIBILITY, Sample
+from bench.load.samples import Sample
+from bench.report.constants import LagStage
 
 
 def sample(intended: float, sent: float, finished: float, **kw: object) -> Sample:
@@ -52,7 +53,7 @@ def test_warmup_and_visibility_samples_stay_out_of_request_latency() -> None:
     samples = [
         sample(0, 0, 5.0, phase="warmup"),
         sample(1, 1, 1.1),
-        sample(1.1, 1.1, 1.3, request=VISIBILITY),
+        sample(1.1, 1.1, 1.3, request=LagStage.VISIBILITY),
     ]
     s = summarize(samples)
     assert s.total.requests == 1

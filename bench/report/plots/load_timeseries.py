@@ -17,14 +17,15 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from bench.report.constants import LagStage
 from bench.report.series import read_timeseries
 
-STAGE_COLOURS = {
-    "relay": "tab:blue",
-    "kafka": "tab:orange",
-    "index": "tab:green",
-    "refresh": "tab:purple",
-    "end_to_end": "black",
+STAGE_COLOURS: dict[str, str] = {
+    LagStage.RELAY: "tab:blue",
+    LagStage.KAFKA: "tab:orange",
+    LagStage.INDEX: "tab:green",
+    LagStage.REFRESH: "tab:purple",
+    LagStage.END_TO_END: "black",
 }
 PROBE_LABEL = "lag-probe.jsonl, once a second"
 
