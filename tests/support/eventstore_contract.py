@@ -136,6 +136,18 @@ async def loads_are_bounded_by_version_and_by_record_time(store: EventStore) -> 
     ]
 
 
+async def an_until_version_of_zero_bounds_nothing(store: EventStore) -> None:
+    aggregate_id = await opened(store, deposited=2)
+    whole = await store.load(aggregate_id)
+    assert [e.version for e in whole] == [1, 2, 3]
+    assert await store.load(aggregate_id, until_version=0) == whole
+    assert await store.load_events(aggregate_id, until_version=0) == [
+        AccountOpened(owner_id="o"),
+        *deposits(2),
+    ]
+    assert await store.load_events(aggregate_id, after_version=1, until_version=0) == deposits(2)
+
+
 def snapshot_of(aggregate_id: str, version: int, state: dict[str, Any]) -> Snapshot:
     return Snapshot(
         aggregate_id=aggregate_id,
@@ -226,6 +238,7 @@ CHECKS: list[Check] = [
     a_snapshot_appended_with_events_commits_only_with_them,
     followers_get_every_committed_event_once_in_stream_order,
     an_idempotency_key_stores_one_answer_and_refuses_a_second_append,
+    an_until_version_of_zero_bounds_nothing,
 ]
 
 

@@ -121,11 +121,12 @@ class MemoryEventStore:
         until_version: int | None = None,
         until_time: datetime | None = None,
     ) -> list[RecordedEvent]:
+        """A stream's events in version order; an `until_version` of 0 bounds nothing, like None."""
         return [
             e
             for e in self._streams.get(aggregate_id, ())
             if e.version > after_version
-            and (until_version is None or e.version <= until_version)
+            and (not until_version or e.version <= until_version)
             and (until_time is None or e.recorded_at <= until_time)
         ]
 
