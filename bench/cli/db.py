@@ -52,7 +52,9 @@ def events_command(
             " (UTC if no offset; a bare date means the end of that day).",
         ),
     ] = None,
-    version: Annotated[int | None, typer.Option(help="Only events up to this version.")] = None,
+    version: Annotated[
+        int | None, typer.Option(min=1, help="Only events up to this version (1 or more).")
+    ] = None,
 ) -> None:
     """Print a stream's events and the state they fold to (optionally as of a time or version)."""
     until_time = parse_until(until) if until else None

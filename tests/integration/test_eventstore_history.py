@@ -82,6 +82,8 @@ def test_the_events_command_prints_the_stream_and_its_state_as_of_a_date() -> No
     assert "state at version 3" in result.output and '"balance": 7000' in result.output
     by_version = CliRunner().invoke(app, ["events", account, "--version", "2"])
     assert '"balance": 10000' in by_version.output
+    refused = CliRunner().invoke(app, ["events", account, "--version", "0"])
+    assert refused.exit_code == 2 and "--version" in refused.output
     missing = CliRunner().invoke(app, ["events", new_id("none")])
     assert missing.exit_code == 1 and "no events" in missing.output
 
