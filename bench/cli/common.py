@@ -1,8 +1,11 @@
-"""What several command groups share: failing with a clear message, and a stack that is up."""
+"""What several command groups share: failing with a clear message, a stack that is up, and
+where a run writes when --out does not say."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -29,3 +32,8 @@ def ensure_stack(settings: Settings) -> None:
         asyncio.run(stack.bring_up(settings))
     except StackError as exc:
         fail(f"the stack is not up: {exc}")
+
+
+def default_run_dir(kind: str) -> Path:
+    """`reports/<kind>-<UTC time>`: a run's directory when --out does not name one."""
+    return Path("reports") / f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,20 +11,10 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from bench.cli.common import console, ensure_stack, fail
-from bench.faults.plan import FaultPlan, parse_plan
-from bench.load.calibrate import (
-    CALIBRATION_S,
-    ROUTE,
-    ROUTES,
-    SCENARIO,
-    CalibrationError,
-    calibrate,
-)
-from bench.load.config import LoadConfig
-from bench.load.keys import Distribution
-from bench.load.options import parse_duration, parse_mix
-from bench.load.registry import SCENARIOS
+from bench.cli.common import console, default_run_dir, ensure_stack, fail
+from bench.faults.plan import parse_plan
+from bench.load.calibrate import CALIBRATION_S, ROUTE, ROUTES, CalibrationError, calibrate
+from bench.load.options import LOAD_SCENARIOS, config_from_flags
 from bench.load.shapes import ShapeName
 from bench.run.display import LiveView, calibration_table, print_run
 from bench.run.runner import LoadRunError, run_load
@@ -33,7 +22,6 @@ from system.config import Settings
 
 EXIT_AUDIT_FAILED = 2
 EXIT_INVALID = 3
-LOAD_SCENARIOS = [name for name in SCENARIOS if name != SCENARIO]
 
 
 def complete_scenario(incomplete: str) -> list[str]:
@@ -98,48 +86,31 @@ def load(
     behind (achieved < 95 % of the target rate, > 1 % of the scheduled requests never sent, or
     p99 send lag > 50 ms). When both happen, 2 wins: see bench/load/README.md.
     """
-    if scenario == SCENARIO:
-        fail("--scenario calibration is what `cqrs-bench calibrate` runs; use that command")
     if calibration < 0:
         fail(f"--calibration must not be negative, got {calibration:g}")
-    if rate is not None and users is not None:
-        fail("give either --rate (open model) or --users (closed model), not both")
-    if rate is None and users is None:
-        fail("give --rate (open model, requests/s) or --users (closed model)")
-    distribution: Distribution = "zipf" if zipf is not None else "uniform"
     try:
-        duration_s = parse_duration(duration)
-        warmup_s = parse_duration(warmup, "--warmup")
-        weights = parse_mix(mix)
-        faults: FaultPlan = parse_plan(fault or [])
-        faults.validate(duration_s)
-    except ValueError as exc:
-        fail(str(exc))
-    config = LoadConfig(
-        scenario=scenario,
-        model="open" if rate is not None else "closed",
-        duration_s=duration_s,
-        seed=seed,
-        rate=rate,
-        shape=shape,
-        slots=slots,
-        users=users or 0,
-        think_time_s=think_time,
-        warmup_s=warmup_s,
-        workers=workers,
-        keys=keys,
-        distribution=distribution,
-        zipf_s=zipf if zipf is not None else 1.1,
-        mix=weights,
-    )
-    try:
-        config.validate()
+        config = config_from_flags(
+            scenario,
+            duration=duration,
+            warmup=warmup,
+            seed=seed,
+            rate=rate,
+            users=users,
+            shape=shape,
+            slots=slots,
+            think_time=think_time,
+            workers=workers,
+            keys=keys,
+            zipf=zipf,
+            mix=mix,
+        )
+        faults = parse_plan(fault or [])
+        faults.validate(config.duration_s)
     except ValueError as exc:
         fail(str(exc))
     settings = Settings.from_env()
     ensure_stack(settings)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = out or Path("reports") / f"load-{scenario}-{stamp}"
+    run_dir = out or default_run_dir(f"load-{scenario}")
     try:
         with Live(console=console, refresh_per_second=2, transient=True) as live:
             run = run_load(
@@ -212,8 +183,7 @@ def calibrate_command(
         fail(f"--route must be one of {', '.join(ROUTES)}, got {route!r}")
     settings = Settings.from_env()
     ensure_stack(settings)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = out or Path("reports") / f"calibration-{stamp}"
+    run_dir = out or default_run_dir("calibration")
     with console.status(f"calibrating: GET {route} at {rate:g} req/s for {duration:g} s"):
         try:
             result = asyncio.run(

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from bench.cli.common import ensure_stack, fail
-from bench.load.options import parse_duration
-from bench.load.registry import SCENARIOS
+from bench.cli.common import default_run_dir, ensure_stack, fail
+from bench.load.options import LOAD_SCENARIOS, config_from_flags
 from bench.run.runner import LoadRunError
 from bench.saturate.run import run_saturation
-from bench.saturate.search import Slo, StepResult, parse_slo
+from bench.saturate.search import Slo, StepResult, check_bracket, parse_slo
 from system.config import Settings
 
 console = Console()
-EXCLUDED = ("calibration",)
 
 
 def _show(result: StepResult) -> StepResult:
@@ -37,7 +34,7 @@ def _show(result: StepResult) -> StepResult:
 
 
 def saturate_command(
-    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(SCENARIOS)}")],
+    scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(LOAD_SCENARIOS)}")],
     slo: Annotated[
         str, typer.Option(help="objective on the corrected latency, e.g. p99=100ms or p50=0.2s")
     ] = "p99=100ms",
@@ -60,33 +57,29 @@ def saturate_command(
     `saturation`), report.md and saturation.png (latency vs achieved rate, lag p99 beside it).
     Exit status 0 if some rate met the SLO, 4 if none did.
     """
-    if scenario not in SCENARIOS or scenario in EXCLUDED:
-        fail(f"--scenario: unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     if max_steps < 1:
         fail(f"--max-steps must be at least 1, got {max_steps}")
     try:
         objective: Slo = parse_slo(slo)
-        step_s = parse_duration(step, "--step")
-        warmup_s = parse_duration(warmup, "--warmup")
+        check_bracket(low, high, tolerance)
+        config = config_from_flags(
+            scenario, duration=step, warmup=warmup, seed=seed, rate=low, duration_flag="--step"
+        )
     except ValueError as exc:
         fail(str(exc))
     settings = Settings.from_env()
     ensure_stack(settings)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = out or Path("reports") / f"saturate-{scenario}-{stamp}"
+    run_dir = out or default_run_dir(f"saturate-{scenario}")
     try:
         run = run_saturation(
             settings,
             run_dir,
-            scenario=scenario,
+            config,
             slo=objective,
-            step_s=step_s,
-            warmup_s=warmup_s,
             low=low,
             high=high,
             tolerance=tolerance,
             max_steps=max_steps,
-            seed=seed,
             show=_show,
         )
     except ValueError as exc:

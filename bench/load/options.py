@@ -1,9 +1,10 @@
-"""The run's settings as locust custom arguments, for plain locust and `cqrs-bench load` alike.
+"""The run's settings as flags: locust's custom arguments, and `cqrs-bench load`'s and `saturate`'s.
 
 `add_arguments` registers them on locust's parser (shown in the web UI, sent by a master to its
 workers with every spawn message); `config_from_options` builds the validated `LoadConfig` from
 locust's parsed options; `to_args` writes a `LoadConfig` back as those arguments, which is how
-`cqrs-bench load` starts locust. Durations accept `90`, `90s`, `1m30s`, `1h`.
+`cqrs-bench load` starts locust; `config_from_flags` builds it from the `cqrs-bench` commands'
+flags. Durations accept `90`, `90s`, `1m30s`, `1h`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any, Protocol
 
 from bench.load.config import LoadConfig
 from bench.load.metrics import EXPORTER_HOST, EXPORTER_PORT
-from bench.load.registry import SCENARIOS
-from bench.load.shapes import SHAPES
+from bench.load.registry import CALIBRATION, SCENARIOS
+from bench.load.shapes import SHAPES, ShapeName
 
 DEFAULT_SCENARIO = "orders"
+LOAD_SCENARIOS = [name for name in SCENARIOS if name != CALIBRATION.name]
+"""The scenarios `cqrs-bench load` and `saturate` run (`cqrs-bench calibrate` runs calibration)."""
 DEFAULT_RATE = 10.0
 OPEN_ENDED_S = 3600.0
 """Measured seconds of an open-model timetable when neither --duration nor -t says (web UI)."""
@@ -136,6 +139,56 @@ def config_from_options(
         samples_dir=str(options.samples_dir),
         seed_file=str(options.seed_file),
         exporter_port=int(options.exporter_port),
+    )
+    config.validate()
+    return config
+
+
+def config_from_flags(
+    scenario: str,
+    *,
+    duration: str,
+    warmup: str,
+    seed: int,
+    rate: float | None = None,
+    users: int | None = None,
+    shape: ShapeName = "constant",
+    slots: int = 0,
+    think_time: float = 1.0,
+    workers: int = 0,
+    keys: int = 8,
+    zipf: float | None = None,
+    mix: str = "",
+    duration_flag: str = "--duration",
+) -> LoadConfig:
+    """The validated run configuration from a `cqrs-bench` command's flags (ValueError naming a
+    flag): --rate gives the open model, --users the closed one; durations and --mix as typed;
+    no --zipf draws keys uniformly. `duration_flag` names the measured time (`saturate`: --step).
+    """
+    if scenario == CALIBRATION.name:
+        raise ValueError(
+            "--scenario calibration is what `cqrs-bench calibrate` runs; use that command"
+        )
+    if rate is not None and users is not None:
+        raise ValueError("give either --rate (open model) or --users (closed model), not both")
+    if rate is None and users is None:
+        raise ValueError("give --rate (open model, requests/s) or --users (closed model)")
+    config = LoadConfig(
+        scenario=scenario,
+        model="open" if rate is not None else "closed",
+        duration_s=parse_duration(duration, duration_flag),
+        seed=seed,
+        rate=rate,
+        shape=shape,
+        slots=slots,
+        users=users or 0,
+        think_time_s=think_time,
+        warmup_s=parse_duration(warmup, "--warmup"),
+        workers=workers,
+        keys=keys,
+        distribution="zipf" if zipf is not None else "uniform",
+        zipf_s=zipf if zipf is not None else 1.1,
+        mix=parse_mix(mix),
     )
     config.validate()
     return config

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.load.config import LoadConfig
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
@@ -27,45 +28,36 @@ class SaturationRun:
 def run_saturation(
     settings: Settings,
     run_dir: Path,
+    config: LoadConfig,
     *,
-    scenario: str,
     slo: Slo,
-    step_s: float,
-    warmup_s: float,
     low: float,
     high: float,
     tolerance: float,
     max_steps: int,
-    seed: int,
     show: Callable[[StepResult], StepResult],
 ) -> SaturationRun:
-    """Search the highest rate meeting `slo` (see `saturate`), one audited load run per step,
-    each passed through `show` as it ends; write results.json and the report into `run_dir`.
+    """Search the highest rate meeting `slo` (see `saturate`), one audited load run of `config`
+    (an open model; each step sets its rate) per step, each passed through `show` as it ends;
+    write results.json and the report into `run_dir`.
 
     Raises ValueError for a bad search bracket, LoadRunError or OSError when a step cannot run.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "scenario": scenario,
-        "slo": str(slo),
-        "step_s": step_s,
-        "warmup_s": warmup_s,
-        "low": low,
-        "high": high,
-        "tolerance": tolerance,
-        "seed": seed,
-    }
-    results = Results.new(f"saturate/{scenario}", config)
-    one = functools.partial(
-        run_step,
-        settings,
-        run_dir,
-        scenario=scenario,
-        slo=slo,
-        step_s=step_s,
-        warmup_s=warmup_s,
-        seed=seed,
+    results = Results.new(
+        f"saturate/{config.scenario}",
+        {
+            "scenario": config.scenario,
+            "slo": str(slo),
+            "step_s": config.duration_s,
+            "warmup_s": config.warmup_s,
+            "low": low,
+            "high": high,
+            "tolerance": tolerance,
+            "seed": config.seed,
+        },
     )
+    one = functools.partial(run_step, settings, run_dir, config, slo=slo)
     search = saturate(
         lambda rate: show(one(rate=rate)),
         low=low,

@@ -84,6 +84,14 @@ class Search:
     """The lowest rate above `max_rate` that missed (None: `high` itself met)."""
 
 
+def check_bracket(low: float, high: float, tolerance: float) -> None:
+    """ValueError naming the flag unless 0 < low <= high and 0 < tolerance < 1."""
+    if not 0 < low <= high:
+        raise ValueError(f"--low/--high: need 0 < low <= high, got {low:g} and {high:g}")
+    if not 0 < tolerance < 1:
+        raise ValueError(f"--tolerance: must lie in (0, 1), got {tolerance:g}")
+
+
 def saturate(
     step: Callable[[float], StepResult],
     *,
@@ -96,10 +104,7 @@ def saturate(
 
     If `low` itself misses, halve it (at most `HALVINGS` times) until a step meets, then bisect.
     """
-    if not 0 < low <= high:
-        raise ValueError(f"--low/--high: need 0 < low <= high, got {low:g} and {high:g}")
-    if not 0 < tolerance < 1:
-        raise ValueError(f"--tolerance: must lie in (0, 1), got {tolerance:g}")
+    check_bracket(low, high, tolerance)
     steps: list[StepResult] = []
     met: float | None = None
     missed: float | None = None

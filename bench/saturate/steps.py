@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.load.config import LoadConfig
 from bench.report.constants import LagStage
 from bench.run.runner import LoadRun, run_load
@@ -33,26 +35,12 @@ def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
 
 
 def run_step(
-    settings: Settings,
-    out: Path,
-    *,
-    scenario: str,
-    rate: float,
-    slo: Slo,
-    step_s: float,
-    warmup_s: float,
-    seed: int,
+    settings: Settings, out: Path, config: LoadConfig, *, rate: float, slo: Slo
 ) -> StepResult:
-    """Run one step; raises LoadRunError if the run could not be carried out at all."""
-    config = LoadConfig(
-        scenario=scenario,
-        model="open",
-        duration_s=step_s,
-        rate=rate,
-        warmup_s=warmup_s,
-        seed=seed,
-    )
-    run = run_load(config, settings, step_dir(out, rate), calibration_s=0, ceilings=False)
+    """Run one step, `config` at `rate`; raises LoadRunError if the run could not be carried out
+    at all."""
+    at_rate = msgspec.structs.replace(config, rate=rate)
+    run = run_load(at_rate, settings, step_dir(out, rate), calibration_s=0, ceilings=False)
     return step_result(run, rate, slo)
 
 

@@ -7,6 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from bench.cli import load as load_commands
+from bench.load.config import LoadConfig
 
 
 @pytest.fixture
@@ -122,13 +123,13 @@ def test_duration_defaults_to_60_seconds(app: typer.Typer, monkeypatch: pytest.M
     def stop(settings: object) -> None:
         raise typer.Exit(0)
 
-    original = load_commands.LoadConfig.validate
+    original = LoadConfig.validate
 
-    def record(self: load_commands.LoadConfig) -> None:
+    def record(self: LoadConfig) -> None:
         seen.append(self.duration_s)
         original(self)
 
-    monkeypatch.setattr(load_commands.LoadConfig, "validate", record)
+    monkeypatch.setattr(LoadConfig, "validate", record)
     monkeypatch.setattr(load_commands, "ensure_stack", stop)
     result = CliRunner().invoke(app, ["load", "--scenario", "orders", "--rate", "5"])
     assert result.exit_code == 0, result.output
