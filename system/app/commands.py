@@ -51,6 +51,15 @@ class KeyedCommand:
 _KEYED: ContextVar[KeyedCommand | None] = ContextVar("keyed_command", default=None)
 """The key of the command being handled in this task (read by `_commit`, under every handler)."""
 
+_PINNED: ContextVar[str | None] = ContextVar("pinned_stream", default=None)
+"""The stream an If-Match pinned in the command being handled (set by `_load`)."""
+
+
+def _on_pinned_stream(conflict: ConcurrencyError) -> bool:
+    """A lost race on the stream If-Match pinned is final: a retry could only fail the same
+    way. One on another stream the command also writes (an order's products) is retried."""
+    return conflict.aggregate_id == _PINNED.get()
+
 
 class CommandHandlers:
     """Routes each command type to its handler; retries lost races per the policy."""
@@ -94,10 +103,13 @@ class CommandHandlers:
         outcome = "error"
         token = _KEYED.set(keyed)
         try:
-            if command.expected_version is None:
-                result = await self.retry.run(name, lambda: handler(command, metadata))
-            else:  # If-Match pins the version: a retry could only fail the same way
-                result = await RetryPolicy.off().run(name, lambda: handler(command, metadata))
+            pinned = _PINNED.set(None)
+            try:
+                result = await self.retry.run(
+                    name, lambda: handler(command, metadata), final=_on_pinned_stream
+                )
+            finally:
+                _PINNED.reset(pinned)
             outcome = "ok"
             return result
         except ConcurrencyError:
@@ -123,8 +135,10 @@ class CommandHandlers:
         aggregate = await self.repository.load(cls, aggregate_id)
         if must_exist and not aggregate.exists:
             raise NotFound(cls.aggregate_type, aggregate_id)
-        if expected is not None and expected != aggregate.version:
-            raise ConcurrencyError(aggregate_id, expected, aggregate.version)
+        if expected is not None:
+            _PINNED.set(aggregate_id)
+            if expected != aggregate.version:
+                raise ConcurrencyError(aggregate_id, expected, aggregate.version)
         return aggregate
 
     async def _commit(self, changes: Sequence[Change], metadata: Metadata | None) -> CommandResult:

@@ -37,8 +37,14 @@ class RetryPolicy:
     def off(cls) -> RetryPolicy:
         return cls(1)
 
-    async def run(self, command: str, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run `operation`, re-running it after a `ConcurrencyError` while attempts remain."""
+    async def run(
+        self,
+        command: str,
+        operation: Callable[[], Awaitable[T]],
+        final: Callable[[ConcurrencyError], bool] = lambda _conflict: False,
+    ) -> T:
+        """Run `operation`, re-running it after a `ConcurrencyError` while attempts remain,
+        unless `final` says a retry could only fail the same way."""
         attempt = 0
         while True:
             attempt += 1
@@ -46,10 +52,10 @@ class RetryPolicy:
             COMMAND_ATTEMPTS.labels(command).inc()
             try:
                 return await operation()
-            except ConcurrencyError:
+            except ConcurrencyError as conflict:
                 self.conflicts += 1
                 COMMAND_CONFLICTS.labels(command).inc()
-                if attempt >= self.max_attempts:
+                if attempt >= self.max_attempts or final(conflict):
                     raise
             ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
             await asyncio.sleep(self.rng.uniform(0, ceiling))
