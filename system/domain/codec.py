@@ -7,13 +7,14 @@ from typing import Any
 
 import msgspec
 
-from system.domain.events import EVENT_TYPES, Event
+from system.domain.events import EVENT_TYPES, AnyEvent, Event
 from system.domain.recorded import EncodedRecord, Recorded
 
 _encoder = msgspec.json.Encoder()
 _decoders: dict[str, msgspec.json.Decoder[Any]] = {
     name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()
 }
+_stream_decoder = msgspec.json.Decoder(list[AnyEvent])
 
 
 class UnknownEventType(ValueError):
@@ -21,8 +22,12 @@ class UnknownEventType(ValueError):
 
 
 def encode_event(event: Event) -> bytes:
-    """The event's payload as compact JSON (no type tag: the type travels beside it)."""
-    return _encoder.encode(event)
+    """The event's payload as compact JSON, without its tag (the type travels beside it).
+
+    Its fields as a dict encode as the struct would, minus the `event_type` msgspec writes for
+    a tagged struct.
+    """
+    return _encoder.encode(msgspec.structs.asdict(event))
 
 
 def decode_event(event_type: str, data: bytes | str | msgspec.Raw) -> Event:
@@ -51,16 +56,23 @@ def decode_recorded(row: EncodedRecord) -> Recorded[Event]:
 
 
 def decode_events(rows: Iterable[tuple[str, bytes | str]]) -> list[Event]:
-    """Rebuild a stream's events from (event_type, payload) pairs, in order.
-
-    Replay's hot path: one list comprehension over the decoders, without a call or a `try` per
-    event, took a 10,000-event decode from 1.6 ms to 0.8 ms (`decode_event` per row).
-    """
+    """Rebuild a stream's events from (event_type, payload) pairs, in order, naming an unknown
+    type: the row-by-row path for what `decode_stream` cannot take."""
     decoders = _decoders
     try:
         return [decoders[event_type].decode(data) for event_type, data in rows]
     except KeyError as exc:
         raise UnknownEventType(f"unknown event type {exc.args[0]!r}") from None
+
+
+def decode_stream(encoded: str | bytes) -> list[AnyEvent]:
+    """A stream's events from one JSON array of their payloads, each tagged with its type
+    (`{"event_type": "MoneyDeposited", "amount": 5}`), in order.
+
+    Replay's hot path: one call decodes the whole array as a tagged union, straight into the
+    event types. Raises `msgspec.DecodeError` (or its `ValidationError`) for anything else.
+    """
+    return _stream_decoder.decode(encoded)
 
 
 def encode_state(state: msgspec.Struct) -> bytes:

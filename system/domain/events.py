@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, get_args
 
 import msgspec
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of every domain event; `schema_version` bumps when the payload shape changes."""
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event_type", tag=True):
+    """Base of every domain event; `schema_version` bumps when the payload shape changes.
+
+    Tagged with its type name so that a whole stream decodes as one union in one call
+    (`codec.decode_stream`); a stored payload carries no tag (`codec.encode_event` drops it:
+    the type travels beside it) and decodes as its own type all the same.
+    """
 
     aggregate_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
@@ -135,24 +140,24 @@ class OrderCancelled(Event, frozen=True, kw_only=True):
     items: tuple[OrderItem, ...]
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__name__: cls
-    for cls in (
-        AccountOpened,
-        MoneyDeposited,
-        MoneyWithdrawn,
-        WithdrawalReversed,
-        AccountClosed,
-        CustomerRegistered,
-        ProductAdded,
-        StockReceived,
-        StockReserved,
-        StockReleased,
-        StockSold,
-        OrderPlaced,
-        OrderConfirmed,
-        OrderShipped,
-        OrderDelivered,
-        OrderCancelled,
-    )
-}
+AnyEvent = (
+    AccountOpened
+    | MoneyDeposited
+    | MoneyWithdrawn
+    | WithdrawalReversed
+    | AccountClosed
+    | CustomerRegistered
+    | ProductAdded
+    | StockReceived
+    | StockReserved
+    | StockReleased
+    | StockSold
+    | OrderPlaced
+    | OrderConfirmed
+    | OrderShipped
+    | OrderDelivered
+    | OrderCancelled
+)
+"""Every event type, as the union a stream of tagged payloads decodes to."""
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(AnyEvent)}

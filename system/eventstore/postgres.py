@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from system.domain.codec import decode_events, encode_event
+from system.domain.codec import decode_events, decode_stream, encode_event
 from system.domain.errors import VersionGapError
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
@@ -49,13 +49,31 @@ STREAM_FILTER = (
 )
 LOAD = f"SELECT {COLUMNS} FROM events WHERE {STREAM_FILTER} ORDER BY version"
 LOAD_PAYLOADS = f"SELECT event_type, data FROM events WHERE {STREAM_FILTER} ORDER BY version"
-LOAD_PAYLOADS_TAIL = (
-    "SELECT event_type, data FROM events WHERE aggregate_id = $1 AND version > $2 ORDER BY version"
-)
+REPLAY_PAGE = 10_000
+"""Versions a replay reads per statement: keeps a page's JSON far below PostgreSQL's 1 GB per
+value (10,000 account events are about 0.5 MB; 10,000 orders of 100 items would be 70 MB)."""
+TAGGED_PAYLOAD = """'{"event_type":"' || event_type || '"'
+    || CASE WHEN data::text = '{}' THEN '}' ELSE ',' || right(data::text, -1) END"""
+"""A stored payload with its type spliced in as msgspec's tag: `{"amount":5}` of a
+MoneyDeposited row becomes `{"event_type":"MoneyDeposited","amount":5}`."""
+PAGE = "aggregate_id = $1 AND version > $2 AND version <= $3"
+
+
+def _replay(rows: str) -> str:
+    """One page of a stream as a JSON array of tagged payloads in version order (ARRAY keeps
+    its subquery's order; an ordered string_agg sorts again), and the stream's last version."""
+    return f"""
+SELECT '[' || array_to_string(
+           ARRAY(SELECT {TAGGED_PAYLOAD} FROM events WHERE {rows} ORDER BY version), ','
+       ) || ']',
+       (SELECT max(version) FROM events WHERE aggregate_id = $1)
+"""
+
+
+REPLAY = _replay(PAGE)
 """Rehydration's usual case (no time-travel bound): testing `recorded_at`, which lies beyond the
 variable-length `data` in each row, cost 40 % of a 10,000-event fetch."""
-LOAD_PAYLOADS_ALL = "SELECT event_type, data FROM events WHERE aggregate_id = $1 ORDER BY version"
-"""A replay from the first event (no snapshot): the stream's rows and nothing else to test."""
+REPLAY_UNTIL = _replay(PAGE + " AND recorded_at <= $4")
 LOAD_EVENT = f"SELECT {COLUMNS} FROM events WHERE aggregate_id = $1 AND version = $2"
 READ_ALL = f"""
 SELECT {COLUMNS} FROM events
@@ -249,16 +267,41 @@ class PostgresEventStore:
         until_version: int | None = None,
         until_time: datetime | None = None,
     ) -> list[Event]:
-        if until_version is None and until_time is None:
-            if after_version == 0:
-                rows = await self._fetch(LOAD_PAYLOADS_ALL, aggregate_id)
-            else:
-                rows = await self._fetch(LOAD_PAYLOADS_TAIL, aggregate_id, after_version)
+        """The stream's events, decoded a page of `REPLAY_PAGE` versions per statement.
+
+        Each page comes as one JSON array that msgspec decodes in one call straight into the
+        event types (`decode_stream`): no row objects, no per-event Python call. Replaying
+        10,000 events (micro suite, 21 rounds, 8 runs alternating with the row-by-row code on
+        the shared 2-core machine): median of the runs 6.3 ms against 15.5 ms, 0.91 of the raw
+        fetch of the same rows against 0.47 (the runs' ratios spread 0.42-1.17 and 0.31-0.60).
+        Pages stop at the stream's last version as the first statement saw it; every version
+        below it had committed then (an append needs its predecessor committed), so later pages
+        see them.
+        """
+        events: list[Event] = []
+        last = until_version or MAX_VERSION
+        while after_version < last:
+            upto = min(last, after_version + REPLAY_PAGE)
+            page, head = await self._replay_page(aggregate_id, after_version, upto, until_time)
+            events += page
+            last = min(last, head or 0)
+            after_version = upto
+        return events
+
+    async def _replay_page(
+        self, aggregate_id: str, after: int, upto: int, until_time: datetime | None
+    ) -> tuple[Sequence[Event], int | None]:
+        if until_time is None:
+            row = await self._fetchrow(REPLAY, aggregate_id, after, upto)
         else:
-            rows = await self._fetch(
-                LOAD_PAYLOADS, aggregate_id, after_version, until_version or MAX_VERSION, until_time
-            )
-        return decode_events(rows)
+            row = await self._fetchrow(REPLAY_UNTIL, aggregate_id, after, upto, until_time)
+        try:
+            return decode_stream(row[0]), row[1]
+        except msgspec.DecodeError:
+            # A payload stored in another layout than encode_event's (`{ }`) or a type name
+            # the splice cannot carry: decoded row by row, which also names an unknown type.
+            rows = await self._fetch(LOAD_PAYLOADS, aggregate_id, after, upto, until_time)
+            return decode_events(rows), row[1]
 
     async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
         row = await self._fetchrow(LOAD_EVENT, aggregate_id, version)

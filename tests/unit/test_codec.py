@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from system.domain.account import AccountState
@@ -7,6 +8,7 @@ from system.domain.codec import (
     UnknownEventType,
     decode_event,
     decode_state,
+    decode_stream,
     encode_event,
     encode_state,
 )
@@ -66,6 +68,24 @@ def test_every_event_type_round_trips(event: Event) -> None:
     data = encode_event(event)
     assert decode_event(event.type_name(), data) == event
     assert decode_event(event.type_name(), data.decode()) == event
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
+def test_a_stored_payload_holds_the_fields_and_no_type_tag(event: Event) -> None:
+    assert list(msgspec.json.decode(encode_event(event))) == list(event.__struct_fields__)
+
+
+def test_a_stream_of_tagged_payloads_decodes_in_one_call() -> None:
+    tagged = msgspec.json.encode(SAMPLES)
+    assert b'{"event_type":"OrderConfirmed"}' in tagged
+    assert decode_stream(tagged) == SAMPLES
+    assert decode_stream(tagged.decode()) == SAMPLES
+    assert decode_stream("[]") == []
+
+
+def test_a_stream_naming_an_unknown_type_does_not_decode() -> None:
+    with pytest.raises(msgspec.ValidationError, match="Nope"):
+        decode_stream('[{"event_type":"Nope","amount":5}]')
 
 
 def test_an_unknown_event_type_is_a_clear_error() -> None:
