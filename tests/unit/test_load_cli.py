@@ -97,6 +97,31 @@ def test_every_option_an_error_names_exists(app: typer.Typer) -> None:
     assert missing == []
 
 
+def test_every_option_the_shared_options_name_exists() -> None:
+    """`bench/load/options.py` serves `cqrs-bench load`/`saturate` and plain locust: each flag
+    its messages name is one of theirs (locust's are the custom arguments it registers)."""
+    import re
+    from pathlib import Path
+
+    from bench.cli import saturate
+    from bench.load import options
+
+    app = typer.Typer()
+    load_commands.register(app)
+    saturate.register(app)
+
+    source = Path(options.__file__).read_text()
+    locust_flags = set(re.findall(r'add\("(--[a-z][a-z-]+)"', source))
+    assert "--lead" in locust_flags
+    help_text = "".join(
+        CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
+        for command in ("load", "saturate")
+    )
+    named = set(re.findall(r"(--[a-z][a-z-]+)", source)) - {"--help"}
+    missing = sorted(n for n in named if n not in help_text and n not in locust_flags)
+    assert missing == []
+
+
 @pytest.mark.parametrize(
     ("audit_passed", "valid", "status"),
     [(True, True, 0), (False, True, 2), (True, False, 3), (False, False, 2)],
