@@ -2,16 +2,30 @@
 
 Every timed figure is the median over the measured rounds, with `low`/`high` its 95 % interval
 (bench/report/intervals.py); a ratio to a ceiling or a peer carries `ratio_low`/`ratio_high`,
-bootstrapped from the rounds of both sides.
+bootstrapped from the rounds of both sides. A benchmark whose rounds each ran right after a
+round of its ceiling (`Runner.measure(..., ceiling=...)`) is judged by those pairs instead: the
+ratio of the two sides' median rounds, its interval a bootstrap that resamples whole pairs, so
+that the load other processes put on the machine, which moves between two benchmarks run
+minutes apart, cancels out instead of widening the interval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import random
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bench.report.constants import UNIT_EVENTS_PER_S
-from bench.report.intervals import Interval, median_interval, rate_interval, rates_ratio_interval
+from bench.report.intervals import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
+    Interval,
+    median_interval,
+    rate_interval,
+    rates_ratio_interval,
+)
 
 Bench = Mapping[str, Any]
 
@@ -31,13 +45,40 @@ def rate(b: Bench) -> Interval:
     return rate_interval(b["extra_info"]["events"], rounds(b))
 
 
+def paired_rounds(b: Bench, ceiling: Bench) -> list[float] | None:
+    """The seconds of the rounds of `ceiling`'s work that ran paired with `b`'s rounds, if any."""
+    paired = b["extra_info"].get("paired")
+    if paired is None or paired["kind"] != ceiling["extra_info"]["kind"]:
+        return None
+    return [float(t) for t in paired["seconds"]]
+
+
+def paired_ratio_interval(seconds: Sequence[float], ceiling: Sequence[float]) -> Interval:
+    """median(ceiling) / median(seconds) of rounds run in pairs (round r of each back to back),
+    with a seeded percentile bootstrap that resamples whole pairs."""
+    pairs = list(zip(seconds, ceiling, strict=True))
+    value = statistics.median(ceiling) / statistics.median(seconds)
+    rng = random.Random(BOOTSTRAP_SEED)
+    ratios = sorted(
+        statistics.median(c for _, c in drawn) / statistics.median(t for t, _ in drawn)
+        for drawn in (rng.choices(pairs, k=len(pairs)) for _ in range(BOOTSTRAP_RESAMPLES))
+    )
+    tail = (1 - CONFIDENCE) / 2
+    low = ratios[int(tail * BOOTSTRAP_RESAMPLES)]
+    high = ratios[min(BOOTSTRAP_RESAMPLES - 1, int((1 - tail) * BOOTSTRAP_RESAMPLES))]
+    return Interval(value, min(low, value), max(high, value))
+
+
 def ratio(b: Bench, ceiling: Bench | None) -> Interval | None:
-    """Rate of `b` over the rate of `ceiling`, with a bootstrap interval from both rounds."""
+    """Rate of `b` over the rate of `ceiling`, from the paired rounds when `b` ran paired with
+    `ceiling`'s work, else from both benchmarks' rounds; bootstrap intervals either way."""
     if ceiling is None:
         return None
-    return rates_ratio_interval(
-        b["extra_info"]["events"], rounds(b), ceiling["extra_info"]["events"], rounds(ceiling)
-    )
+    units, ceiling_units = b["extra_info"]["events"], ceiling["extra_info"]["events"]
+    paired = paired_rounds(b, ceiling)
+    if paired is None:
+        return rates_ratio_interval(units, rounds(b), ceiling_units, rounds(ceiling))
+    return paired_ratio_interval(rounds(b), paired).scaled(units / ceiling_units)
 
 
 def rate_fields(b: Bench, key: str = "events_per_s") -> dict[str, float]:
@@ -47,12 +88,15 @@ def rate_fields(b: Bench, key: str = "events_per_s") -> dict[str, float]:
 
 
 def ratio_fields(b: Bench, ceiling: Bench | None) -> dict[str, Any]:
-    """`ceiling`, `ratio`, `ratio_low`, `ratio_high` (None when there is no ceiling)."""
+    """`ceiling`, `ratio`, `ratio_low`, `ratio_high` (None when there is no ceiling); `ceiling`
+    is the rate of the paired rounds when the ratio comes from them."""
     r = ratio(b, ceiling)
     if r is None or ceiling is None:
         return {"ceiling": None, "ratio": None}
+    paired = paired_rounds(b, ceiling)
+    c = rate(ceiling) if paired is None else rate_interval(ceiling["extra_info"]["events"], paired)
     return {
-        "ceiling": rate(ceiling).value,
+        "ceiling": c.value,
         "ratio": r.value,
         "ratio_low": r.low,
         "ratio_high": r.high,

@@ -5,7 +5,8 @@ statement); with snapshots on, each worker keeps its account in memory and inclu
 snapshot the command path would write (`Repository.snapshot_due`). Ceilings, on pools set up
 like the store's (no reset query on release): one raw asyncpg INSERT of the same rows into a
 plain table with the same columns and no guard, and for batches of several events one binary
-COPY of those rows (`copy_records_to_table`).
+COPY of those rows (`copy_records_to_table`). Each round of ours runs right after a round of that
+raw INSERT on a pool of its own, so its ratio is judged per pair (bench/micro/figures.py).
 
 After its rounds, each benchmark reads back what it wrote, with SQL of its own: the table grew by
 exactly the events of every round (warm-up included), outbox rows beside them for ours, and each
@@ -145,10 +146,12 @@ def measure_appends(
     kind: str,
     connections: int,
     batch: int,
+    ceiling: tuple[str, Callable[[], Awaitable[Any]]] | None = None,
     **info: Any,
 ) -> None:
-    """Time rounds of `appends_per_round` calls of `work` spread over `connections` workers,
-    close what they used, and record the p99 of one append."""
+    """Time rounds of `appends_per_round` calls of `work` spread over `connections` workers
+    (each after a round of `ceiling`'s work, if given), close what they used, and record the
+    p99 of one append."""
 
     async def round_() -> None:
         await spread_over(connections, suite.append.appends_per_round, work)
@@ -159,6 +162,7 @@ def measure_appends(
             round_,
             rounds=suite.append.rounds,
             warmup_rounds=WARMUP_ROUNDS,
+            ceiling=ceiling,
             kind=kind,
             connections=connections,
             batch=batch,
@@ -170,16 +174,18 @@ def measure_appends(
     benchmark.extra_info["p99_seconds"] = latencies.p99()
 
 
-def test_append_raw_insert(
-    benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, batch: int
-) -> None:
-    rng = random.Random(suite.seed)
-    pool = raw_pool(runner, micro_dsn, connections)
-    latencies = Latencies()
+def raw_inserts(
+    pool: asyncpg.Pool,
+    rng: random.Random,
+    batch: int,
+    name: Callable[[int], str],
+    latencies: Latencies,
+) -> Callable[[int, int], Awaitable[None]]:
+    """A worker of the raw INSERT ceiling: `count` statements of `batch` rows to its stream."""
     versions: dict[str, int] = {}
 
     async def work(worker: int, count: int) -> None:
-        stream = f"raw-{connections}-{batch}-{worker}"
+        stream = name(worker)
         for _ in range(count):
             start = versions.get(stream, 0)
             events = deposits(batch, rng)
@@ -196,6 +202,16 @@ def test_append_raw_insert(
                 )
             )
 
+    return work
+
+
+def test_append_raw_insert(
+    benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, batch: int
+) -> None:
+    rng = random.Random(suite.seed)
+    pool = raw_pool(runner, micro_dsn, connections)
+    latencies = Latencies()
+    work = raw_inserts(pool, rng, batch, lambda w: f"raw-{connections}-{batch}-{w}", latencies)
     before = {"raw_events": runner.run(count_rows(micro_dsn, "raw_events"))}
     measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_raw",
                     connections=connections, batch=batch)  # fmt: skip
@@ -259,6 +275,7 @@ def test_append(
     store: PostgresEventStore = runner.run(
         open_event_store(settings, dsn=micro_dsn, min_size=connections, max_size=connections)
     )
+    pool = raw_pool(runner, micro_dsn, connections)
     repository = Repository(store, SNAPSHOT_EVERY if snapshots else None)
     latencies = Latencies()
     run = next(_streams)
@@ -280,11 +297,27 @@ def test_append(
             taken = [Repository.snapshot(account)] if due else []
             await latencies.timed(store.append([change], snapshots=taken))
 
-    before = {t: runner.run(count_rows(micro_dsn, t)) for t in ("events", "outbox")}
-    measure_appends(benchmark, runner, suite, work, latencies, store.close, kind="append",
-                    connections=connections, batch=batch, snapshots=snapshots)  # fmt: skip
+    def paired_name(worker: int) -> str:
+        return f"paired-{run}-{worker}"
+
+    raw_work = raw_inserts(pool, random.Random(suite.seed), batch, paired_name, Latencies())
+
+    async def raw_round() -> None:
+        await spread_over(connections, suite.append.appends_per_round, raw_work)
+
+    async def close() -> None:
+        await store.close()
+        await pool.close()
+
+    tables = ("events", "outbox", "raw_events")
+    before = {t: runner.run(count_rows(micro_dsn, t)) for t in tables}
+    measure_appends(benchmark, runner, suite, work, latencies, close, kind="append",
+                    connections=connections, batch=batch, snapshots=snapshots,
+                    ceiling=("append_raw", raw_round))  # fmt: skip
     expected = expected_streams(suite, connections, batch, lambda w: f"append-{run}-{w}", 1)
-    assert_appended(runner, micro_dsn, "events", expected, before)
+    assert_appended(runner, micro_dsn, "events", expected, {t: before[t] for t in tables[:2]})
+    paired = expected_streams(suite, connections, batch, paired_name)
+    assert_appended(runner, micro_dsn, "raw_events", paired, {"raw_events": before["raw_events"]})
     taken = runner.run(snapshot_versions(micro_dsn, list(expected)))
     due = {s: snapshot_version(n, batch) if snapshots else 0 for s, n in expected.items()}
     wanted = {s: v for s, v in due.items() if v}

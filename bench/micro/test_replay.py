@@ -4,7 +4,8 @@ Every suite length n is replayed in full. For each interval k <= n, streams of n
 a snapshot at n, so rehydrating them loads the snapshot and replays a tail of r events (r = 1,
 k // 2, k - 1: the suite's `tails`); the tail each row reports is what the store returned after
 the snapshot, counted in every round. Ceilings: the raw asyncpg fetch of the same rows (the whole
-stream, or the snapshot row and the tail), and decode + fold of rows already fetched.
+stream, or the snapshot row and the tail), and decode + fold of rows already fetched. Each round
+of a replay runs right after a round of its ceiling's fetch, so its ratio is judged per pair.
 """
 
 from __future__ import annotations
@@ -76,6 +77,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("case", replay_cases(replay), ids=case_name)
 
 
+async def fetch_stream(store: PostgresEventStore, stream: ReplayStream) -> list[asyncpg.Record]:
+    """The ceiling of a full replay: the stream's rows, raw."""
+    async with store.pool.acquire() as conn:
+        rows: list[asyncpg.Record] = await conn.fetch(RAW_FETCH, stream.aggregate_id)
+        return rows
+
+
+async def fetch_snapshot_and_tail(
+    store: PostgresEventStore, stream: ReplayStream
+) -> list[asyncpg.Record]:
+    """The ceiling of a replay after a snapshot: the snapshot row and the rows after it, raw."""
+    async with store.pool.acquire() as conn:
+        snapshot = await conn.fetchrow(RAW_SNAPSHOT, stream.aggregate_id)
+        rows: list[asyncpg.Record] = await conn.fetch(RAW_TAIL, stream.aggregate_id, snapshot[0])
+        return rows
+
+
 @pytest.fixture(scope="module")
 def streams(runner: Runner, store: PostgresEventStore, suite: Suite) -> None:
     runner.run(seed_replay_streams(store, suite.replay, suite.seed))
@@ -89,14 +107,9 @@ def test_replay_raw_fetch(
     streams: None,
     full: ReplayStream,
 ) -> None:
-    async def fetch() -> list[asyncpg.Record]:
-        async with store.pool.acquire() as conn:
-            rows: list[asyncpg.Record] = await conn.fetch(RAW_FETCH, full.aggregate_id)
-            return rows
-
     rows = runner.measure(
         benchmark,
-        fetch,
+        lambda: fetch_stream(store, full),
         rounds=suite.replay.rounds,
         warmup_rounds=1,
         kind="replay_fetch",
@@ -114,17 +127,9 @@ def test_replay_raw_snapshot_and_tail(
     streams: None,
     tailed: ReplayStream,
 ) -> None:
-    async def fetch() -> list[asyncpg.Record]:
-        async with store.pool.acquire() as conn:
-            snapshot = await conn.fetchrow(RAW_SNAPSHOT, tailed.aggregate_id)
-            rows: list[asyncpg.Record] = await conn.fetch(
-                RAW_TAIL, tailed.aggregate_id, snapshot[0]
-            )
-            return rows
-
     rows = runner.measure(
         benchmark,
-        fetch,
+        lambda: fetch_snapshot_and_tail(store, tailed),
         rounds=suite.replay.rounds,
         warmup_rounds=1,
         kind="replay_fetch_tail",
@@ -177,11 +182,16 @@ def test_replay(
         counted.add((rehydrated.snapshot_version, rehydrated.replayed_events))
         return rehydrated
 
+    if every is None:
+        ceiling = ("replay_fetch", lambda: fetch_stream(store, stream))
+    else:
+        ceiling = ("replay_fetch_tail", lambda: fetch_snapshot_and_tail(store, stream))
     rehydrated: Rehydrated[BankAccount] = runner.measure(
         benchmark,
         rehydrate,
         rounds=suite.replay.rounds,
         warmup_rounds=1,
+        ceiling=ceiling,
         kind="replay",
         events=stream.events,
         snapshot_every=every,

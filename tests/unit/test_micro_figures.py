@@ -1,0 +1,50 @@
+"""Ratios to a ceiling: from rounds measured in pairs when a benchmark has them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.micro.figures import rate, ratio, ratio_fields
+from bench.report.intervals import rates_ratio_interval
+
+ROUNDS = [0.010, 0.012, 0.011, 0.030, 0.010]
+"""Ours: the fourth round ran while the machine was busy."""
+PAIRED = [0.005, 0.006, 0.0055, 0.015, 0.005]
+"""The ceiling's work right before each of ours: slowed by the same busy moment."""
+
+
+def bench(kind: str, seconds: list[float], events: int = 100, **info: Any) -> dict[str, Any]:
+    return {"stats": {"data": seconds}, "extra_info": {"kind": kind, "events": events, **info}}
+
+
+def test_a_busy_moment_shared_by_a_pair_cancels_out_of_the_ratio() -> None:
+    ours = bench("append", ROUNDS, paired={"kind": "append_raw", "seconds": PAIRED})
+    r = ratio(ours, bench("append_raw", [0.001] * 5))
+    assert r is not None
+    assert (r.value, r.low, r.high) == pytest.approx((0.5, 0.5, 0.5))
+    unpaired = rates_ratio_interval(100, ROUNDS, 100, PAIRED)
+    assert unpaired.high - unpaired.low > 0.1
+
+
+def test_a_paired_ratio_scales_by_the_work_of_each_side() -> None:
+    ours = bench("append", ROUNDS, paired={"kind": "append_raw", "seconds": PAIRED}, events=200)
+    ceiling = bench("append_raw", [0.001] * 5, events=100)
+    r = ratio(ours, ceiling)
+    assert r is not None and r.value == pytest.approx(1.0)
+
+
+def test_the_fields_carry_the_rate_of_the_paired_rounds_as_the_ceiling() -> None:
+    ours = bench("append", ROUNDS, paired={"kind": "append_raw", "seconds": PAIRED})
+    fields = ratio_fields(ours, bench("append_raw", [0.001] * 5))
+    assert fields["ceiling"] == pytest.approx(100 / 0.0055)
+    assert fields["ratio"] == pytest.approx(rate(ours).value / fields["ceiling"])
+
+
+def test_pairs_with_another_ceiling_leave_the_ratio_to_the_rounds_of_both() -> None:
+    ours = bench("append", ROUNDS, paired={"kind": "append_raw", "seconds": PAIRED})
+    copy = bench("append_copy", [0.0022] * 5)
+    r = ratio(ours, copy)
+    assert r is not None and r.value == pytest.approx(0.2)
+    assert ratio_fields(ours, copy)["ceiling"] == pytest.approx(100 / 0.0022)
