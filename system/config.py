@@ -18,6 +18,8 @@ DEFAULT_GRAFANA_PORT = 13000
 DEFAULT_API_PORT = 18000
 DEFAULT_RELAY_METRICS_PORT = 18001
 DEFAULT_PROJECTOR_METRICS_PORT = 18002
+REFRESH_MODES = ("explicit", "immediate", "wait_for")
+"""Values of `CQRS_PROJECTION_REFRESH` (`Settings.projection_refresh`)."""
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -63,8 +65,9 @@ class Settings:
     kafka_topic_prefix: str = ""
     """Prepended to every topic name (`account-events` …); empty in production."""
     projection_refresh: str = "explicit"
-    """How a projector makes its writes searchable: `explicit` refresh after each bulk, or
-    `wait_for` (bulk with refresh=wait_for, riding the index's periodic refresh)."""
+    """How a projector makes its writes searchable: `explicit` refresh after each bulk,
+    `immediate` (bulk with refresh=true), or `wait_for` (bulk with refresh=wait_for, riding the
+    index's periodic refresh); see `system/projections/projector.py`."""
     lag_stamps: bool = True
     """Whether projectors write per-event lag stamps (one record per batch) to Elasticsearch;
     off, the lag report falls back to the projectors' Prometheus histograms."""
@@ -180,8 +183,8 @@ def _parse_snapshot_every(raw: str | None, default: int | None) -> int | None:
 
 
 def _parse_refresh(raw: str) -> str:
-    if raw not in {"explicit", "wait_for"}:
-        raise ValueError(f"CQRS_PROJECTION_REFRESH must be 'explicit' or 'wait_for', got {raw!r}")
+    if raw not in REFRESH_MODES:
+        raise ValueError(f"CQRS_PROJECTION_REFRESH must be one of {REFRESH_MODES}, got {raw!r}")
     return raw
 
 

@@ -8,6 +8,13 @@ x-pack-core and x-pack-security: no painless scripts, no _reindex/_update_by_que
 analysis-common (the standard and keyword analyzers, terms/sum/... aggregations, index
 templates, aliases and external versioning are all in the server core and work), and no
 rest-root — so we compile and add a tiny module serving `GET /` and `HEAD /` (es_rest_root/).
+
+The filesystem under `data` bounds the projectors' lag (issue 14): every refresh creates and
+deletes some tens of files, and ext4 without a journal (the dev box's root filesystem) skips,
+for each new inode, every inode of its group deleted in the last minutes (`find_inode_bit` /
+`recently_deleted` in fs/ext4/ialloc.c; a journaled ext4 does not), which made 70-85 % of a
+refresh's CPU kernel time there (see `SharedRefresh` in `system/projections/pipeline.py`).
+tmpfs avoids it but is not durable, and the read models must be (exactly-once).
 """
 
 from __future__ import annotations

@@ -82,8 +82,8 @@ class ElasticsearchReadStore:
 
     @property
     def read_model_refresh_interval(self) -> str | None:
-        """No scheduled refresh when projectors refresh explicitly; the default for `wait_for`."""
-        return NO_SCHEDULED_REFRESH if self.refresh_mode == "explicit" else None
+        """No scheduled refresh when projectors refresh themselves; the default for `wait_for`."""
+        return None if self.refresh_mode == "wait_for" else NO_SCHEDULED_REFRESH
 
     @guarded
     async def ensure(self, names: Iterable[str]) -> None:
@@ -205,7 +205,12 @@ class ElasticsearchReadStore:
     async def bulk_versioned(
         self, index: str, docs: Sequence[tuple[str, int, Doc]], *, wait_for: bool = False
     ) -> BulkOutcome:
-        """Index (id, version, doc) with external versioning; stale versions count as conflicts."""
+        """Index (id, version, doc) with external versioning; stale versions count as conflicts.
+
+        `wait_for`: return once the writes are searchable — with `refresh=true` (the shard is
+        refreshed right after the write, on a write thread) in `immediate` mode, else with
+        `refresh=wait_for` (until the index's scheduled refresh).
+        """
         if not docs:
             return BulkOutcome(0, 0)
         lines: list[Mapping[str, Any]] = []
@@ -221,7 +226,8 @@ class ElasticsearchReadStore:
                 }
             )
             lines.append(doc)
-        statuses = await self._bulk(lines, refresh="wait_for" if wait_for else None)
+        refresh = ("true" if self.refresh_mode == "immediate" else "wait_for") if wait_for else None
+        statuses = await self._bulk(lines, refresh=refresh)
         refused = frozenset(
             doc[0] for doc, status in zip(docs, statuses, strict=True) if status == 409
         )

@@ -96,9 +96,10 @@ LAG_BATCHES: dict[str, Any] = {
 NO_SCHEDULED_REFRESH = "-1"
 """`refresh_interval` of the indices nothing searches before refreshing them itself: the
 checkpoints (read by realtime GET) and the lag records (the report refreshes before reading);
-and, when projectors refresh explicitly, the read models. Elasticsearch runs every refresh on
-one thread per two cores (one here); measured at 50 orders/s (issue 14), a scheduled refresh
-took 45-95 ms of it per index, once a second, on top of the projectors' own."""
+and, when projectors refresh themselves (`explicit`, `immediate`), the read models.
+Elasticsearch runs every scheduled or requested refresh on one thread per two cores (one
+here); measured at 50 orders/s (issue 14), a scheduled refresh took 45-95 ms of it per index,
+once a second, on top of the projectors' own."""
 
 
 def read_model_body(name: str, refresh_interval: str | None = None) -> dict[str, Any]:

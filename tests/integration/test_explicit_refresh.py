@@ -1,5 +1,6 @@
-"""With projectors refreshing explicitly, no index is refreshed on a schedule, and what a batch
-wrote becomes searchable even when its first refresh failed (the retry holds only duplicates)."""
+"""With projectors refreshing explicitly (or by `refresh=true` bulks, `immediate`), no index is
+refreshed on a schedule, and what a batch wrote becomes searchable even when its first refresh
+failed (the retry holds only duplicates)."""
 
 from __future__ import annotations
 
@@ -128,3 +129,46 @@ async def test_wait_for_mode_gives_the_read_models_back_their_scheduled_refresh(
         await store.client.indices.delete(index=f"{store.prefix}-*", ignore_unavailable=True)
         await store.close()
         await waiting.close()
+
+
+async def test_immediate_mode_bulks_searchable_and_refreshes_only_a_retry_of_duplicates(
+    settings: Settings,
+) -> None:
+    explicit = isolated(settings, "immediate")
+    store = open_read_store(explicit)
+    immediate = open_read_store(dataclasses.replace(explicit, projection_refresh="immediate"))
+    try:
+        await immediate.ensure([NAME])
+        assert (await _intervals(store)).get(f"{store.alias(NAME)}-0") == "-1"
+        refreshes: list[str] = []
+
+        async def refresh(index: str) -> None:
+            refreshes.append(index)
+            await store.refresh(index)
+
+        async def lost(index: str) -> None:
+            raise DependencyUnavailable("elasticsearch", "refresh lost")
+
+        account = new_id("immediate")
+        projector = Projector(
+            PROJECTIONS[NAME], immediate, Unused(), None, refresh=SharedRefresh(refresh)
+        )
+        await projector.process(_received(account, 1, AccountOpened(owner_id="u")))
+        assert refreshes == [], "the bulk refreshed its shard itself"
+        assert await store.visible(NAME, account, 1)
+
+        deposited = _received(account, 2, MoneyDeposited(amount=5))
+        first = Projector(PROJECTIONS[NAME], store, Unused(), None, refresh=SharedRefresh(lost))
+        with pytest.raises(DependencyUnavailable):
+            await first.process(deposited)
+        assert not await store.visible(NAME, account, 2), "written, not yet searchable"
+        restarted = Projector(
+            PROJECTIONS[NAME], immediate, Unused(), None, refresh=SharedRefresh(refresh)
+        )
+        await restarted.process(deposited)
+        assert refreshes == [store.alias(NAME)], "duplicates only: no bulk ran, so a refresh"
+        assert await store.visible(NAME, account, 2)
+    finally:
+        await store.client.indices.delete(index=f"{store.prefix}-*", ignore_unavailable=True)
+        await store.close()
+        await immediate.close()

@@ -80,3 +80,13 @@ def test_local_default_detection() -> None:
     assert not is_local_default("postgresql://u:p@db:5432/x", DEFAULT_PG_PORT)
     assert not is_local_default("127.0.0.1:9092", DEFAULT_KAFKA_PORT)
     assert host_port("kafka:9092", DEFAULT_KAFKA_PORT) == ("kafka", 9092)
+
+
+@pytest.mark.parametrize("mode", ["explicit", "immediate", "wait_for"])
+def test_projection_refresh_modes(mode: str) -> None:
+    assert Settings.from_env({"CQRS_PROJECTION_REFRESH": mode}).projection_refresh == mode
+
+
+def test_projection_refresh_rejects_an_unknown_mode() -> None:
+    with pytest.raises(ValueError, match="CQRS_PROJECTION_REFRESH"):
+        Settings.from_env({"CQRS_PROJECTION_REFRESH": "true"})
