@@ -19,9 +19,9 @@ thread (two here) rather than on its one refresh thread, in one request instead 
 without waiting for another projector's refresh, and asks for a refresh only for a batch of
 duplicates that wrote nothing; `wait_for` rides the index's scheduled refresh (1 s). An
 `immediate` bulk is acknowledged after its refresh, so the lag's index stage holds the refresh
-and its refresh stage is 0. Measured at 50 orders/s (issue 14; orders, 40 s, 6 interleaved
+and its refresh stage is 0. Measured at 50 orders/s (issue 14; orders, 40 s, 8 interleaved
 pairs on the shared 2-core box, load average 3-6 from other work): end-to-end p50/p99 medians
-248/814 ms explicit, 207/631 ms immediate (p50 lower in 5 pairs of 6, p99 in 4) — within the
+248/721 ms explicit, 207/631 ms immediate (p50 lower in 7 pairs of 8, p99 in 5) — within the
 noise for p99, so `explicit` stays the default. Either way the lag is bound by the refreshes'
 CPU: see `SharedRefresh`. The trade against throughput (`cqrs-bench saturate --scenario orders
 --slo p99=100ms`, which judges request latency only; one run each): explicit 75 requests/s,
