@@ -29,6 +29,8 @@ COMMAND_DURATION = Histogram(
 LAG_BUCKETS = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
 )  # fmt: skip
+PROJECTION_LAG_STAGES = ("delivery", "index", "refresh", "end_to_end")
+"""The `stage` label values of `cqrs_projection_lag_seconds` (bench mirrors them, a test checks)."""
 PROJECTION_LAG = Histogram(
     "cqrs_projection_lag_seconds",
     "Per event, time spent in each stage the projector can see: delivery (committed→consumed:"

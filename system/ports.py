@@ -183,7 +183,8 @@ class ProjectionStore(Protocol):
 
     @property
     def refresh_mode(self) -> str:
-        """How writes become searchable: "explicit" (a refresh after each bulk) or "wait_for"."""
+        """How writes become searchable: "explicit" (a refresh after each bulk), "immediate"
+        (the bulk refreshes) or "wait_for" (the bulk waits for the periodic refresh)."""
 
     def alias(self, name: str) -> str:
         """The alias a read model is written and read through."""

@@ -17,7 +17,9 @@ Lag-stamp contract. Every event is timed at five instants, each taken by whoever
 - `consumed_at`: when the projector first received the batch holding it (a batch applied
   again after an error keeps its first time).
 - `indexed_at`: when Elasticsearch acknowledged the bulk write holding its doc.
-- `searchable_at`: when the refresh that followed (or the `wait_for` bulk) returned.
+- `searchable_at`: when the refresh that followed (or the `wait_for` bulk) returned. With
+  `CQRS_PROJECTION_REFRESH=immediate` the bulk itself refreshes, so `searchable_at` equals
+  `indexed_at`: the index stage then holds the refresh and the refresh stage is 0.
 
 Stages: relay = acked - origin, kafka = consumed - acked, index = indexed - consumed,
 refresh = searchable - indexed, end_to_end = searchable - origin. All are epoch seconds on one

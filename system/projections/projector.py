@@ -47,6 +47,7 @@ from system.metrics import (
     PROJECTION_DUPLICATES,
     PROJECTION_EVENTS,
     PROJECTION_LAG,
+    PROJECTION_LAG_STAGES,
     PROJECTION_POSITION,
     PROJECTOR_DEPENDENCY_UP,
     PROJECTOR_RETRIES,
@@ -193,10 +194,7 @@ class Projector:
         self.partitions = list(partitions)
         self.position = 0
         name = projection.name
-        self._lag = {
-            stage: PROJECTION_LAG.labels(name, stage)
-            for stage in ("delivery", "index", "refresh", "end_to_end")
-        }
+        self._lag = {stage: PROJECTION_LAG.labels(name, stage) for stage in PROJECTION_LAG_STAGES}
         self._events = PROJECTION_EVENTS.labels(name)
         self._duplicates = PROJECTION_DUPLICATES.labels(name)
         self._position = PROJECTION_POSITION.labels(name)

@@ -211,7 +211,7 @@ def test_the_metric_name_constants_match_the_system_registry() -> None:
     from prometheus_client import REGISTRY
 
     import system.api.middleware
-    import system.metrics  # noqa: F401
+    import system.metrics
 
     registered = {m.name for m in REGISTRY.collect()}
     system_names = [
@@ -222,3 +222,4 @@ def test_the_metric_name_constants_match_the_system_registry() -> None:
     ]  # fmt: skip
     for name in system_names:
         assert name.removesuffix("_total") in registered, name
+    assert n.HISTOGRAM_LAG_STAGES == system.metrics.PROJECTION_LAG_STAGES
