@@ -25,11 +25,33 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+DROP_WAIT_S = 10.0
+"""How long a drop waits for the backends of connections just closed to exit."""
+
+
+async def _drop(conn: asyncpg.Connection, database: str) -> None:
+    """Drop `database`, waiting out backends that are still exiting.
+
+    A pool's close returns once its sockets are closed, but each server backend exits on its
+    own time; while one of the application role's is still there, `WITH (FORCE)` must signal
+    it, which the owner role may not (a `make bench` run failed so, once, at a teardown).
+    """
+    deadline = time.monotonic() + DROP_WAIT_S
+    while True:
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
 async def recreate_database(dsn: str, database: str) -> str:
     """Drop and create `database` on the server of `dsn`; returns its DSN."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await _drop(conn, database)
         await conn.execute(f'CREATE DATABASE "{database}"')
     finally:
         await conn.close()
@@ -37,9 +59,10 @@ async def recreate_database(dsn: str, database: str) -> str:
 
 
 async def drop_database(dsn: str, database: str) -> None:
+    """Drop `database` on the server of `dsn` if it exists."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await _drop(conn, database)
     finally:
         await conn.close()
 
