@@ -206,11 +206,8 @@ class ElasticsearchReadStore:
         self, index: str, docs: Sequence[tuple[str, int, Doc]], *, wait_for: bool = False
     ) -> BulkOutcome:
         """Index (id, version, doc) with external versioning; stale versions count as conflicts.
-
-        `wait_for`: return once the writes are searchable — with `refresh=true` (the shard is
-        refreshed right after the write, on a write thread) in `immediate` mode, else with
-        `refresh=wait_for` (until the index's scheduled refresh).
-        """
+        `wait_for`: return once searchable (`refresh=true` in `immediate` mode: the shard is
+        refreshed on a write thread; else `refresh=wait_for`: the index's scheduled refresh)."""
         if not docs:
             return BulkOutcome(0, 0)
         lines: list[Mapping[str, Any]] = []
