@@ -274,11 +274,11 @@ class PostgresEventStore:
         10,000 events (micro suite, 21 rounds, 8 runs alternating with the row-by-row code on
         the shared 2-core machine): median of the runs 6.3 ms against 15.5 ms, 0.91 of the raw
         fetch of the same rows against 0.47 (the runs' ratios spread 0.42-1.17 and 0.31-0.60).
-        Where the stream's rows share heap pages with other streams' (the quick suite copies its
-        streams concurrently), the index scan visits more pages while the raw fetch's bitmap
-        scan does not, and the paired ratio lands nearer 0.55-0.8: PostgreSQL splicing the
-        tags costs about 0.7 ms per 10,000 rows more than sending them, decoding 0.6 ms and
-        the fold's Python call per event 0.8 ms.
+        Where the stream's rows share heap pages with other streams' (as they did while the
+        quick suite copied its streams concurrently), the index scan visits more pages while
+        the raw fetch's bitmap scan does not, and the paired ratio lands nearer 0.55-0.8:
+        PostgreSQL splicing the tags costs about 0.7 ms per 10,000 rows more than sending them,
+        decoding 0.6 ms and the fold's Python call per event 0.8 ms.
         Pages stop at the stream's last version as the first statement saw it; every version
         below it had committed then (an append needs its predecessor committed), so later pages
         see them.
