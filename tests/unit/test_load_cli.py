@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -82,16 +86,26 @@ def test_scenario_completes_from_the_registry() -> None:
     assert "calibration" not in load_commands.complete_scenario("")
 
 
+def flags_named(*modules: ModuleType) -> set[str]:
+    """Every `--flag` the modules' source spells, but `--help`."""
+    source = "".join(Path(str(m.__file__)).read_text() for m in modules)
+    return set(re.findall(r"(--[a-z][a-z-]+)", source)) - {"--help"}
+
+
+def help_of(app: typer.Typer, *commands: str) -> str:
+    """The commands' `--help` texts, wide enough that no flag is wrapped."""
+    return "".join(
+        CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
+        for command in commands
+    )
+
+
 def test_every_option_an_error_names_exists(app: typer.Typer) -> None:
     """Error messages name flags; each named flag is one `cqrs-bench load` accepts."""
-    import re
-    from pathlib import Path
-
     from bench.load import config
 
-    help_text = CliRunner().invoke(app, ["load", "--help"], terminal_width=200).output
-    source = Path(config.__file__).read_text() + Path(load_commands.__file__).read_text()
-    named = set(re.findall(r"(--[a-z][a-z-]+)", source)) - {"--help"}
+    help_text = help_of(app, "load")
+    named = flags_named(config, load_commands)
     assert named, "no flag names found"
     missing = sorted(n for n in named if n not in help_text and n != "--route")
     assert missing == []
@@ -100,9 +114,6 @@ def test_every_option_an_error_names_exists(app: typer.Typer) -> None:
 def test_every_option_the_shared_options_name_exists() -> None:
     """`bench/load/options.py` serves `cqrs-bench load`/`saturate` and plain locust: each flag
     its messages name is one of theirs (locust's are the custom arguments it registers)."""
-    import re
-    from pathlib import Path
-
     from bench.cli import saturate
     from bench.load import options
 
@@ -110,15 +121,12 @@ def test_every_option_the_shared_options_name_exists() -> None:
     load_commands.register(app)
     saturate.register(app)
 
-    source = Path(options.__file__).read_text()
-    locust_flags = set(re.findall(r'add\("(--[a-z][a-z-]+)"', source))
+    locust_flags = set(re.findall(r'add\("(--[a-z][a-z-]+)"', Path(options.__file__).read_text()))
     assert "--lead" in locust_flags
-    help_text = "".join(
-        CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
-        for command in ("load", "saturate")
+    help_text = help_of(app, "load", "saturate")
+    missing = sorted(
+        n for n in flags_named(options) if n not in help_text and n not in locust_flags
     )
-    named = set(re.findall(r"(--[a-z][a-z-]+)", source)) - {"--help"}
-    missing = sorted(n for n in named if n not in help_text and n not in locust_flags)
     assert missing == []
 
 
