@@ -62,7 +62,12 @@ def up(
         ),
     ] = None,
 ) -> None:
-    """Start the stack (idempotent: healthy services are left alone)."""
+    """Start the stack (idempotent: healthy services are left alone).
+
+    As root, Elasticsearch's data found on ext4 without a journal is moved onto a journaled,
+    loop-mounted image (its refreshes cost several times more without one); CQRS_ES_VOLUME=plain
+    keeps it where it is, =image always uses the image.
+    """
     load_services()
     settings = _settings()
     started = time.monotonic()

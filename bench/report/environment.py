@@ -16,6 +16,8 @@ import asyncpg
 import httpx
 
 from bench.stack.process import rss_bytes
+from bench.stack.registry import service_paths
+from bench.stack.volume import data_filesystems
 from system.config import Settings
 
 
@@ -29,6 +31,7 @@ class Environment(TypedDict):
     git_dirty: bool | None
     services: dict[str, str | None]
     services_rss: NotRequired[dict[str, int]]
+    data_filesystems: NotRequired[dict[str, str]]
 
 
 def _git(*args: str) -> str | None:
@@ -136,6 +139,13 @@ def service_rss(stack: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def local_data_dirs(settings: Settings) -> dict[str, Path]:
+    """The data directories of the services this stack runs natively."""
+    names = ("postgres", "kafka", "elasticsearch")
+    dirs = {name: service_paths(settings, name).root / "data" for name in names}
+    return {name: path for name, path in dirs.items() if path.is_dir()}
+
+
 async def gather_environment(settings: Settings | None = None) -> Environment:
     """The environment of this run (services are queried live; unreachable ones are null)."""
     settings = settings or Settings.from_env()
@@ -151,6 +161,7 @@ async def gather_environment(settings: Settings | None = None) -> Environment:
         git_dirty=dirty,
         services=await service_versions(settings, stack),
         services_rss=service_rss(stack),
+        data_filesystems=data_filesystems(local_data_dirs(settings)),
     )
 
 

@@ -361,4 +361,5 @@ def environment_table(env: Mapping[str, Any]) -> Table:
         ],
     ]
     rows += [[name, version or "not reachable"] for name, version in env["services"].items()]
+    rows += [[f"{name} data", fs] for name, fs in env.get("data_filesystems", {}).items()]
     return Table("Environment", ["", ""], rows)

@@ -18,7 +18,9 @@ Two scratch nodes side by side, same load (an 8-doc bulk into each of four read-
 then one refresh of all four, 10 cycles/s, interleaved rounds), after the first few minutes:
 on a journaled ext4 (a loop-mounted image) 13 ms of kernel CPU per cycle, cycle p50/p90
 57/83 ms; on the journal-less root 67-83 ms and rising with the churn, 106-126/159-191 ms.
-tmpfs avoids it too but is not durable, and the read models must be (exactly-once).
+tmpfs avoids it too but is not durable, and the read models must be (exactly-once). So, as
+root, `start` puts `data` on a journaled ext4 image when it finds it on a journal-less one
+(`bench/stack/volume.py`, `CQRS_ES_VOLUME`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
+from rich.console import Console
 
 from bench.stack.downloads import MAVEN_CENTRAL, fetch, unzip_once
 from bench.stack.java import java_home
@@ -49,6 +52,7 @@ from bench.stack.registry import (
     register_service,
     service_paths,
 )
+from bench.stack.volume import ensure_journaled, policy_from_env
 from system.config import DEFAULT_ES_PORT, Settings
 
 ES_VERSION = "8.19.21"
@@ -195,11 +199,14 @@ async def start(settings: Settings) -> int:
                 f"read its files under {settings.stack_dir}: `chmod o+x {parent}` or set "
                 "CQRS_STACK_DIR to a directory outside it."
             )
-    for d in (config, data, logs, tmp):
-        chown_tree(d, OS_USER)
     host, port = host_port(settings.es_url, DEFAULT_ES_PORT)
     ensure_port_free(host, port, "elasticsearch")
     ensure_port_free("127.0.0.1", TRANSPORT_PORT, "elasticsearch (transport)")
+    warning = ensure_journaled(data, policy_from_env())  # the node is stopped: data may move
+    if warning is not None:
+        Console(stderr=True).print(f"[yellow]elasticsearch: {warning}[/]")
+    for d in (config, data, logs, tmp):
+        chown_tree(d, OS_USER)
     env = {
         **os.environ,
         "ES_JAVA_HOME": str(jdk),
