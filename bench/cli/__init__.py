@@ -16,7 +16,7 @@ import typer
 app = typer.Typer(
     name="cqrs-bench",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 
 
