@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `make test` and `make bench` need on a fresh Debian 12 machine, installed only when
 # missing: PostgreSQL 15, Prometheus, the Pushgateway, docker-compose (to validate the compose
-# file), curl, unzip, Java 17, Maven, and uv. Safe to run again: a second run installs nothing.
+# file), curl, unzip, Java 17, Maven, e2fsprogs, and uv. Safe to run again: a second run installs nothing.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -15,6 +15,8 @@ command -v unzip >/dev/null || need+=(unzip)
 command -v make >/dev/null || need+=(make)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
+# A journaled image for Elasticsearch's data on a journal-less root (bench/stack/volume.py).
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
