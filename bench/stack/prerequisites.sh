@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` and `make bench` need on a fresh Debian 12 machine, installed only when
 # missing: PostgreSQL 15, Prometheus, the Pushgateway, docker-compose (to validate the compose
-# file), curl, unzip, Java 17, Maven, e2fsprogs, and uv. Safe to run again: a second run installs nothing.
+# file), curl, unzip, Java 17, Maven, e2fsprogs, and uv. Safe to run again: a second run
+# installs nothing.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
