@@ -29,6 +29,10 @@ Why the comparison is fair:
   stretches directly, while ours (no shared lock; group commit) degrades in proportion.
   Measured minutes apart, that made the ratio swing from 0.8x to 9.6x (290 events/s for
   message-db in one run); measured alternately, both sides see the same machine.
+- Same table state whatever ran before: ours appends into a database fresh per comparison, as
+  message-db does, and the plans it ran on are kept (`PlanCounts`): PostgreSQL switches between
+  a generic plan and planning every append as autovacuum analyzes or vacuums `events`, and the
+  latter made ours 1.6-2.0x slower at 16 connections (6 rotations, forced generic vs custom).
 - Checked from outside: tests/integration/test_peers.py runs message-db's `write_message`
   from PostgreSQL's own pgbench at the same concurrency and fails if our driver's rate differs
   from it by more than 1.5x.
@@ -59,6 +63,7 @@ from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.commands import Deposit, OpenAccount
 from system.domain.events import MoneyDeposited
+from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 
@@ -68,6 +73,47 @@ MESSAGE_DB_MESSAGES = "message_store.messages"
 MESSAGE_DB_SEARCH_PATH = {"search_path": "message_store,public"}
 """What message-db's own role sets: its functions name `messages` and each other unqualified."""
 WRITE_MESSAGE = "SELECT message_store.write_message($1, $2, $3, $4::jsonb, NULL, $5)"
+CUSTOM_PLANS_FIRST = 5
+"""Executions of a prepared statement PostgreSQL plans afresh before it weighs a generic plan."""
+APPEND_PLANS = """SELECT coalesce(sum(generic_plans), 0)::int, coalesce(sum(custom_plans), 0)::int
+FROM pg_prepared_statements WHERE statement = ANY($1::text[])"""
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanCounts:
+    """How the executions of our append statement on a pool's connections were planned."""
+
+    connections: int
+    generic: int
+    custom: int
+
+    @property
+    def mode(self) -> str:
+        """`generic` when each connection planned afresh only its first executions, `custom`
+        when none ran a generic plan, else `mixed` (the choice flipped during the run)."""
+        if self.custom <= CUSTOM_PLANS_FIRST * self.connections:
+            return "generic"
+        return "custom" if self.generic == 0 else "mixed"
+
+
+async def append_plans(pool: asyncpg.Pool) -> PlanCounts:
+    """The plans our append statement ran on, over every connection of `pool` (all idle)."""
+    held = [await pool.acquire() for _ in range(pool.get_size())]
+    try:
+        counts = [await c.fetchrow(APPEND_PLANS, [APPEND, APPEND_EVENTS]) for c in held]
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    return PlanCounts(len(held), sum(r[0] for r in counts), sum(r[1] for r in counts))
+
+
+def ours_plans(sides: Sequence[tuple[Side, int]]) -> dict[str, dict[str, int | str]]:
+    """Per concurrency of the closed `OursEvents` among `sides`, the plans its appends ran on."""
+    return {
+        str(level): {"mode": side.plans.mode, **dataclasses.asdict(side.plans)}
+        for side, level in sides
+        if isinstance(side, OursEvents) and side.plans is not None
+    }
 
 
 class Side(Protocol):
@@ -153,6 +199,7 @@ class OursEvents:
         self.dsn = dsn
         self.store: PostgresEventStore | None = None
         self.versions: list[int] = []
+        self.plans: PlanCounts | None = None
 
     async def open(self, concurrency: int) -> None:
         self.store = await PostgresEventStore.open(
@@ -181,6 +228,7 @@ class OursEvents:
 
     async def close(self) -> None:
         if self.store is not None:
+            self.plans = await append_plans(self.store.pool)
             await self.store.close()
 
 
@@ -310,15 +358,15 @@ class Rotation:
 async def sweep(
     make: Callable[[], Side], levels: Sequence[int], count: int, rounds: int
 ) -> dict[int, list[float]]:
-    """Round times of one side at each concurrency: every level open at once and warmed up (one
-    operation per writer), then timed in rounds that visit the levels in turn (reversed every
-    other round, so drift falls on all of them)."""
+    """Round times of one side at each concurrency: every level open at once and warmed up
+    (`sweep_warmup`), then timed in rounds that visit the levels in turn (reversed every other
+    round, so drift falls on all of them)."""
     sides: dict[int, Side] = {}
     try:
         for level in levels:
             sides[level] = make()
             await sides[level].open(level)
-            await sides[level].run(level)
+            await sides[level].run(sweep_warmup(level, count))
         times: dict[int, list[float]] = {level: [] for level in levels}
         for r in range(rounds):
             for level in levels if r % 2 == 0 else list(reversed(levels)):
@@ -329,10 +377,16 @@ async def sweep(
             await side.close()
 
 
+def sweep_warmup(level: int, count: int) -> int:
+    """A sweep level's untimed operations: a round's `count`, and enough for each writer to get
+    past the executions PostgreSQL plans afresh. With one per writer, the first of 3 rounds at 16
+    ran on those slower plans and was the slowest in 11 runs out of 11 (3 of 6 after)."""
+    return max(count, (CUSTOM_PLANS_FIRST + 1) * level)
+
+
 def stored_by_sweep(levels: Sequence[int], count: int, rounds: int, opening: int) -> int:
-    """Events a `sweep` adds: per level, `opening` per writer, a warm-up of one per writer and
-    `rounds` rounds of `count`."""
-    return sum((opening + 1) * level + rounds * count for level in levels)
+    """Events a `sweep` adds: per level, `opening` per writer, its warm-up and `rounds` rounds."""
+    return sum(opening * level + sweep_warmup(level, count) + rounds * count for level in levels)
 
 
 def stored_by_rotation(levels: Sequence[int], count: int, rounds: int, opening: int) -> int:

@@ -5,7 +5,8 @@
   the cache directory and installed into the database `message_store` in the order its own
   `database/install.sh` uses (role, schema, extension, table, types, functions, indexes, views,
   privileges). Nothing of it is committed here. The benchmark installs the same SQL into a
-  database of its own per run (empty tables, as ours), and checks our driver against pgbench.
+  database of its own per run (empty tables, as ours: `fresh_event_store`), and checks our
+driver against pgbench.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bench.micro.harness import drop_database, ensure_database, with_database
+from bench.micro.harness import drop_database, ensure_database, recreate_database, with_database
+from system.bootstrap import migrate_event_store
 from system.config import Settings
 
 MESSAGE_DB_PACKAGE = "@eventide/message-db"
 MESSAGE_DB_DATABASE = "message_store"
 EVENTSOURCING_DATABASE = "cqrs_peer_eventsourcing"
 """Prefix of eventsourcing's database; each run adds its tag and drops it afterwards."""
+OURS_DATABASE = "cqrs_peer_ours"
+"""Prefix of the database our side appends into in the peers' append comparisons."""
 INSTALL_COMMAND = "uv run cqrs-bench install-peers"
 
 MESSAGE_DB_SCRIPTS = [
@@ -167,6 +171,20 @@ async def fresh_message_db(settings: Settings, database: str) -> str:
     await drop_database(settings.pg_owner_dsn, database)
     await install_message_db(settings, database)
     return with_database(settings.pg_owner_dsn, database)
+
+
+async def fresh_event_store(settings: Settings, database: str) -> str:
+    """A new database `database` with our event store's schema; returns its DSN.
+
+    The peers' append comparisons append into it rather than into the micro suite's database,
+    which holds whatever the benchmarks before them appended (over 100,000 events when the whole
+    suite runs, none when they run alone): how PostgreSQL plans our append statement depends on
+    that table's size, statistics and visibility map (analyzed at 10,000 rows and not vacuumed
+    since, every append is planned afresh; after a VACUUM, or at 1,000 rows, one generic plan
+    per connection serves them all)."""
+    dsn = await recreate_database(settings.pg_owner_dsn, database)
+    await migrate_event_store(settings, dsn=dsn, grant=False)
+    return dsn
 
 
 async def analyze(dsn: str) -> None:

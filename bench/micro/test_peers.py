@@ -7,7 +7,8 @@ connection count and at the sweep's picks, are timed in one rotation of alternat
 a "same concurrency" row and a "best vs best" row (each side at the faster of the two it ran at).
 Replays: one rehydrate per round on each side, alternating. A peer that is not installed fails
 this suite. After the appends, each side's own table is counted: it grew by exactly the events
-its sweep and rotation appended (accounts opened, warm-ups and timed rounds).
+its sweep and rotation appended (accounts opened, warm-ups and timed rounds). Our side appends
+into a database fresh per comparison; the plans its appends ran on are kept (`ours_plans`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from bench.micro.peer_drivers import (
     Side,
     best_level,
     eventsourcing_env,
+    ours_plans,
     stored_by_rotation,
     stored_by_sweep,
     sweep,
@@ -52,7 +54,9 @@ from bench.micro.peer_drivers import (
 from bench.micro.peers import (
     EVENTSOURCING_DATABASE,
     MESSAGE_DB_DATABASE,
+    OURS_DATABASE,
     analyze,
+    fresh_event_store,
     fresh_message_db,
     require_eventsourcing,
     require_message_db,
@@ -99,6 +103,15 @@ def eventsourcing_dsn(runner: Runner, settings: Settings, peers_ready: str) -> I
     runner.run(drop_database(settings.pg_owner_dsn, database))
 
 
+@pytest.fixture
+def ours_dsn(runner: Runner, settings: Settings) -> Iterator[str]:
+    """Our event store in a database fresh for each append comparison, as message-db's."""
+    database = f"{OURS_DATABASE}_{RUN_TAG}"
+    dsn: str = runner.run(fresh_event_store(settings, database))
+    yield dsn
+    runner.run(drop_database(settings.pg_owner_dsn, database))
+
+
 def _record(
     benchmark: Any,
     peer: str,
@@ -108,15 +121,8 @@ def _record(
     matchups: list[dict[str, Any]],
     **more: Any,
 ) -> None:
-    benchmark.extra_info.update(
-        kind="peer_pair",
-        peer=peer,
-        workload=workload,
-        unit=unit,
-        events=events,
-        matchups=matchups,
-        **more,
-    )
+    info = {"peer": peer, "workload": workload, "unit": unit, "events": events}
+    benchmark.extra_info.update(kind="peer_pair", matchups=matchups, **info, **more)
 
 
 def _matchup(
@@ -173,14 +179,14 @@ def test_peer_append(
     runner: Runner,
     settings: Settings,
     suite: Suite,
-    micro_dsn: str,
+    ours_dsn: str,
     eventsourcing_dsn: str,
     message_db_dsn: str,
     peer: str,
 ) -> None:
     cfg = suite.peers
     unit, ours, theirs, stored = _append_sides(
-        peer, settings, suite, micro_dsn, eventsourcing_dsn, message_db_dsn
+        peer, settings, suite, ours_dsn, eventsourcing_dsn, message_db_dsn
     )
     before = {side: runner.run(count_rows(dsn, table)) for side, (dsn, table, _) in stored.items()}
     sweeps = {
@@ -217,6 +223,7 @@ def test_peer_append(
             side: [{"concurrency": level, "seconds": s} for level, s in times.items()]
             for side, times in sweeps.items()
         },
+        ours_plans=ours_plans(rotation.sides),
     )
     assert all(len(m["ours_seconds"]) == cfg.rounds for m in matchups)
     for side, (dsn, table, opening) in stored.items():
