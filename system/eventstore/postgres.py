@@ -27,7 +27,7 @@ from system.domain.recorded import Metadata, RecordedEvent
 from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.errors import translating_append_errors
 from system.eventstore.idempotency import append_keyed, lookup, prune
-from system.eventstore.pool import keep_session, translating_unavailable
+from system.eventstore.pool import STORE_SERVER_SETTINGS, keep_session, translating_unavailable
 from system.ports import (
     AppendResult,
     IdempotencyRecord,
@@ -126,7 +126,11 @@ class PostgresEventStore:
     async def open(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> PostgresEventStore:
         """A store with its own pool; `close()` it when done."""
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, reset=keep_session
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            reset=keep_session,
+            server_settings=dict(STORE_SERVER_SETTINGS),
         )
         return cls(pool, owns_pool=True)
 

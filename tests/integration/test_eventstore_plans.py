@@ -1,9 +1,11 @@
-"""The append statements' cached plans reach events through its indexes, however small it was.
+"""Every statement the event store sends is planned generically on its indexes, however small
+the tables were.
 
-asyncpg prepares each statement once per pooled connection and PostgreSQL soon caches a generic
-plan for it, built from the table's size at that moment. A plan built while `events` was empty
-must not scan it: the join form of the version guard did (a hash join over a seq scan of every
-event, on every append), which the planted statement below shows.
+asyncpg prepares each statement once per pooled connection, and the store's connections force
+PostgreSQL's generic plan (`STORE_SERVER_SETTINGS`), built from the tables' sizes at the first
+execution. A plan built while `events` was empty must not scan it: the join form of the version
+guard did (a hash join over a seq scan of every event, on every append), which the planted
+statement below shows.
 """
 
 from __future__ import annotations
@@ -15,8 +17,13 @@ import pytest
 
 from bench.micro.harness import drop_database, recreate_database
 from system.config import Settings
+from system.domain.account import BankAccount
+from system.domain.events import MoneyDeposited
+from system.eventstore import errors, idempotency, postgres
 from system.eventstore.append_sql import APPEND, APPEND_EVENTS
+from system.eventstore.pool import STORE_SERVER_SETTINGS, store_pool_options
 from system.eventstore.schema import migrate
+from system.ports import StreamAppend
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +31,11 @@ DATABASE = "cqrs_test_append_plans"
 EVENT_ARGS = "'{s}', '{BankAccount}', '{2}', '{MoneyDeposited}', '{1}', '{\"{}\"}', '{}', NULL"
 GUARD_ARGS = "'{s}', '{1}'"
 SNAPSHOT_ARGS = "'{s}', '{BankAccount}', '{2}', '{1}', '{\"{}\"}'"
+FILL = """
+INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
+SELECT 'fill-' || g / 100, 'BankAccount', g % 100 + 1, 'MoneyDeposited', 1, '{"amount": 1}'
+FROM generate_series(0, 9999) AS g
+"""
 JOIN_GUARD = """
 SELECT count(*) = cardinality($1::text[]) AS present
 FROM unnest($1::text[], $2::int[]) AS s(aggregate_id, version)
@@ -32,8 +44,8 @@ JOIN events e USING (aggregate_id, version)
 
 
 @pytest.fixture
-async def empty_store() -> AsyncIterator[asyncpg.Connection]:
-    """An owner connection to a freshly migrated, empty event store, generic plans forced."""
+async def empty_dsn() -> AsyncIterator[str]:
+    """A freshly migrated, empty event store database (the owner's DSN)."""
     owner_dsn = Settings.from_env().pg_owner_dsn
     dsn = await recreate_database(owner_dsn, DATABASE)
     try:
@@ -42,19 +54,26 @@ async def empty_store() -> AsyncIterator[asyncpg.Connection]:
             await migrate(pool)
         finally:
             await pool.close()
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute("SET plan_cache_mode = force_generic_plan")
-            yield conn
-        finally:
-            await conn.close()
+        yield dsn
     finally:
         await drop_database(owner_dsn, DATABASE)
 
 
+@pytest.fixture
+async def empty_store(empty_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """An owner connection to a freshly migrated, empty event store, generic plans forced."""
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        yield conn
+    finally:
+        await conn.close()
+
+
 async def generic_plan(conn: asyncpg.Connection, name: str, sql: str, args: str) -> str:
     await conn.execute(f"PREPARE {name} AS {sql}")
-    return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN EXECUTE {name}({args})"))
+    call = f"{name}({args})" if args else name
+    return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN EXECUTE {call}"))
 
 
 async def test_append_plans_built_on_an_empty_store_use_the_indexes(
@@ -74,3 +93,67 @@ async def test_append_plans_built_on_an_empty_store_use_the_indexes(
 async def test_the_join_form_of_the_guard_scans_events(empty_store: asyncpg.Connection) -> None:
     plan = await generic_plan(empty_store, "join_guard", JOIN_GUARD, GUARD_ARGS)
     assert "Seq Scan on events" in plan, plan
+
+
+# Each statement with arguments of the right types; the store's reads and writes, per request.
+STATEMENTS = {
+    "load": (postgres.LOAD, "'s', 0, 10, NULL"),
+    "load_payloads": (postgres.LOAD_PAYLOADS, "'s', 0, 10, NULL"),
+    "replay": (postgres.REPLAY, "'s', 0, 10"),
+    "replay_until": (postgres.REPLAY_UNTIL, "'s', 0, 10, now()"),
+    "load_event": (postgres.LOAD_EVENT, "'s', 1"),
+    "read_all": (postgres.READ_ALL, "0, 100"),
+    "head": (postgres.HEAD, ""),
+    "load_snapshot": (postgres.LOAD_SNAPSHOT, "'s'"),
+    "save_snapshot": (postgres.SAVE_SNAPSHOT, "'s', 'BankAccount', 2, 1, '{}'"),
+    "actual_versions": (errors._ACTUAL_VERSIONS, "'{s}'"),
+    "lookup_key": (idempotency.LOOKUP, "'k'"),
+    "store_key": (idempotency.STORE, "'k', 'h', 200, ''"),
+}
+
+
+@pytest.mark.parametrize("name", list(STATEMENTS))
+async def test_every_store_statement_is_planned_on_indexes_on_an_empty_store(
+    empty_store: asyncpg.Connection, name: str
+) -> None:
+    sql, args = STATEMENTS[name]
+    plan = await generic_plan(empty_store, name, sql, args)
+    assert "Seq Scan" not in plan, plan
+
+
+def test_the_store_pools_force_generic_plans(settings: Settings) -> None:
+    assert STORE_SERVER_SETTINGS == {"plan_cache_mode": "force_generic_plan"}
+    server_settings = store_pool_options(settings)["server_settings"]
+    assert server_settings["plan_cache_mode"] == "force_generic_plan"
+    assert "statement_timeout" in server_settings
+
+
+async def test_a_store_connection_plans_each_append_once(empty_dsn: str) -> None:
+    """The reason for forcing it: left to choose (`auto`), PostgreSQL re-planned every one of
+    these appends to a stream among 10,000 analysed events."""
+    store = await postgres.PostgresEventStore.open(empty_dsn, min_size=1, max_size=1)
+    try:
+        async with store.connection() as conn:
+            await conn.execute(FILL)
+            await conn.execute("ANALYZE")
+        for version in range(20):
+            await store.append(
+                [
+                    StreamAppend(
+                        aggregate_id="plans",
+                        aggregate_type=BankAccount.aggregate_type,
+                        expected_version=version,
+                        events=[MoneyDeposited(amount=1)],
+                    )
+                ]
+            )
+        async with store.connection() as conn:
+            plans = await conn.fetchrow(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement = $1",
+                APPEND_EVENTS,
+            )
+    finally:
+        await store.close()
+    assert plans is not None
+    assert (plans["generic_plans"], plans["custom_plans"]) == (20, 0)
