@@ -46,9 +46,16 @@ dropping one index or the outbox at a time in a scratch database (12 rounds each
 | no outbox, no tx_id / event_id indexes        | 2,867 [2,248, 3,635]  | 4,630 | 0.63 (0.58-0.79) |
 
 No index and not the outbox has a cost this machine can tell from noise: every variant,
-down to a bare INSERT into `events`, lands at 0.6-0.7 of the raw INSERT; the rest is the
-client (asyncpg encodes ten arrays and our checks run: about 45 us more CPU per append than
-the raw INSERT's 110 us). So the schema keeps every index and the outbox table; following
+down to a bare INSERT into `events`, lands at 0.6-0.7 of the raw INSERT. The rest was not the
+client, as we first thought, but planning: PostgreSQL re-planned this statement on every
+execution once `events` had statistics (its generic plan, over arrays of unknown length, always
+looked dearer than a plan for the actual values; `pg_prepared_statements` counted 394 custom
+plans and no generic one after 394 appends), about 0.2-0.3 ms of CPU against 0.05 ms to execute
+it. The store's connections now force the generic plan (`STORE_SERVER_SETTINGS` in pool.py): on
+a 400,000-event table single-event appends at 16 connections went from 0.44 to 0.67 of the raw
+INSERT (8 interleaved rounds, shared 2-core machine; at 1 connection, where the commit's fsync
+dominates, no difference could be told: 0.56 both). The quick suite's paired figure is in the
+reference run. So the schema keeps every index and the outbox table; following
 `events` by (tx_id, position) instead of an outbox would change the relay for no measured
 gain. Also measured and kept: asyncpg's pool sent a reset query (`RESET ALL`, `UNLISTEN *`,
 ...) on every release, a second round trip per append, now skipped on the store's pools
