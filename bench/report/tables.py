@@ -144,6 +144,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("ours", "ours", rate),
         ("theirs", "theirs", rate),
         ("ratio", "ours / theirs", times),
+        ("ours_plans", "our plans", plain),
     ],
     "serialization": [
         ("codec", "codec", plain),

@@ -98,3 +98,34 @@ def test_a_comparison_gives_a_same_and_a_best_row_that_follow_the_schema() -> No
     assert "ours_sweep" not in same_row
     assert (best_row["ours_concurrency"], best_row["theirs_concurrency"]) == (16, 4)
     assert [s["concurrency"] for s in best_row["theirs_sweep"]] == [1, 4, 16]
+
+
+def test_append_rows_say_which_plans_ours_ran_on_and_the_schema_holds_them() -> None:
+    matchup = {
+        "concurrency": 16,
+        "ours_concurrency": 16,
+        "theirs_concurrency": 16,
+        "ours_seconds": [0.1, 0.11],
+        "theirs_seconds": [0.2, 0.21],
+    }
+    plans = {"16": {"mode": "custom", "connections": 16, "generic": 0, "custom": 1920}}
+    bench = {
+        "extra_info": {
+            "kind": "peer_pair",
+            "peer": "message-db",
+            "workload": "append",
+            "unit": "events/s",
+            "events": 160,
+            "matchups": [matchup],
+            "ours_plans": plans,
+        }
+    }
+    results = Results.new("tiny", {})
+    (row,) = rows(bench)
+    results.add("peers", row)
+    assert row["ours_plans"] == "custom"
+    replay = {**bench, "extra_info": {**bench["extra_info"], "workload": "replay"}}
+    del replay["extra_info"]["ours_plans"]
+    assert "ours_plans" not in rows(replay)[0]
+    with pytest.raises(ValueError, match="ours_plans"):
+        Results.new("tiny", {}).add("peers", {**row, "ours_plans": "sometimes"})

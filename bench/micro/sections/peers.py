@@ -7,7 +7,11 @@ interval (`ours_low`/`ours_high`, `theirs_low`/`theirs_high`). The sides ran in 
 rounds, so `ratio` is the median over round pairs of ours / theirs (round r of each ran back to
 back, on the same state of the machine), its `low`/`high` a bootstrap over the pairs. It is not
 the quotient of the two medians, which would set a round from a quiet minute against one from a
-busy minute: the drift the alternation cancels would come back.
+busy minute: the drift the alternation cancels would come back. Append rows say which plans our
+statement ran on (`ours_plans`: `generic`, or `custom`/`mixed` when PostgreSQL re-planned
+appends, which made ours about twice as slow and once swung the message-db ratio from 2.0 to
+1.2; see `STORE_SERVER_SETTINGS`). An interval covers the noise within one run only: ratios
+of runs at one revision spread about 1.8-3.5 on the shared 2-core dev box.
 """
 
 from __future__ import annotations
@@ -81,6 +85,9 @@ def rows(b: Bench) -> list[dict[str, Any]]:
             "high": r.high,
             "rounds": len(m["ours_seconds"]),
         }
+        plans = info.get("ours_plans", {}).get(str(m["ours_concurrency"]))
+        if plans is not None:
+            row["ours_plans"] = plans["mode"]
         if m["concurrency"] == "best" and "sweep" in info:
             row["ours_sweep"] = _sweep(info["sweep_events"], info["sweep"]["ours"])
             row["theirs_sweep"] = _sweep(info["sweep_events"], info["sweep"]["theirs"])
