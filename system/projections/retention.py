@@ -33,11 +33,19 @@ assigned again with the old committed offsets, so the gap would be found and reb
 
 One rebuild across instances (`system/projections/rebuild_lock.py`): every instance that finds
 a gap on its partitions takes the projection's rebuild lock (a PostgreSQL advisory lock) before
-rebuilding, and rebuilds only if the alias still points where it pointed when it read its log
-starts. If it moved meanwhile, another instance's rebuild swapped it after those log starts
-were read, and that rebuild's final catch-up (taken after its swap) covers every event
-published before: the waiter only positions its partitions. The alias is the marker, so no
-state is kept beside the read model. A lock rather than scoping the repair to the gap's
+rebuilding, and rebuilds only if, once it holds the lock, the gap is still there by both
+markers:
+
+- the alias still points where it pointed before the instance read the offsets it found the
+  gap in. If it moved meanwhile, another instance's rebuild swapped it after that, and that
+  rebuild's final catch-up (taken after its swap) covers every event published before;
+- the group's committed offsets are still below the log starts. A rebuilder commits the log
+  starts of the gap partitions it owns before it releases the lock, so an instance that read
+  the alias after another's swap but the offsets before its commit (the race that rebuilt
+  twice when two instances joined together) finds the commit under the lock.
+
+A waiter that finds either marker only positions its partitions. No state is kept beside the
+read model and the group's offsets. A lock rather than scoping the repair to the gap's
 aggregates: the partitioner (murmur2 over the key) would have to be replayed over the whole
 event store by every instance anyway, and the rebuild with its live alias swap is the one
 repair already proven against the live projector. Should the log start move on during a
@@ -114,7 +122,7 @@ class RetentionGuard:
         if self.task is not None and not self.task.done():
             return 0  # the running task positions them too
         try:
-            gaps = await self._position_held()
+            gaps, _ = await self._position_held()
         except Exception as exc:
             log.warning("%s: positioning %s failed (%s); retrying", self.name, _tps(tps), exc)
             gaps = {}
@@ -128,14 +136,30 @@ class RetentionGuard:
         for tp in tps:
             self.consumer.seek(tp, PLACEHOLDER)
 
-    async def _position_held(self) -> dict[TopicPartition, tuple[int, int]]:
+    async def _offsets(
+        self, tps: Collection[TopicPartition]
+    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, tuple[int, int]]]:
+        """`plan_resume` of the group's committed offsets against the log starts, as of now."""
+        starts: dict[TopicPartition, int] = await self.consumer.beginning_offsets(list(tps))
+        committed = {tp: await self.consumer.committed(tp) for tp in tps}
+        return plan_resume(committed, starts)
+
+    def _uncovered(
+        self, gaps: Mapping[TopicPartition, tuple[int, int]]
+    ) -> dict[TopicPartition, tuple[int, int]]:
+        return {tp: gap for tp, gap in gaps.items() if gap[1] > self.covered.get(tp, -1)}
+
+    async def _position_held(self) -> tuple[dict[TopicPartition, tuple[int, int]], list[str]]:
         """Position every held partition but those with a gap no finished rebuild covers;
-        returns those gaps (partition -> (committed, log start))."""
+        returns those gaps (partition -> (committed, log start)) and, when there are any, the
+        indices the alias pointed to before the offsets they were found in were read."""
         owned = self.waiting & self.consumer.assignment()
-        starts: dict[TopicPartition, int] = await self.consumer.beginning_offsets(list(owned))
-        committed = {tp: await self.consumer.committed(tp) for tp in owned}
-        resume, gaps = plan_resume(committed, starts)
-        uncovered = {tp: gap for tp, gap in gaps.items() if gap[1] > self.covered.get(tp, -1)}
+        resume, gaps = await self._offsets(owned)
+        alias: list[str] = []
+        if self._uncovered(gaps):
+            alias = await self._aliased()
+            resume, gaps = await self._offsets(owned)
+        uncovered = self._uncovered(gaps)
         ready = {tp: offset for tp, offset in resume.items() if tp not in uncovered}
         covered = {tp: ready[tp] for tp in gaps if tp in ready}
         if covered:
@@ -144,7 +168,14 @@ class RetentionGuard:
             self.consumer.seek(tp, offset)
         self.waiting -= set(ready)
         self.consumer.resume(*ready)
-        return uncovered
+        return uncovered, alias
+
+    async def _aliased(self) -> list[str]:
+        store = open_read_store(self.settings)
+        try:
+            return await store.aliased_indices(self.name)
+        finally:
+            await store.close()
 
     def _report(self, gaps: Mapping[TopicPartition, tuple[int, int]]) -> None:
         for tp, (offset, start) in sorted(gaps.items()):
@@ -169,47 +200,69 @@ class RetentionGuard:
             if not self.waiting:
                 return
             try:
-                gaps = await self._position_held()
+                gaps, alias = await self._position_held()
                 if gaps:
                     self._report(gaps)
-                    await self._rebuild_once({tp: start for tp, (_, start) in gaps.items()})
+                    await self._rebuild_once({tp: start for tp, (_, start) in gaps.items()}, alias)
                 delays.reset()
             except Exception:
                 log.exception("%s: positioning after a retention gap failed; retrying", self.name)
                 await asyncio.sleep(delays.next())
 
-    async def _rebuild_once(self, starts: Mapping[TopicPartition, int]) -> None:
-        """Make sure a rebuild that finished after `starts` were read covers them: ours, or
-        another instance's that swapped the alias meanwhile (see the module docstring)."""
+    async def _rebuild_once(self, starts: Mapping[TopicPartition, int], before: list[str]) -> None:
+        """Make sure a rebuild that finished after the gaps at `starts` were found covers them:
+        ours, or another instance's (see the module docstring). `before`: the aliased indices
+        read before the offsets the gaps were found in."""
+        async with rebuild_lock(self.settings, self.name):
+            now = await self._aliased()
+            _, still = await self._offsets(list(starts))
+            if before and now != before:
+                log.warning(
+                    "%s: another instance rebuilt into %s meanwhile; resuming at the log"
+                    " start offsets",
+                    self.name,
+                    ", ".join(now),
+                )
+            elif not still:
+                log.warning(
+                    "%s: another instance rebuilt and committed past the gap meanwhile;"
+                    " resuming at the log start offsets",
+                    self.name,
+                )
+            else:
+                await self._rebuild()
+                await self._commit_owned(starts)
+        self.covered.update(starts)
+
+    async def _rebuild(self) -> None:
+        report = await rebuild(self.settings, self.name, projection=self.projection)
+        log.warning(
+            "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had"
+            " the gap); resuming at the log start offsets",
+            self.name,
+            report.index,
+            report.events,
+            report.docs,
+            report.seconds,
+            ", ".join(report.replaced) or "no index",
+        )
         store = open_read_store(self.settings)
         try:
-            before = await store.aliased_indices(self.name)
-            async with rebuild_lock(self.settings, self.name):
-                now = await store.aliased_indices(self.name)
-                if before and now != before:
-                    log.warning(
-                        "%s: another instance rebuilt into %s meanwhile; resuming at the log"
-                        " start offsets",
-                        self.name,
-                        ", ".join(now),
-                    )
-                else:
-                    report = await rebuild(self.settings, self.name, projection=self.projection)
-                    log.warning(
-                        "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had"
-                        " the gap); resuming at the log start offsets",
-                        self.name,
-                        report.index,
-                        report.events,
-                        report.docs,
-                        report.seconds,
-                        ", ".join(report.replaced) or "no index",
-                    )
-                    for index in report.replaced:
-                        await store.delete_index(index)
+            for index in report.replaced:
+                await store.delete_index(index)
         finally:
             await store.close()
-        self.covered.update(starts)
+
+    async def _commit_owned(self, starts: Mapping[TopicPartition, int]) -> None:
+        """Commit the log starts the rebuild covered, of the partitions still ours, before the
+        lock is released: the marker another instance checks under the lock."""
+        owned = {tp: start for tp, start in starts.items() if tp in self.consumer.assignment()}
+        if not owned:
+            return
+        try:
+            await self.consumer.commit(owned)
+        except Exception as exc:  # a rebalance meanwhile: the alias marker still holds
+            log.warning("%s: committing past the rebuilt gap failed (%s)", self.name, exc)
 
 
 def _tps(tps: Collection[TopicPartition]) -> str:

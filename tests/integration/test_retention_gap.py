@@ -6,7 +6,8 @@ instance ran, so the group has no committed offset on partitions whose log start
 rebalance delay, so both own partitions with the gap): one rebuilds the read model from the
 event store and swaps the alias, the other waits on the rebuild lock and only positions its
 partitions. Neither reports Kafka down (no `NoOffsetForPartitionError` while positioning), and
-every partition is consumed from its log start to the end.
+every partition is consumed from its log start to the end. The test opens an account first, so
+the rebuild has something to fold however empty the store it runs against.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient
 
+from system.app.commands import CommandHandlers
 from system.bootstrap import open_read_store
 from system.bus.envelope import KIND_HEADER, KIND_WATERMARK, Watermark, encode, topic_for, topics
 from system.bus.kafka import ensure_topics
 from system.config import Settings
+from system.domain import commands as c
+from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
 from system.projections.runner import ProjectorRunner, group_id
+from tests.integration.eventstore_fixtures import new_id
 from tests.integration.readside_fixtures import isolated
 
 pytestmark = pytest.mark.integration
@@ -88,9 +93,12 @@ async def _cleanup(settings: Settings) -> None:
 
 @pytest.mark.timeout(300)
 async def test_two_new_instances_past_a_deleted_head_rebuild_once_and_consume_the_rest(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, event_store: PostgresEventStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+    await CommandHandlers(event_store, settings).handle(
+        c.OpenAccount(account_id=new_id("acc"), owner_id="gap")
+    )
     own = isolated(settings, "gap")
     own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
     topic = topic_for(PROJECTIONS[NAME].aggregate_type, own.kafka_topic_prefix)
