@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.lag.probe import INTERVAL_S, LagProbe
 from system.bootstrap import open_event_store, open_read_store
 from system.config import DEFAULT_PROJECTOR_METRICS_PORT, Settings
-from system.projections import PROJECTIONS
+from system.projections import PROJECTIONS, lag_gauges
 from system.projections.runner import group_id
 
 pytestmark = pytest.mark.e2e
@@ -23,9 +23,10 @@ GAUGES = {
     "consumer_lag": "cqrs_projection_consumer_lag",
     "position_lag": "cqrs_projection_position_lag",
 }
-SLACK_S = 1.0
-"""Beyond one sampling interval: the time a reading takes (on a loaded 2-core CI box, 0.5 s
-left 230 of 270 readings bracketed, under the 90 % asked)."""
+GAUGE_AGE_S = lag_gauges.INTERVAL_S + lag_gauges.TIMEOUT_S + 1.0
+"""How old a gauge can be when read: one interval plus its reads, each bounded by the gauges'
+timeout, plus 1 s for a reading's own time. Two probe intervals plus 1 s left 237 of 270
+readings bracketed on a slow CI run, under the 90 % asked."""
 
 
 async def gauges(client: httpx.AsyncClient) -> dict[str, dict[str, float]]:
@@ -70,8 +71,13 @@ async def test_gauges_per_projection_agree_with_the_probe_within_one_interval(
             probe = LagProbe(
                 prometheus, store, read_store, settings.kafka_bootstrap, groups, Path("unused")
             )
-            writing = asyncio.create_task(deposits(api, time.time() + 8))
-            while not writing.done():
+            # Sample one gauge age before writing: the first gauges compared then have a
+            # window of probe readings as old as they can be.
+            quiet_until = time.time() + INTERVAL_S + GAUGE_AGE_S
+            writing: asyncio.Task[int] | None = None
+            while writing is None or not writing.done():
+                if writing is None and time.time() >= quiet_until:
+                    writing = asyncio.create_task(deposits(api, time.time() + 8))
                 before = time.time()
                 consumer, position = await asyncio.gather(
                     probe.consumer_lag(), probe.position_lag()
@@ -92,9 +98,16 @@ async def test_gauges_per_projection_agree_with_the_probe_within_one_interval(
         for key in GAUGES:
             assert set(seen[key]) == set(PROJECTIONS), key
     compared, bracketed, moving = 0, 0, 0
+    first = probed[0][0]
     for at, seen in readings:
-        # The gauge at `at` was sampled at most one interval (plus a reading's time) before.
-        window = [p for start, end, p in probed if at - 2 * INTERVAL_S - SLACK_S <= start <= at]
+        if at - INTERVAL_S - GAUGE_AGE_S < first:
+            continue
+        # The gauge read at `at` was sampled at most GAUGE_AGE_S before, by a probe reading
+        # that started up to one probe interval earlier still; the probe's next reading comes
+        # after that sample, so the window brackets it from both sides.
+        after = [start for start, _, _ in probed if start > at][:1]
+        until = after[0] if after else at
+        window = [p for start, _, p in probed if at - INTERVAL_S - GAUGE_AGE_S <= start <= until]
         for key in GAUGES:
             for name in PROJECTIONS:
                 values = [p[key][name] for p in window if name in p[key]]
