@@ -6,7 +6,10 @@ bootstrapped from the rounds of both sides. A benchmark whose rounds each ran ri
 round of its ceiling (`Runner.measure(..., ceiling=...)`) is judged by those pairs instead: the
 ratio of the two sides' median rounds, its interval a bootstrap that resamples whole pairs, so
 that the load other processes put on the machine, which moves between two benchmarks run
-minutes apart, cancels out instead of widening the interval.
+minutes apart, cancels out instead of widening the interval. Such a ratio also carries
+`ratio_trend_z`, the Mann-Kendall z of its per-pair ratios (ceiling round / our round, i.e. our
+rate over the ceiling's) in run order: negative when the ratio fell through the run (ours slowed
+against the ceiling), positive when it rose; a drift the interval does not show.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from bench.report.intervals import (
     CONFIDENCE,
     Interval,
     median_interval,
+    pair_ratios,
     rate_interval,
     rates_ratio_interval,
+    trend_z,
 )
 
 Bench = Mapping[str, Any]
@@ -69,6 +74,12 @@ def paired_ratio_interval(seconds: Sequence[float], ceiling: Sequence[float]) ->
     return Interval(value, min(low, value), max(high, value))
 
 
+def paired_trend_z(seconds: Sequence[float], ceiling: Sequence[float]) -> float:
+    """The trend z of the per-pair ratios ceiling / ours (our rate over the ceiling's) in run
+    order: negative when the ratio fell through the run."""
+    return trend_z(pair_ratios(ceiling, seconds))
+
+
 def ratio(b: Bench, ceiling: Bench | None) -> Interval | None:
     """Rate of `b` over the rate of `ceiling`, from the paired rounds when `b` ran paired with
     `ceiling`'s work, else from both benchmarks' rounds; bootstrap intervals either way."""
@@ -89,18 +100,22 @@ def rate_fields(b: Bench, key: str = "events_per_s") -> dict[str, float]:
 
 def ratio_fields(b: Bench, ceiling: Bench | None) -> dict[str, Any]:
     """`ceiling`, `ratio`, `ratio_low`, `ratio_high` (None when there is no ceiling); `ceiling`
-    is the rate of the paired rounds when the ratio comes from them."""
+    is the rate of the paired rounds when the ratio comes from them, and then `ratio_trend_z`
+    is the trend of the pairs (`paired_trend_z`)."""
     r = ratio(b, ceiling)
     if r is None or ceiling is None:
         return {"ceiling": None, "ratio": None}
     paired = paired_rounds(b, ceiling)
     c = rate(ceiling) if paired is None else rate_interval(ceiling["extra_info"]["events"], paired)
-    return {
+    fields: dict[str, Any] = {
         "ceiling": c.value,
         "ratio": r.value,
         "ratio_low": r.low,
         "ratio_high": r.high,
     }
+    if paired is not None:
+        fields["ratio_trend_z"] = paired_trend_z(rounds(b), paired)
+    return fields
 
 
 def by_kind(benchmarks: Iterable[Bench], kind: str) -> list[Bench]:

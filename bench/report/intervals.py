@@ -8,6 +8,11 @@
 - A ratio of two independently measured figures uses a seeded bootstrap of the ratio of the
   medians (percentile method), so it is reproducible run to run.
 - A proportion (conflicts per attempt) uses the Wilson score interval.
+
+An interval assumes the rounds are exchangeable. Paired rounds whose ratio drifts through the
+run (one side slowing while the other holds) break that without widening the interval, so a
+paired ratio also carries the Mann-Kendall trend z of its per-pair ratios in run order
+(`trend_z`), and a target treats |z| > `TREND_Z` as INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +28,8 @@ CONFIDENCE = 0.95
 Z95 = 1.959963984540054
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261202
+TREND_Z = 2.576
+"""|z| above which `trend_z` calls a series drifting: the two-sided 1 % level."""
 
 
 @dataclass(frozen=True)
@@ -133,3 +141,29 @@ def quotient(a: Interval, b: Interval) -> Interval:
     if b.low <= 0:
         raise ValueError("the divisor's interval must be above zero")
     return Interval(a.value / b.value, a.low / b.high, a.high / b.low)
+
+
+def pair_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
+    """numerator / denominator of each pair (round r of one side over round r of the other)."""
+    if len(numerators) != len(denominators):
+        raise ValueError("pair ratios need as many numerators as denominators")
+    return [n / d for n, d in zip(numerators, denominators, strict=True)]
+
+
+def trend_z(values: Sequence[float]) -> float:
+    """The Mann-Kendall trend test's z over `values` in the order they ran (ties corrected,
+    continuity corrected): positive when they rose through the run, negative when they fell,
+    beyond ±`TREND_Z` a drift the rounds' interval does not show; 0.0 below 3 values."""
+    n = len(values)
+    if n < 3:
+        return 0.0
+    s = sum(
+        (values[j] > values[i]) - (values[j] < values[i])
+        for i in range(n - 1)
+        for j in range(i + 1, n)
+    )
+    ties = Counter(values).values()
+    variance = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in ties)) / 18
+    if variance <= 0 or s == 0:
+        return 0.0
+    return (s - 1 if s > 0 else s + 1) / math.sqrt(variance)

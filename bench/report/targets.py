@@ -10,6 +10,9 @@ threshold. Its verdict comes from the figure's 95 % interval, never from the poi
 
 With `max_halfwidth`, an interval wider than ± that fraction of the value is INCONCLUSIVE
 whatever side it is on: the run could not measure the figure well enough to judge it.
+A figure measured from paired rounds carries `<figure>_trend_z` (e.g. `ratio_trend_z`, the
+Mann-Kendall z of its per-pair ratios in run order): beyond ±`TREND_Z` the comparison drifted
+through the run, and the target is INCONCLUSIVE whatever its interval says.
 With `over`, the figure is the quotient of two rows' figures (e.g. the rehydrate time of a long
 stream over a short one), its interval the conservative corners of both intervals.
 """
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bench.report.constants import MAIN_FIGURE, ROW_PARAMS, SECTIONS
-from bench.report.intervals import Interval, quotient
+from bench.report.intervals import TREND_Z, Interval, quotient
 
 Op = Literal[">=", "<=", "within"]
 Verdict = Literal["MET", "MISSED", "INCONCLUSIVE"]
@@ -138,9 +141,28 @@ def figure_interval(section: str, figure: str, row: Mapping[str, Any]) -> Interv
     return None
 
 
-def judge(spec: TargetSpec, interval: Interval) -> tuple[Verdict, str]:
-    """The verdict of one interval against a target, and why."""
+def figure_trend_z(figure: str, rows: Sequence[Mapping[str, Any] | None]) -> float | None:
+    """The `<figure>_trend_z` of `rows` farthest from 0, None when none carries one."""
+    found = [
+        float(z)
+        for row in rows
+        if row is not None and isinstance(z := row.get(f"{figure}_trend_z"), (int, float))
+    ]
+    return max(found, key=abs) if found else None
+
+
+def judge(
+    spec: TargetSpec, interval: Interval, trend_z: float | None = None
+) -> tuple[Verdict, str]:
+    """The verdict of one interval against a target, and why; a `trend_z` beyond ±`TREND_Z`
+    (the paired rounds drifted through the run) makes it INCONCLUSIVE."""
     t, tol = spec.threshold, spec.tolerance
+    if trend_z is not None and abs(trend_z) > TREND_Z:
+        return (
+            "INCONCLUSIVE",
+            f"the paired rounds trended through the run (Mann-Kendall z = {trend_z:.2f},"
+            f" |z| > {TREND_Z})",
+        )
     if spec.max_halfwidth is not None and interval.relative_halfwidth > spec.max_halfwidth:
         return (
             "INCONCLUSIVE",
@@ -181,6 +203,7 @@ def evaluate(
         judged = 0
         for row in candidates:
             interval = figure_interval(spec.section, spec.figure, row)
+            over = None
             if interval is not None and spec.over is not None:
                 over = next(
                     (r for r in sections.get(spec.section, []) if _matches(r, spec.over)), None
@@ -189,7 +212,7 @@ def evaluate(
                 interval = None if below is None else quotient(interval, below)
             if interval is None:
                 continue
-            verdict, reason = judge(spec, interval)
+            verdict, reason = judge(spec, interval, figure_trend_z(spec.figure, [row, over]))
             target: dict[str, Any] = {
                 "name": spec.name + _label(spec.section, row, spec.where),
                 "goal": spec.goal,

@@ -7,7 +7,9 @@ interval (`ours_low`/`ours_high`, `theirs_low`/`theirs_high`). The sides ran in 
 rounds, so `ratio` is the median over round pairs of ours / theirs (round r of each ran back to
 back, on the same state of the machine), its `low`/`high` a bootstrap over the pairs. It is not
 the quotient of the two medians, which would set a round from a quiet minute against one from a
-busy minute: the drift the alternation cancels would come back. Append rows say which plans our
+busy minute: the drift the alternation cancels would come back. `ratio_trend_z` is the
+Mann-Kendall z of those per-pair ratios in run order (negative: ours / theirs fell through the
+run), a drift within the run that the interval does not show. Append rows say which plans our
 statement ran on (`ours_plans`: `generic`, or `custom`/`mixed` when PostgreSQL re-planned
 appends, which made ours about twice as slow and once swung the message-db ratio from 2.0 to
 1.2; see `STORE_SERVER_SETTINGS`). An interval covers the noise within one run only: ratios
@@ -21,12 +23,13 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench.micro.figures import Bench, by_kind
+from bench.micro.figures import Bench, by_kind, paired_trend_z
 from bench.report.intervals import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
     CONFIDENCE,
     Interval,
+    pair_ratios,
     rate_interval,
 )
 from bench.report.results import Results
@@ -40,7 +43,7 @@ def paired_ratio_interval(ours: Sequence[float], theirs: Sequence[float]) -> Int
     theirs, the same work per round on both sides), with a percentile bootstrap over the pairs."""
     if not ours or len(ours) != len(theirs):
         raise ValueError("a paired ratio needs as many rounds of ours as of theirs")
-    pairs = [t / o for o, t in zip(ours, theirs, strict=True)]
+    pairs = pair_ratios(theirs, ours)
     value = statistics.median(pairs)
     rng = random.Random(BOOTSTRAP_SEED)
     medians = sorted(
@@ -83,6 +86,7 @@ def rows(b: Bench) -> list[dict[str, Any]]:
             "ratio": r.value,
             "low": r.low,
             "high": r.high,
+            "ratio_trend_z": paired_trend_z(m["ours_seconds"], m["theirs_seconds"]),
             "rounds": len(m["ours_seconds"]),
         }
         plans = info.get("ours_plans", {}).get(str(m["ours_concurrency"]))
