@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.report.analysis import break_even, fitted_break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
+from bench.report.cpu_probe import describe
 from bench.report.lag_ceilings import lag_lines
 from bench.report.targets import figure_interval
 
@@ -40,6 +41,11 @@ def ratio(x: Any) -> str:
 
 def times(x: Any) -> str:
     return "-" if x is None else f"{x:.2f}x"
+
+
+def trend(x: Any) -> str:
+    """A trend z (`ratio_trend_z`) as `-0.16`; `-` when the row has none, as elsewhere."""
+    return "-" if x is None else f"{x:.2f}"
 
 
 def snapshot(x: Any) -> str:
@@ -91,6 +97,8 @@ COLUMNS: dict[str, list[Column]] = {
         ("events_per_s", "events/s", rate),
         ("ceiling", "raw fetch events/s", rate),
         ("ratio", "of ceiling", ratio),
+        ("plan", "our read", plain),
+        ("ceiling_plan", "raw read", plain),
     ],
     "append": [
         ("connections", "connections", plain),
@@ -144,6 +152,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("ours", "ours", rate),
         ("theirs", "theirs", rate),
         ("ratio", "ours / theirs", times),
+        ("ratio_trend_z", "trend z", trend),
         ("ours_plans", "our plans", plain),
     ],
     "serialization": [
@@ -190,6 +199,8 @@ COLUMNS: dict[str, list[Column]] = {
         ("audit_passed", "audit", plain),
         ("met", "met", plain),
         ("error", "error", plain),
+        ("idle_ms_before", "idle loop ms before", milliseconds),
+        ("idle_ms_after", "idle loop ms after", milliseconds),
     ],
     "resources": [
         ("process", "process", plain),
@@ -363,4 +374,5 @@ def environment_table(env: Mapping[str, Any]) -> Table:
     ]
     rows += [[name, version or "not reachable"] for name, version in env["services"].items()]
     rows += [[f"{name} data", fs] for name, fs in env.get("data_filesystems", {}).items()]
-    return Table("Environment", ["", ""], rows)
+    probe = [describe(env["cpu_probe"])] if env.get("cpu_probe") else []
+    return Table("Environment", ["", ""], rows, probe)

@@ -3,6 +3,8 @@
 A row's `tail_events` is what the store returned after the snapshot, counted during the
 benchmark (all of the stream's events with snapshots off). Its ceiling is the raw asyncpg fetch
 of the same rows: the whole stream with snapshots off, the snapshot row and the tail with them.
+`plan` and `ceiling_plan` say how each side's statement read the stream (`bench/micro/plans.py`):
+a ratio compares like with like only when both read it alike.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def add(results: Results, benchmarks: list[Bench]) -> None:
             **rate_fields(b),
             **ratio_fields(b, ceiling),
         }
+        for key in ("plan", "ceiling_plan"):
+            if key in info:
+                row[key] = info[key]
         if every is None and n in fetch and n in fold:
             row["fetch_seconds"] = seconds(fetch[n]).value
             row["decode_fold_seconds"] = seconds(fold[n]).value
