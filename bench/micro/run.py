@@ -17,7 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.export.pushgateway import push
 from bench.micro.assemble import add_sections, add_targets
 from bench.micro.suite import Suite
-from bench.report.environment import collect_environment, new_run_id, postgres_version
+from bench.report.cpu_probe import CpuProbe, changed
+from bench.report.environment import (
+    collect_environment,
+    new_run_id,
+    postgres_version,
+    record_probe,
+)
 from bench.report.files import write_report
 from bench.report.results import Results
 from system.config import Settings
@@ -126,7 +132,8 @@ def run_micro(
     warn: Callable[[str], None],
 ) -> MicroRun:
     """Run suite `chosen` (named `suite` on pytest's command line) into `out` (default
-    reports/<run-id>): results.json, report.md/.html and plots, then push the figures.
+    reports/<run-id>): results.json, report.md/.html and plots, then push the figures. The
+    machine's speed is probed around and during pytest (cpu-probe.jsonl, bench/report/cpu_probe.py).
 
     Raises PostgresUnreachable before starting, MicroRunError when pytest wrote no benchmark
     data, ResultsInvalid when the results do not match the schema.
@@ -140,13 +147,21 @@ def run_micro(
     out.mkdir(parents=True, exist_ok=True)
     results = Results.new(chosen.name, chosen.as_config(), run_id=run_id)
     json_path = out / "pytest-benchmark.json"
-    code, failed = run_pytest(suite, json_path, out / "pytest.log", console)
+    probe = CpuProbe()
+    probe.start(out)
+    try:
+        code, failed = run_pytest(suite, json_path, out / "pytest.log", console)
+    finally:
+        probe.stop()
     if not json_path.is_file():
         raise MicroRunError(f"pytest wrote no benchmark data; see {out / 'pytest.log'}")
     add_sections(results, json.loads(json_path.read_text())["benchmarks"])
     add_targets(results, chosen.targets)
     results.notes.extend(f"FAILED: {name} (see pytest.log)" for name in failed)
     results.environment = collect_environment(settings)
+    note = changed(record_probe(results.environment, probe))
+    if note is not None:
+        results.notes.append(note)
     results.finish()
     path = results.write(out)
     write_report(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report.capacity import DEFAULT_LAYOUTS, NO_RESOURCES, run_lines
+from bench.report.cpu_probe import describe
 from bench.report.results import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,12 +129,18 @@ def targets_block(refs: Sequence[Reference]) -> list[str]:
 
 
 def environment_block(refs: Sequence[Reference]) -> list[str]:
-    """Where and how the reference runs were measured, one line per run with its command."""
+    """Where and how the reference runs were measured, one line per run with its command and,
+    when it recorded one, the machine's speed (bench/report/cpu_probe.py)."""
     return [
         _environment(refs),
         "",
-        *(f"- `{ref.name}`: `{ref.command}`" for ref in refs),
+        *(f"- `{ref.name}`: `{ref.command}`{_probe(ref)}" for ref in refs),
     ]
+
+
+def _probe(ref: Reference) -> str:
+    probe = ref.data["environment"].get("cpu_probe")
+    return f"; {describe(probe)}" if probe else ""
 
 
 def _stage(lag: Sequence[Run], stage: str, key: str) -> str:

@@ -52,7 +52,8 @@ from bench.load.rows import load_row, locust_conflicts, request_table
 from bench.load.samples import Sample, measured_window, read_samples, sample_files
 from bench.load.shapes import mean_rate, phases
 from bench.report.constants import LagStage
-from bench.report.environment import gather_environment
+from bench.report.cpu_probe import CpuProbe, CpuProbeSummary, changed
+from bench.report.environment import gather_environment, record_probe
 from bench.report.files import write_report
 from bench.report.results import Results
 from bench.report.series import write_timeseries
@@ -96,6 +97,7 @@ class LoadRun:
     results_path: Path
     report_paths: list[Path] = field(default_factory=list)
     calibration: Calibration | None = None
+    cpu_probe: CpuProbeSummary | None = None
 
     @property
     def audit_passed(self) -> bool:
@@ -136,10 +138,19 @@ def run_load(
 
     It starts with `calibration_s` seconds of calibration against `/health` at the run's rate
     (0 = none), before seeding, so the report can show the generator's floor beside its figures.
+    The machine's speed is probed from before the calibration to the end of the audit
+    (cpu-probe.jsonl, bench/report/cpu_probe.py).
     """
     config.validate()
     clear_run_files(out)
-    return asyncio.run(_run(config, settings, out, on_progress, calibration_s, faults, ceilings))
+    cpu_probe = CpuProbe()
+    cpu_probe.start(out)
+    try:
+        return asyncio.run(
+            _run(config, settings, out, on_progress, calibration_s, faults, ceilings, cpu_probe)
+        )
+    finally:
+        cpu_probe.close()
 
 
 async def _run(
@@ -149,7 +160,8 @@ async def _run(
     on_progress: Callable[[Progress], Any] | None,
     calibration_s: float,
     faults: FaultPlan | None,
-    ceilings: bool = False,
+    ceilings: bool,
+    cpu_probe: CpuProbe,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
@@ -233,7 +245,9 @@ async def _run(
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
             lag, stamps = await _lag(read_store, store.pool, prometheus, samples)
         results.config = _config_dict(config, settings, seed)
+        speed = await asyncio.to_thread(cpu_probe.stop)
         results.environment = await gather_environment(settings)
+        record_probe(results.environment, cpu_probe)
     finally:
         await store.close()
         await read_store.close()
@@ -249,6 +263,7 @@ async def _run(
     for check in checks:
         results.add("audit", check.row())
     results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)
+    results.notes.extend(note for note in [changed(speed)] if note is not None)
     if calibration is not None and calibration.not_ok:
         results.notes.append(
             f"the calibration's GET {calibration.route} was not answered 200 {calibration.not_ok}"
@@ -279,7 +294,7 @@ async def _run(
     results.notes.extend(await render_run_panels(results.to_dict(), settings, out, started))
     path = results.write(out)
     report = write_report(results, out)
-    return LoadRun(config, out, summary, verdict, checks, lag, path, report, calibration)
+    return LoadRun(config, out, summary, verdict, checks, lag, path, report, calibration, speed)
 
 
 async def _publish(results: Results, settings: Settings) -> list[str]:

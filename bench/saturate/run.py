@@ -13,7 +13,7 @@ from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
 from bench.saturate.search import Search, Slo, StepResult, saturate
-from bench.saturate.steps import run_step, saturation_rows
+from bench.saturate.steps import run_step, saturation_rows, speed_note
 from system.config import Settings
 
 
@@ -69,6 +69,7 @@ def run_saturation(
         results.add("saturation", row)
     if search.max_rate is not None and search.missed_at is None:
         results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
+    results.notes.extend(note for note in [speed_note(search.steps)] if note is not None)
     results.environment = asyncio.run(gather_environment(settings))
     results.finish()
     path = results.write(run_dir)

@@ -61,6 +61,9 @@ class StepResult:
     audit_passed: bool
     slo: Slo
     error: str | None = None
+    idle_ms_before: float | None = None
+    """The machine's idle loop before the step (bench/report/cpu_probe.py; None: not probed)."""
+    idle_ms_after: float | None = None
 
     @property
     def met(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import msgspec
 
 from bench.load.config import LoadConfig
 from bench.report.constants import LagStage
+from bench.report.cpu_probe import SPEED_CHANGE
 from bench.run.runner import LoadRun, run_load
 from bench.saturate.search import Search, Slo, StepResult
 from system.config import Settings
@@ -23,6 +25,7 @@ def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
     """What a finished run says about the SLO (corrected latency, lag, validity, audit)."""
     corrected = run.summary.total.corrected.summary()
     lag = [r["p99"] for r in run.lag if r.get("stage") == LagStage.END_TO_END]
+    probe = run.cpu_probe
     return StepResult(
         rate=rate,
         achieved_rps=run.verdict.achieved_rps,
@@ -31,6 +34,8 @@ def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
         valid=run.valid,
         audit_passed=run.audit_passed,
         slo=slo,
+        idle_ms_before=None if probe is None else probe["idle_before_ms"],
+        idle_ms_after=None if probe is None else probe["idle_after_ms"],
     )
 
 
@@ -66,6 +71,8 @@ def saturation_rows(search: Search, slo: Slo) -> list[dict[str, Any]]:
                 "audit_passed": s.audit_passed,
                 "met": s.met,
                 "error": s.error,
+                "idle_ms_before": s.idle_ms_before,
+                "idle_ms_after": s.idle_ms_after,
             }
         )
     found = search.max_rate
@@ -82,3 +89,18 @@ def saturation_rows(search: Search, slo: Slo) -> list[dict[str, Any]]:
         answer["high"] = search.missed_at if search.missed_at is not None else found
     rows.append(answer)
     return rows
+
+
+def speed_note(steps: Sequence[StepResult]) -> str | None:
+    """A note when the idle loop measured around the steps spans more than SPEED_CHANGE: the
+    steps then ran on machines of different speeds, so the bracket between them is soft."""
+    idle = [
+        ms for s in steps for ms in (s.idle_ms_before, s.idle_ms_after) if ms is not None and ms > 0
+    ]
+    if not idle or max(idle) / min(idle) <= SPEED_CHANGE:
+        return None
+    return (
+        f"the machine's speed moved by {max(idle) / min(idle):.2f}x between the steps (idle loop"
+        f" {min(idle):.1f} to {max(idle):.1f} ms, bench/report/cpu_probe.py): the bracket is soft,"
+        " its steps were not measured on the same machine"
+    )

@@ -9,8 +9,9 @@ import pytest
 
 from bench.report.plots.saturation import saturation_curve
 from bench.report.results import Results
-from bench.saturate.search import Slo, StepResult, parse_slo, saturate
-from bench.saturate.steps import saturation_rows
+from bench.report.tables import section_table
+from bench.saturate.search import Search, Slo, StepResult, parse_slo, saturate
+from bench.saturate.steps import saturation_rows, speed_note
 
 SLO = Slo("p99", 0.1)
 
@@ -89,3 +90,37 @@ def test_the_section_validates_and_the_curve_is_drawn(tmp_path: Path) -> None:
     assert results.write(tmp_path).exists()  # validates against the schema
     path = saturation_curve(results.to_dict(), tmp_path)
     assert path is not None and path.stat().st_size > 1000
+
+
+def idle_step(rate: float, before: float, after: float) -> StepResult:
+    return StepResult(rate, rate, 0.05, 0.08, True, True, SLO, None, before, after)
+
+
+def test_a_step_on_a_slower_machine_makes_the_bracket_soft(tmp_path: Path) -> None:
+    steps = [idle_step(20, 9.0, 9.2), idle_step(40, 18.0, 17.5), idle_step(30, 9.1, 9.0)]
+    assert speed_note(steps) == (
+        "the machine's speed moved by 2.00x between the steps (idle loop 9.0 to 18.0 ms,"
+        " bench/report/cpu_probe.py): the bracket is soft, its steps were not measured on the"
+        " same machine"
+    )
+    rows = saturation_rows(Search(steps, 40, None), SLO)
+    assert [(r["idle_ms_before"], r["idle_ms_after"]) for r in rows[:-1]] == [
+        (9.0, 9.2),
+        (18.0, 17.5),
+        (9.1, 9.0),
+    ]
+    results = Results.new("saturate/orders", {})
+    for row in rows:
+        results.add("saturation", row)
+    assert results.write(tmp_path).exists()  # the idle columns follow the schema
+    table = section_table("saturation", results.rows("saturation"))
+    assert table.header[-2:] == ["idle loop ms before", "idle loop ms after"]
+    assert table.rows[1][-2:] == ["18", "17.5"]
+
+
+def test_steady_or_unprobed_steps_give_no_speed_note() -> None:
+    steady = [idle_step(20, 9.0, 9.4), idle_step(40, 10.5, 11.0), idle_step(30, 9.8, 9.1)]
+    assert speed_note(steady) is None
+    unprobed = [StepResult(20, 20, 0.05, 0.08, True, True, SLO)]
+    assert speed_note(unprobed) is None
+    assert speed_note([]) is None
