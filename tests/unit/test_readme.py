@@ -32,15 +32,18 @@ def test_a_hand_edited_figure_fails_the_check_and_is_rewritten(tmp_path: Path) -
     assert readme.read_text() == text
 
 
-def test_every_reference_run_names_its_command_and_environment() -> None:
+def test_every_reference_run_names_its_command_environment_and_machine_speed() -> None:
     refs = references()
     assert refs, "no committed reference run"
     for ref in refs:
         assert ref.command.startswith("cqrs-bench ")
         assert ref.data["environment"]["git_revision"]
+        assert ref.data["environment"]["cpu_probe"]["idle_before_ms"] > 0, ref.name
     generated = render(README.read_text(), refs)
     for ref in refs:
-        assert f"`{ref.command}`" in generated
+        line = next(x for x in generated.splitlines() if x.startswith(f"- `{ref.name}`: "))
+        assert f"`{ref.command}`" in line
+        assert "CPU probe" in line, "a reference run must show the machine's speed"
 
 
 def test_an_unknown_block_or_a_missing_one_is_an_error(tmp_path: Path) -> None:
