@@ -235,7 +235,14 @@ class RetentionGuard:
         self.covered.update(starts)
 
     async def _rebuild(self) -> None:
+        """Rebuild and drop the replaced indices, then say so: the log line is true when read."""
         report = await rebuild(self.settings, self.name, projection=self.projection)
+        store = open_read_store(self.settings)
+        try:
+            for index in report.replaced:
+                await store.delete_index(index)
+        finally:
+            await store.close()
         log.warning(
             "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had"
             " the gap); resuming at the log start offsets",
@@ -246,12 +253,6 @@ class RetentionGuard:
             report.seconds,
             ", ".join(report.replaced) or "no index",
         )
-        store = open_read_store(self.settings)
-        try:
-            for index in report.replaced:
-                await store.delete_index(index)
-        finally:
-            await store.close()
 
     async def _commit_owned(self, starts: Mapping[TopicPartition, int]) -> None:
         """Commit the log starts the rebuild covered, of the partitions still ours, before the
