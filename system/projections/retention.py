@@ -68,6 +68,7 @@ from system.metrics import PROJECTION_RETENTION_GAPS
 from system.projections.base import Projection
 from system.projections.rebuild import rebuild
 from system.projections.rebuild_lock import rebuild_lock
+from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import Backoff
 
 log = logging.getLogger(__name__)
@@ -213,36 +214,35 @@ class RetentionGuard:
         """Make sure a rebuild that finished after the gaps at `starts` were found covers them:
         ours, or another instance's (see the module docstring). `before`: the aliased indices
         read before the offsets the gaps were found in."""
-        async with rebuild_lock(self.settings, self.name):
-            now = await self._aliased()
-            _, still = await self._offsets(list(starts))
-            if before and now != before:
-                log.warning(
-                    "%s: another instance rebuilt into %s meanwhile; resuming at the log"
-                    " start offsets",
-                    self.name,
-                    ", ".join(now),
-                )
-            elif not still:
-                log.warning(
-                    "%s: another instance rebuilt and committed past the gap meanwhile;"
-                    " resuming at the log start offsets",
-                    self.name,
-                )
-            else:
-                await self._rebuild()
-                await self._commit_owned(starts)
-        self.covered.update(starts)
-
-    async def _rebuild(self) -> None:
-        """Rebuild and drop the replaced indices, then say so: the log line is true when read."""
-        report = await rebuild(self.settings, self.name, projection=self.projection)
         store = open_read_store(self.settings)
         try:
-            for index in report.replaced:
-                await store.delete_index(index)
+            async with rebuild_lock(self.settings, self.name):
+                now = await store.aliased_indices(self.name)
+                if before and now != before:
+                    log.warning(
+                        "%s: another instance rebuilt into %s meanwhile; resuming at the log"
+                        " start offsets",
+                        self.name,
+                        ", ".join(now),
+                    )
+                elif not (await self._offsets(list(starts)))[1]:
+                    log.warning(
+                        "%s: another instance rebuilt and committed past the gap meanwhile;"
+                        " resuming at the log start offsets",
+                        self.name,
+                    )
+                else:
+                    await self._rebuild(store)
+                    await self._commit_owned(starts)
         finally:
             await store.close()
+        self.covered.update(starts)
+
+    async def _rebuild(self, store: ElasticsearchReadStore) -> None:
+        """Rebuild and drop the replaced indices, then say so: the log line is true when read."""
+        report = await rebuild(self.settings, self.name, projection=self.projection)
+        for index in report.replaced:
+            await store.delete_index(index)
         log.warning(
             "%s: rebuilt into %s (%d events, %d docs, %.1fs), dropped %s (it had"
             " the gap); resuming at the log start offsets",
