@@ -22,7 +22,6 @@ from bench.report.environment import (
     collect_environment,
     new_run_id,
     postgres_version,
-    record_probe,
 )
 from bench.report.files import write_report
 from bench.report.results import Results
@@ -152,15 +151,15 @@ def run_micro(
     try:
         code, failed = run_pytest(suite, json_path, out / "pytest.log", console)
     finally:
-        probe.stop()
+        speed = probe.stop()
     if not json_path.is_file():
         raise MicroRunError(f"pytest wrote no benchmark data; see {out / 'pytest.log'}")
     add_sections(results, json.loads(json_path.read_text())["benchmarks"])
     add_targets(results, chosen.targets)
     results.notes.extend(f"FAILED: {name} (see pytest.log)" for name in failed)
     results.environment = collect_environment(settings)
-    note = changed(record_probe(results.environment, probe))
-    if note is not None:
+    results.environment["cpu_probe"] = speed
+    if (note := changed(speed)) is not None:
         results.notes.append(note)
     results.finish()
     path = results.write(out)

@@ -15,7 +15,7 @@ from typing import Any, NotRequired, TypedDict
 import asyncpg
 import httpx
 
-from bench.report.cpu_probe import CpuProbe, CpuProbeSummary
+from bench.report.cpu_probe import CpuProbeSummary
 from bench.stack.process import rss_bytes
 from bench.stack.registry import service_paths
 from bench.stack.volume import data_filesystems
@@ -170,10 +170,3 @@ async def gather_environment(settings: Settings | None = None) -> Environment:
 def collect_environment(settings: Settings | None = None) -> Environment:
     """`gather_environment` for callers without a running event loop."""
     return asyncio.run(gather_environment(settings))
-
-
-def record_probe(env: Environment, probe: CpuProbe) -> CpuProbeSummary:
-    """Stop `probe` (if not yet) and keep its summary in `env` as `cpu_probe`."""
-    summary = probe.stop()
-    env["cpu_probe"] = summary
-    return summary

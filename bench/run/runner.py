@@ -53,7 +53,7 @@ from bench.load.samples import Sample, measured_window, read_samples, sample_fil
 from bench.load.shapes import mean_rate, phases
 from bench.report.constants import LagStage
 from bench.report.cpu_probe import CpuProbe, CpuProbeSummary, changed
-from bench.report.environment import gather_environment, record_probe
+from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
 from bench.report.series import write_timeseries
@@ -247,7 +247,7 @@ async def _run(
         results.config = _config_dict(config, settings, seed)
         speed = await asyncio.to_thread(cpu_probe.stop)
         results.environment = await gather_environment(settings)
-        record_probe(results.environment, cpu_probe)
+        results.environment["cpu_probe"] = speed
     finally:
         await store.close()
         await read_store.close()
@@ -263,7 +263,8 @@ async def _run(
     for check in checks:
         results.add("audit", check.row())
     results.notes.extend(f"schedule not kept: {p}" for p in verdict.problems)
-    results.notes.extend(note for note in [changed(speed)] if note is not None)
+    if (speed_changed := changed(speed)) is not None:
+        results.notes.append(speed_changed)
     if calibration is not None and calibration.not_ok:
         results.notes.append(
             f"the calibration's GET {calibration.route} was not answered 200 {calibration.not_ok}"

@@ -69,7 +69,8 @@ def run_saturation(
         results.add("saturation", row)
     if search.max_rate is not None and search.missed_at is None:
         results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
-    results.notes.extend(note for note in [speed_note(search.steps)] if note is not None)
+    if (soft := speed_note(search.steps)) is not None:
+        results.notes.append(soft)
     results.environment = asyncio.run(gather_environment(settings))
     results.finish()
     path = results.write(run_dir)

@@ -20,7 +20,7 @@ from bench.report.cpu_probe import (
     describe,
     summarize,
 )
-from bench.report.environment import Environment, record_probe
+from bench.report.environment import Environment
 from bench.report.tables import environment_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +97,9 @@ def test_a_real_probe_samples_while_running_and_its_sampler_ends_on_stop(tmp_pat
     pid = probe.sampler_pid
     assert pid is not None and not gone(pid)
     time.sleep(2.5)
+    summary = probe.stop()
+    assert wait_gone(pid, 5)
+    assert probe.stop() is summary
     env: Environment = {
         "cpu": "x",
         "cores": 1,
@@ -106,10 +109,8 @@ def test_a_real_probe_samples_while_running_and_its_sampler_ends_on_stop(tmp_pat
         "git_revision": None,
         "git_dirty": None,
         "services": {},
+        "cpu_probe": summary,
     }
-    summary = record_probe(env, probe)
-    assert wait_gone(pid, 5)
-    assert env["cpu_probe"] is summary and probe.stop() is summary
     assert summary["samples"] >= 1
     assert summary["during_ms"] is not None and summary["during_ms"]["min"] > 0
     assert summary["idle_before_ms"] > 0 and summary["idle_after_ms"] > 0
