@@ -68,6 +68,9 @@ class Settings:
     """How a projector makes its writes searchable: `explicit` refresh after each bulk,
     `immediate` (bulk with refresh=true), or `wait_for` (bulk with refresh=wait_for, riding the
     index's periodic refresh); see `system/projections/projector.py`."""
+    projection_refresh_gap_ms: int = 0
+    """Least time between the starts of two `explicit` refreshes (0: back to back); see
+    `SharedRefresh` in `system/projections/pipeline.py`."""
     lag_stamps: bool = True
     """Whether projectors write per-event lag stamps (one record per batch) to Elasticsearch;
     off, the lag report falls back to the projectors' Prometheus histograms."""
@@ -120,6 +123,9 @@ class Settings:
             kafka_topic_prefix=env.get("CQRS_KAFKA_TOPIC_PREFIX", defaults.kafka_topic_prefix),
             projection_refresh=_parse_refresh(
                 env.get("CQRS_PROJECTION_REFRESH", defaults.projection_refresh)
+            ),
+            projection_refresh_gap_ms=_count(
+                env, "CQRS_PROJECTION_REFRESH_GAP_MS", defaults.projection_refresh_gap_ms
             ),
             lag_stamps=_parse_switch("CQRS_LAG_STAMPS", env.get("CQRS_LAG_STAMPS"), True),
             pg_statement_timeout_s=_positive(env, "CQRS_PG_STATEMENT_TIMEOUT_S", 5.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -120,6 +121,22 @@ async def test_shared_refresh_serves_concurrent_callers_with_one_request() -> No
     gate.set()
     await asyncio.gather(first, *later)
     assert requests == ["a", "b,c"]
+
+
+async def test_a_refresh_gap_spaces_refreshes_and_callers_in_it_share_the_next() -> None:
+    started: list[tuple[float, str]] = []
+
+    async def refresh(indices: str) -> None:
+        started.append((time.monotonic(), indices))
+
+    shared = SharedRefresh(refresh, gap_s=0.2)
+    await shared("a")
+    second = asyncio.create_task(shared("b"))
+    await asyncio.sleep(0.05)
+    third = asyncio.create_task(shared("c"))
+    await asyncio.gather(second, third)
+    assert [indices for _, indices in started] == ["a", "b,c"]
+    assert started[1][0] - started[0][0] >= 0.2
 
 
 async def test_a_failed_shared_refresh_fails_every_caller_it_served() -> None:
