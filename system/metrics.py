@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 COMMANDS = Counter(
     "cqrs_commands_total", "Commands handled, by command and outcome.", ["command", "outcome"]
@@ -124,4 +124,9 @@ PROJECTION_RETENTION_GAPS = Counter(
     " (committed offset below the log start offset); each time the projection is rebuilt from"
     " the event store.",
     ["projection"],
+)
+PROJECTOR_SETTINGS = Info(
+    "cqrs_projector_settings",
+    "The settings this projector process runs with that change its figures: how it makes writes"
+    " searchable, the least gap between refreshes, whether it writes lag stamps.",
 )

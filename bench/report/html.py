@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.report.generator import INVALID, generator_table, invalid_line
 from bench.report.load_tables import requests_table
-from bench.report.tables import TITLES, Table, environment_table, tables
+from bench.report.tables import TITLES, Table, run_environment_table, tables
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}
@@ -79,7 +79,7 @@ def render(
         *(_table(t) + _health(data, t) for t in tables(data)),
         *(f'<p><img src="{escape(p)}" alt="{escape(p)}"></p>' for p in plots),
         _panels(panels),
-        _table(environment_table(data["environment"])),
+        _table(run_environment_table(data)),
         "</body></html>",
     ]
     return "\n".join(parts)

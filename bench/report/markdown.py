@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.report.generator import generator_table, invalid_line
 from bench.report.load_tables import requests_table
-from bench.report.tables import TITLES, Table, environment_table, tables
+from bench.report.tables import TITLES, Table, run_environment_table, tables
 
 
 def _table(table: Table) -> list[str]:
@@ -66,5 +66,5 @@ def render(
         out += ["## Plots", "", *(f"![{p}]({p})" for p in plots), ""]
     if panels:
         out += _panels(panels)
-    out += _table(environment_table(data["environment"]))
+    out += _table(run_environment_table(data))
     return "\n".join(out)

@@ -194,6 +194,8 @@ COLUMNS: dict[str, list[Column]] = {
         ("achieved_rps", "achieved req/s", plain),
         ("slo", "SLO", plain),
         ("latency_seconds", "corrected latency", seconds),
+        ("latency_low_seconds", "low (95%)", seconds),
+        ("latency_high_seconds", "high (95%)", seconds),
         ("lag_p99_seconds", "lag p99 end to end", seconds),
         ("valid", "valid", plain),
         ("audit_passed", "audit", plain),
@@ -361,7 +363,8 @@ def tables(data: Mapping[str, Any]) -> list[Table]:
     return out
 
 
-def environment_table(env: Mapping[str, Any]) -> Table:
+def environment_table(env: Mapping[str, Any], projector: Sequence[Mapping[str, str]] = ()) -> Table:
+    """Where the run happened; `projector`: the settings the projectors reported during it."""
     rows = [
         ["cpu", f"{env['cpu']} ({env['cores']} cores)"],
         ["memory", f"{env['memory'] / 2**30:.1f} GiB"],
@@ -374,5 +377,13 @@ def environment_table(env: Mapping[str, Any]) -> Table:
     ]
     rows += [[name, version or "not reachable"] for name, version in env["services"].items()]
     rows += [[f"{name} data", fs] for name, fs in env.get("data_filesystems", {}).items()]
+    if projector:
+        shown = (", ".join(f"{k}={v}" for k, v in one.items()) for one in projector)
+        rows.append(["projector settings", "; ".join(shown)])
     probe = [describe(env["cpu_probe"])] if env.get("cpu_probe") else []
     return Table("Environment", ["", ""], rows, probe)
+
+
+def run_environment_table(data: Mapping[str, Any]) -> Table:
+    """The environment of a run's results, with the projector settings it recorded."""
+    return environment_table(data["environment"], data["config"].get("projector_settings", ()))

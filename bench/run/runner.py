@@ -57,6 +57,7 @@ from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
 from bench.report.series import write_timeseries
+from bench.run.system_settings import projector_settings
 from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings
 from system.projections import PROJECTIONS
@@ -244,7 +245,8 @@ async def _run(
             summary = summarize(samples, read_unsent(out))
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
             lag, stamps = await _lag(read_store, store.pool, prometheus, samples)
-        results.config = _config_dict(config, settings, seed)
+            running = await projector_settings(prometheus, started, time.time())
+        results.config = {**_config_dict(config, settings, seed), "projector_settings": running}
         speed = await asyncio.to_thread(cpu_probe.stop)
         results.environment = await gather_environment(settings)
         results.environment["cpu_probe"] = speed

@@ -28,6 +28,7 @@ from system.bus.envelope import topic_for, topics
 from system.bus.groups import group_consumer, subscribe
 from system.bus.kafka import ensure_topics
 from system.config import Settings
+from system.metrics import PROJECTOR_SETTINGS
 from system.ports import ReadModelAdmin
 from system.projections import PROJECTIONS, lag_gauges
 from system.projections.pipeline import SharedRefresh
@@ -85,7 +86,7 @@ class ProjectorRunner:
             if await retry_unavailable(lambda: self._ensure(store), health, stop=stop) is None:
                 return
             stamps = StampWriter(store, health) if settings.lag_stamps else None
-            refresh = SharedRefresh(store.refresh)
+            refresh = SharedRefresh(store.refresh, settings.projection_refresh_gap_ms / 1000)
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
@@ -153,6 +154,13 @@ async def run_projector(
     """Run the named projections (all if None) until `stop_event` is set, their lag gauges
     sampled meanwhile (`system/projections/lag_gauges.py`); `instance_id` makes this instance
     a static member of the consumer groups (see the module docstring)."""
+    PROJECTOR_SETTINGS.info(
+        {
+            "refresh": settings.projection_refresh,
+            "refresh_gap_ms": str(settings.projection_refresh_gap_ms),
+            "lag_stamps": str(settings.lag_stamps).lower(),
+        }
+    )
     groups = {name: group_id(settings, name) for name in names or PROJECTIONS}
     async with lag_gauges.running(settings, groups, stop_event):
         await ProjectorRunner(settings, names, instance_id=instance_id).run(stop_event)

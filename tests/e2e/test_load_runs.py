@@ -70,6 +70,15 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
     assert stages == {"relay", "kafka", "index", "refresh", "end_to_end"}
     for produced in ("locust_stats.csv", "locust.html", "requests.json", "report.md"):
         assert (tmp_path / produced).exists()
+    configured = Settings.from_env()  # what the stack's projector was started with
+    assert data["config"]["projector_settings"] == [
+        {
+            "lag_stamps": str(configured.lag_stamps).lower(),
+            "refresh": configured.projection_refresh,
+            "refresh_gap_ms": str(configured.projection_refresh_gap_ms),
+        }
+    ]
+    assert "| projector settings | lag_stamps=" in (tmp_path / "report.md").read_text()
     samples = list(read_samples(sample_files(tmp_path)))
     assert len([s for s in samples if s.request != "visibility"]) == row["requests"]
     resources = {r["process"]: r for r in data["resources"]}  # each process's CPU (/proc)
