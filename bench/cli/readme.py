@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bench.report.readme import README, REFERENCE, ReadmeError, references, render
+from bench.report.readme import README, ReadmeError, render
+from bench.report.reference_runs import REFERENCE, references
 from bench.report.results import ResultsInvalid
 
 console = Console()

@@ -13,7 +13,7 @@ from bench.load.options import LOAD_SCENARIOS, config_from_flags
 from bench.run.runner import LoadRunError
 from bench.saturate.run import run_saturation
 from bench.saturate.search import Slo, StepResult, check_bracket, parse_slo
-from bench.saturate.steps import speed_note
+from bench.saturate.steps import soft_note, speed_note
 from system.config import Settings
 
 console = Console()
@@ -21,6 +21,8 @@ console = Console()
 
 def _show(result: StepResult) -> StepResult:
     latency = "-" if result.latency_s is None else f"{result.latency_s * 1e3:.1f} ms"
+    if result.latency_low_s is not None and result.latency_high_s is not None:
+        latency += f" ({result.latency_low_s * 1e3:.0f} to {result.latency_high_s * 1e3:.0f})"
     lag = "-" if result.lag_p99_s is None else f"{result.lag_p99_s * 1e3:.0f} ms"
     verdict = "met" if result.met else "MISSED"
     why = [] if result.valid else ["invalid"]
@@ -91,9 +93,9 @@ def saturate_command(
         fail(f"a service of the stack went away during a step ({exc}); `cqrs-bench status`")
     console.print(f"results: {run.results_path}")
     search = run.search
-    note = speed_note(search.steps)
-    if note is not None:
-        console.print(f"[yellow]{note}[/yellow]")
+    for note in (speed_note(search.steps), soft_note(search.steps)):
+        if note is not None:
+            console.print(f"[yellow]{note}[/yellow]")
     if search.max_rate is None:
         lowest = min(s.rate for s in search.steps)
         console.print(f"[bold red]no rate met {objective}, down to {lowest:g}/s[/bold red]")

@@ -9,70 +9,34 @@ the README differs from what the reference runs say (CI runs it).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from bench.report.capacity import DEFAULT_LAYOUTS, NO_RESOURCES, run_lines
 from bench.report.cpu_probe import describe
-from bench.report.results import load
+from bench.report.readme_saturation import saturation_block
+from bench.report.reference_runs import (
+    REFERENCE,
+    ROOT,
+    Reference,
+    Run,
+    interval,
+    ms,
+    num,
+    table,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-REFERENCE = ROOT / "reports" / "reference"
 BLOCK = re.compile(
     r"(<!-- figures:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /figures:(?P=name) -->)", re.S
 )
-
-Run = Mapping[str, Any]
 
 
 class ReadmeError(ValueError):
     """The README or the reference runs cannot produce the figures; the message says why."""
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One committed reference run: its directory name and its results."""
-
-    name: str
-    data: Run
-
-    @property
-    def command(self) -> str:
-        """The command that produced the run, rebuilt from its configuration."""
-        config = self.data["config"]
-        if "load" in self.data:
-            return (
-                f"cqrs-bench load --scenario {config['scenario']} --rate {config['rate']:g}"
-                f" --duration {config['duration_s']:g} --warmup {config['warmup_s']:g}"
-            )
-        return f"cqrs-bench micro --suite {self.data['suite']}"
-
-
-def references(root: Path = REFERENCE) -> list[Reference]:
-    """Every reference run under `root`, by directory name."""
-    return [
-        Reference(path.parent.name, load(path).to_dict())
-        for path in sorted(root.glob("*/results.json"))
-    ]
-
-
-def _num(x: float) -> str:
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
-
-
-def _ms(x: float) -> str:
-    return f"{x * 1e3:.0f} ms" if x >= 0.01 else f"{x * 1e3:.1f} ms"
-
-
-def _interval(value: float, low: Any, high: Any, fmt: Callable[[float], str] = _num) -> str:
-    if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low != high:
-        return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
-    return fmt(value)
+def _revision(ref: Reference) -> str:
+    return str(ref.data["environment"].get("git_revision") or "unknown")[:7]
 
 
 def _environment(refs: Sequence[Reference]) -> str:
@@ -83,22 +47,19 @@ def _environment(refs: Sequence[Reference]) -> str:
         for name in ("postgres", "kafka", "elasticsearch")
         if services.get(name)
     )
-    revision = (env.get("git_revision") or "unknown")[:7]
+    revisions = sorted({_revision(r) for r in refs})
+    at = (
+        f"revision `{revisions[0]}`"
+        if len(revisions) == 1
+        else "revisions " + ", ".join(f"`{r}`" for r in revisions) + " (each run's below)"
+    )
     return (
-        f"Reference runs at revision `{revision}` ({', '.join(r.name for r in refs)} in"
+        f"Reference runs at {at} ({', '.join(r.name for r in refs)} in"
         f" [reports/reference/](reports/reference/)): {env['cpu']}, {env['cores']} cores,"
         f" {env['memory'] / 2**30:.0f} GiB, {versions}; fsync on, a shared and noisy machine."
         " Every figure is the median of its rounds with its 95% interval in brackets; ratios are"
         " to ceilings or peers measured in the same run."
     )
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join("---" for _ in header) + " |",
-        *("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows),
-    ]
 
 
 def targets_block(refs: Sequence[Reference]) -> list[str]:
@@ -107,13 +68,13 @@ def targets_block(refs: Sequence[Reference]) -> list[str]:
     for ref in refs:
         for t in ref.data.get("targets", []):
             op = t.get("op", ">=")
-            threshold = _num(t["threshold"]) + (
-                f" ± {_num(t['tolerance'])}" if op == "within" else ""
+            threshold = num(t["threshold"]) + (
+                f" ± {num(t['tolerance'])}" if op == "within" else ""
             )
             rows.append(
                 [
                     f"{t['name']}: {t['goal']}" if t.get("goal") else t["name"],
-                    _interval(t["value"], t["low"], t["high"]),
+                    interval(t["value"], t["low"], t["high"]),
                     f"{op} {threshold}",
                     f"**{t['verdict']}**",
                 ]
@@ -122,7 +83,7 @@ def targets_block(refs: Sequence[Reference]) -> list[str]:
         return ["No reference run states targets yet."]
     commands = sorted({f"`{r.command}`" for r in refs if r.data.get("targets")})
     return [
-        *_table(["target", "measured (95% interval)", "threshold", "verdict"], rows),
+        *table(["target", "measured (95% interval)", "threshold", "verdict"], rows),
         "",
         f"Produced by {', '.join(commands)}.",
     ]
@@ -134,13 +95,27 @@ def environment_block(refs: Sequence[Reference]) -> list[str]:
     return [
         _environment(refs),
         "",
-        *(f"- `{ref.name}`: `{ref.command}`{_probe(ref)}" for ref in refs),
+        *(f"- `{ref.name}`{_at(ref, refs)}: `{ref.command}`{_probe(ref)}" for ref in refs),
     ]
+
+
+def _at(ref: Reference, refs: Sequence[Reference]) -> str:
+    return "" if len({_revision(r) for r in refs}) == 1 else f" (`{_revision(ref)}`)"
 
 
 def _probe(ref: Reference) -> str:
     probe = ref.data["environment"].get("cpu_probe")
-    return f"; {describe(probe)}" if probe else ""
+    if probe:
+        return f"; {describe(probe)}"
+    idle = [
+        s[key]
+        for s in ref.data.get("saturation", [])
+        for key in ("idle_ms_before", "idle_ms_after")
+        if s.get(key) is not None
+    ]
+    if idle:
+        return f"; CPU probe around each step: idle {min(idle):.1f} to {max(idle):.1f} ms"
+    return ""
 
 
 def _stage(lag: Sequence[Run], stage: str, key: str) -> str:
@@ -148,7 +123,7 @@ def _stage(lag: Sequence[Run], stage: str, key: str) -> str:
     if not values:
         return "-"
     low, high = min(values), max(values)
-    return _ms(low) if low == high else f"{_ms(low)} to {_ms(high)}"
+    return ms(low) if low == high else f"{ms(low)} to {ms(high)}"
 
 
 def load_block(refs: Sequence[Reference]) -> list[str]:
@@ -165,8 +140,8 @@ def load_block(refs: Sequence[Reference]) -> list[str]:
                 f"`{ref.command}`: achieved {row['achieved_rps']:.1f} of"
                 f" {row['target_rps'] or 0:g} req/s, {row['requests']:,} requests,"
                 f" {row['failures']} failures, {row.get('unsent', 0)} unsent;"
-                f" corrected p50 {_ms(corrected['p50'])}, p99 {_ms(corrected['p99'])}"
-                f" (raw p99 {_ms(row['latency_seconds']['p99'])}); audit {passed} of"
+                f" corrected p50 {ms(corrected['p50'])}, p99 {ms(corrected['p99'])}"
+                f" (raw p99 {ms(row['latency_seconds']['p99'])}); audit {passed} of"
                 f" {len(audit)} checks passed.",
                 "",
             ]
@@ -176,7 +151,7 @@ def load_block(refs: Sequence[Reference]) -> list[str]:
             lines += [
                 "Lag by stage (range over the projections):",
                 "",
-                *_table(
+                *table(
                     ["stage", "p50", "p99", "max"],
                     [[s, *(_stage(lag, s, k) for k in ("p50", "p99", "max"))] for s in stages],
                 ),
@@ -195,14 +170,14 @@ def peers_block(refs: Sequence[Reference]) -> list[str]:
         [
             r["peer"],
             r["workload"] + (f" at {r['concurrency']}" if r.get("concurrency") else ""),
-            f"{_num(r['ours'])} vs {_num(r['theirs'])} {r['unit']}",
-            _interval(r["ratio"], r.get("low"), r.get("high"), lambda x: f"{x:.2f}x"),
+            f"{num(r['ours'])} vs {num(r['theirs'])} {r['unit']}",
+            interval(r["ratio"], r.get("low"), r.get("high"), lambda x: f"{x:.2f}x"),
         ]
         for r in _rows(refs, "peers")
     ]
     if not rows:
         return ["No reference run measured the peers yet."]
-    return _table(["peer", "workload", "ours vs theirs", "ours / theirs (95% interval)"], rows)
+    return table(["peer", "workload", "ours vs theirs", "ours / theirs (95% interval)"], rows)
 
 
 def ceilings_block(refs: Sequence[Reference]) -> list[str]:
@@ -211,14 +186,14 @@ def ceilings_block(refs: Sequence[Reference]) -> list[str]:
         [
             r["name"],
             r.get("work", "-"),
-            _interval(r["value"], r.get("low"), r.get("high")),
+            interval(r["value"], r.get("low"), r.get("high")),
             r["unit"],
         ]
         for r in _rows(refs, "ceilings")
     ]
     if not rows:
         return ["No reference run measured ceilings yet."]
-    return _table(["ceiling", "work", "value (95% interval)", "unit"], rows)
+    return table(["ceiling", "work", "value (95% interval)", "unit"], rows)
 
 
 def serialization_block(refs: Sequence[Reference]) -> list[str]:
@@ -226,14 +201,14 @@ def serialization_block(refs: Sequence[Reference]) -> list[str]:
     rows = [
         [
             r["codec"],
-            _interval(r["events_per_s"], r.get("low"), r.get("high")),
+            interval(r["events_per_s"], r.get("low"), r.get("high")),
             f"{r['seconds_per_event'] * 1e6:.2f} µs",
         ]
         for r in _rows(refs, "serialization")
     ]
     if not rows:
         return ["No reference run measured serialization yet."]
-    return _table(["codec", "events/s (95% interval)", "encode + decode per event"], rows)
+    return table(["codec", "events/s (95% interval)", "encode + decode per event"], rows)
 
 
 def stack_block(refs: Sequence[Reference]) -> list[str]:
@@ -256,7 +231,7 @@ def stack_block(refs: Sequence[Reference]) -> list[str]:
     rows.append(["**whole stack**", *(f"**{t:.2f} GiB**" for t in totals)])
     header = ["service", *(f"RSS after `{r.name}`" for r in runs)]
     return [
-        *_table(header, rows),
+        *table(header, rows),
         "",
         "RSS counts each process and its children when the run finished (PostgreSQL's sum grows"
         " under load because each backend counts the shared buffers it touched).",
@@ -278,6 +253,7 @@ BLOCKS: dict[str, Callable[[Sequence[Reference]], list[str]]] = {
     "targets": targets_block,
     "load": load_block,
     "capacity": capacity_block,
+    "saturation": saturation_block,
     "peers": peers_block,
     "ceilings": ceilings_block,
     "serialization": serialization_block,

@@ -13,7 +13,13 @@ from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
 from bench.saturate.search import Search, Slo, StepResult, saturate
-from bench.saturate.steps import run_step, saturation_rows, speed_note
+from bench.saturate.steps import (
+    run_step,
+    saturation_rows,
+    soft_note,
+    speed_note,
+    steps_settings,
+)
 from system.config import Settings
 
 
@@ -54,6 +60,7 @@ def run_saturation(
             "low": low,
             "high": high,
             "tolerance": tolerance,
+            "max_steps": max_steps,
             "seed": config.seed,
         },
     )
@@ -65,12 +72,14 @@ def run_saturation(
         tolerance=tolerance,
         max_steps=max_steps,
     )
+    results.config["projector_settings"] = steps_settings(run_dir, search)
     for row in saturation_rows(search, slo):
         results.add("saturation", row)
     if search.max_rate is not None and search.missed_at is None:
         results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
-    if (soft := speed_note(search.steps)) is not None:
-        results.notes.append(soft)
+    for note in (speed_note(search.steps), soft_note(search.steps)):
+        if note is not None:
+            results.notes.append(note)
     results.environment = asyncio.run(gather_environment(settings))
     results.finish()
     path = results.write(run_dir)

@@ -64,6 +64,19 @@ class StepResult:
     idle_ms_before: float | None = None
     """The machine's idle loop before the step (bench/report/cpu_probe.py; None: not probed)."""
     idle_ms_after: float | None = None
+    latency_low_s: float | None = None
+    """The 95 % interval of `latency_s` (order statistics: a p99 of a few hundred requests is
+    one of its few largest, so a rerun can land well apart)."""
+    latency_high_s: float | None = None
+
+    @property
+    def soft(self) -> bool:
+        """Whether the SLO lies inside the interval: a rerun could give the other verdict."""
+        return (
+            self.latency_low_s is not None
+            and self.latency_high_s is not None
+            and self.latency_low_s <= self.slo.seconds < self.latency_high_s
+        )
 
     @property
     def met(self) -> bool:

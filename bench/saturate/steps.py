@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import msgspec
 
 from bench.load.config import LoadConfig
-from bench.report.constants import LagStage
+from bench.report.constants import PERCENTILES_TO_REPORT, LagStage
 from bench.report.cpu_probe import SPEED_CHANGE
 from bench.run.runner import LoadRun, run_load
 from bench.saturate.search import Search, Slo, StepResult
@@ -23,13 +24,17 @@ def step_dir(out: Path, rate: float) -> Path:
 
 def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
     """What a finished run says about the SLO (corrected latency, lag, validity, audit)."""
-    corrected = run.summary.total.corrected.summary()
+    measured = run.summary.total.requests > 0
+    quantile = dict(PERCENTILES_TO_REPORT)[slo.percentile]
+    latency = run.summary.total.corrected.percentile_interval(quantile)
     lag = [r["p99"] for r in run.lag if r.get("stage") == LagStage.END_TO_END]
     probe = run.cpu_probe
     return StepResult(
         rate=rate,
         achieved_rps=run.verdict.achieved_rps,
-        latency_s=corrected[slo.percentile] if run.summary.total.requests else None,
+        latency_s=latency.value if measured else None,
+        latency_low_s=latency.low if measured else None,
+        latency_high_s=latency.high if measured else None,
         lag_p99_s=max(lag) if lag else None,
         valid=run.valid,
         audit_passed=run.audit_passed,
@@ -49,6 +54,19 @@ def run_step(
     return step_result(run, rate, slo)
 
 
+def steps_settings(out: Path, search: Search) -> list[dict[str, str]]:
+    """Every distinct set of projector settings the steps' runs recorded (see
+    `bench/run/system_settings.py`): one, unless the projectors changed during the search."""
+    found: list[dict[str, str]] = []
+    for s in search.steps:
+        path = step_dir(out, s.rate) / "results.json"
+        if path.is_file():
+            for one in json.loads(path.read_text())["config"].get("projector_settings", []):
+                if one not in found:
+                    found.append(one)
+    return found
+
+
 def saturation_rows(search: Search, slo: Slo) -> list[dict[str, Any]]:
     """The `saturation` section: one row per step in the order run, then the answer.
 
@@ -65,6 +83,9 @@ def saturation_rows(search: Search, slo: Slo) -> list[dict[str, Any]]:
                 "slo": str(slo),
                 "percentile": slo.percentile,
                 "latency_seconds": s.latency_s,
+                "latency_low_seconds": s.latency_low_s,
+                "latency_high_seconds": s.latency_high_s,
+                "soft": s.soft,
                 "slo_seconds": slo.seconds,
                 "lag_p99_seconds": s.lag_p99_s,
                 "valid": s.valid,
@@ -103,4 +124,18 @@ def speed_note(steps: Sequence[StepResult]) -> str | None:
         f"the machine's speed moved by {max(idle) / min(idle):.2f}x between the steps (idle loop"
         f" {min(idle):.1f} to {max(idle):.1f} ms, bench/report/cpu_probe.py): the bracket is soft,"
         " its steps were not measured on the same machine"
+    )
+
+
+def soft_note(steps: Sequence[StepResult]) -> str | None:
+    """A note naming the steps whose latency interval holds the SLO: their verdicts, and so the
+    bracket they set, could come out the other way on a rerun."""
+    soft = [s for s in steps if s.soft]
+    if not soft:
+        return None
+    rates = ", ".join(f"{s.rate:g}" for s in soft)
+    return (
+        f"the SLO lies inside the 95 % interval of the corrected {soft[0].slo.percentile} at"
+        f" {rates} req/s: those verdicts are a toss-up at this step length, and so is the"
+        " bracket they set; longer --step narrows the intervals"
     )

@@ -11,7 +11,7 @@ from bench.report.plots.saturation import saturation_curve
 from bench.report.results import Results
 from bench.report.tables import section_table
 from bench.saturate.search import Search, Slo, StepResult, parse_slo, saturate
-from bench.saturate.steps import saturation_rows, speed_note
+from bench.saturate.steps import saturation_rows, soft_note, speed_note
 
 SLO = Slo("p99", 0.1)
 
@@ -124,3 +124,33 @@ def test_steady_or_unprobed_steps_give_no_speed_note() -> None:
     unprobed = [StepResult(20, 20, 0.05, 0.08, True, True, SLO)]
     assert speed_note(unprobed) is None
     assert speed_note([]) is None
+
+
+def interval_step(rate: float, p99: float, low: float, high: float) -> StepResult:
+    return StepResult(
+        rate, rate, p99, 0.08, True, True, SLO, latency_low_s=low, latency_high_s=high
+    )
+
+
+def test_a_step_whose_latency_interval_holds_the_slo_is_soft_and_named(tmp_path: Path) -> None:
+    steps = [
+        interval_step(20, 0.050, 0.040, 0.070),  # met, clear of the SLO
+        interval_step(40, 0.150, 0.120, 0.300),  # missed, clear of it
+        interval_step(30, 0.090, 0.060, 0.140),  # met, but a rerun may miss
+        interval_step(35, 0.105, 0.095, 0.160),  # missed, but a rerun may meet
+    ]
+    assert [s.soft for s in steps] == [False, False, True, True]
+    assert [s.met for s in steps] == [True, False, True, False]
+    assert soft_note(steps) == (
+        "the SLO lies inside the 95 % interval of the corrected p99 at 30, 35 req/s: those"
+        " verdicts are a toss-up at this step length, and so is the bracket they set; longer"
+        " --step narrows the intervals"
+    )
+    assert soft_note(steps[:2]) is None
+    assert soft_note([StepResult(20, 20, 0.1, 0.08, True, True, SLO)]) is None  # no interval
+    rows = saturation_rows(Search(steps, 30, 35), SLO)
+    assert [r["soft"] for r in rows[:-1]] == [False, False, True, True]
+    results = Results.new("saturate/orders", {})
+    for row in rows:
+        results.add("saturation", row)
+    assert results.write(tmp_path).exists()  # the interval columns follow the schema
