@@ -39,26 +39,31 @@ def _revision(ref: Reference) -> str:
     return str(ref.data["environment"].get("git_revision") or "unknown")[:7]
 
 
-def _environment(refs: Sequence[Reference]) -> str:
-    env = refs[0].data["environment"]
+def _machine(ref: Reference) -> str:
+    env = ref.data["environment"]
     services = env["services"]
     versions = ", ".join(
         f"{name} {str(services[name]).split(' (')[0].removeprefix('elasticsearch ')}"
         for name in ("postgres", "kafka", "elasticsearch")
         if services.get(name)
     )
+    return f"{env['cpu']}, {env['cores']} cores, {env['memory'] / 2**30:.0f} GiB, {versions}"
+
+
+def _environment(refs: Sequence[Reference]) -> str:
     revisions = sorted({_revision(r) for r in refs})
+    machines = sorted({_machine(r) for r in refs})
     at = (
         f"revision `{revisions[0]}`"
         if len(revisions) == 1
         else "revisions " + ", ".join(f"`{r}`" for r in revisions) + " (each run's below)"
     )
+    on = machines[0] if len(machines) == 1 else "different machines (each run's below)"
     return (
         f"Reference runs at {at} ({', '.join(r.name for r in refs)} in"
-        f" [reports/reference/](reports/reference/)): {env['cpu']}, {env['cores']} cores,"
-        f" {env['memory'] / 2**30:.0f} GiB, {versions}; fsync on, a shared and noisy machine."
-        " Every figure is the median of its rounds with its 95% interval in brackets; ratios are"
-        " to ceilings or peers measured in the same run."
+        f" [reports/reference/](reports/reference/)): {on}; fsync on, a shared and noisy"
+        " machine. Every figure is the median of its rounds with its 95% interval in brackets;"
+        " ratios are to ceilings or peers measured in the same run."
     )
 
 
@@ -100,7 +105,13 @@ def environment_block(refs: Sequence[Reference]) -> list[str]:
 
 
 def _at(ref: Reference, refs: Sequence[Reference]) -> str:
-    return "" if len({_revision(r) for r in refs}) == 1 else f" (`{_revision(ref)}`)"
+    """The run's revision and machine, where the reference runs differ in them."""
+    differ = []
+    if len({_revision(r) for r in refs}) > 1:
+        differ.append(f"`{_revision(ref)}`")
+    if len({_machine(r) for r in refs}) > 1:
+        differ.append(_machine(ref))
+    return f" ({'; '.join(differ)})" if differ else ""
 
 
 def _probe(ref: Reference) -> str:

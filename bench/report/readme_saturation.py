@@ -68,5 +68,6 @@ def saturation_block(refs: Sequence[Reference]) -> list[str]:
         *table(STEP_COLUMNS, steps),
         "",
         *(f"![{r.name}](reports/reference/{r.name}/saturation.png)" for r in runs),
+        "",
         *(f"- `{r.name}`: {note}" for r in runs for note in r.data.get("notes", [])),
     ]

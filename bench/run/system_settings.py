@@ -20,8 +20,9 @@ SCRAPED_BY = ("__name__", "instance", "job")
 async def projector_settings(
     prometheus: httpx.AsyncClient, since: float, until: float
 ) -> list[dict[str, str]]:
-    """Every distinct set of settings a projector reported in [since, until] (epoch seconds);
-    more than one means the instances disagreed or one restarted with others mid-run."""
+    """Every distinct set of settings a projector reported in [since, until] (epoch seconds),
+    with the `instance_id` label the native stack scrapes each instance under: one per
+    instance, or more if one restarted with other settings mid-run."""
     window = max(1, math.ceil(until - since))
     query: dict[str, str | float] = {"query": QUERY.format(w=window), "time": until}
     r = await prometheus.get("/api/v1/query", params=query)

@@ -202,6 +202,16 @@ class SharedRefresh:
     did: `cqrs-bench up` puts Elasticsearch's data on a journaled ext4 image when the root has no
     journal (`bench/stack/volume.py`); in an alternated A/B at 50 orders/s the end-to-end lag
     fell from p50/p99 117/276 and 113/249 ms to 59/160 and 72/172 ms.
+
+    `gap_s` spaces the refreshes' starts. Back to back, they keep the refresh thread busy at any
+    rate: at 12.5 `orders` requests/s Elasticsearch spent 37-43 ms of CPU per request, at 50
+    about 11. Measured (issue 14; `cqrs-bench load --scenario orders --rate 50 --duration 30`,
+    gaps 0, 100, 200 ms alternated, two rounds): Elasticsearch's CPU per request 10.9, 10.6 /
+    9.1, 7.6 / 7.4, 7.1 ms, but the end-to-end lag p99 492, 530 / 639, 635 / 623, 579 ms and the
+    corrected request p99 95, 129 / 163, 161 / 130, 230 ms; saturation searches (`--slo
+    p99=100ms`) found 20.4 (the first after start), 21.9 and 23.4 req/s without a gap, 34.4 and
+    11.7 with 200 ms. The CPU it saves did not reliably buy rate, and it costs lag, so it is
+    off by default.
     """
 
     def __init__(self, refresh: Callable[[str], Awaitable[None]], gap_s: float = 0.0) -> None:

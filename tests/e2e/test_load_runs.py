@@ -73,6 +73,7 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
     configured = Settings.from_env()  # what the stack's projector was started with
     assert data["config"]["projector_settings"] == [
         {
+            "instance_id": "projector",
             "lag_stamps": str(configured.lag_stamps).lower(),
             "refresh": configured.projection_refresh,
             "refresh_gap_ms": str(configured.projection_refresh_gap_ms),

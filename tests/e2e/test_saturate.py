@@ -44,6 +44,6 @@ def test_saturate_finds_a_bracket_and_draws_the_curve(tmp_path: Path) -> None:
     config = load_results(tmp_path / "results.json").config
     assert config["max_steps"] == 3
     (running,) = config["projector_settings"]
-    assert set(running) == {"refresh", "refresh_gap_ms", "lag_stamps"}
+    assert set(running) == {"instance_id", "refresh", "refresh_gap_ms", "lag_stamps"}
     assert "Saturation search" in (tmp_path / "report.md").read_text()
     assert "saturation rate at p99=2000ms" in proc.stdout or not met
