@@ -79,7 +79,10 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
             "refresh_gap_ms": str(configured.projection_refresh_gap_ms),
         }
     ]
-    assert "| projector settings | lag_stamps=" in (tmp_path / "report.md").read_text()
+    assert (
+        "| projector settings | instance_id=projector, lag_stamps="
+        in (tmp_path / "report.md").read_text()
+    )
     samples = list(read_samples(sample_files(tmp_path)))
     assert len([s for s in samples if s.request != "visibility"]) == row["requests"]
     resources = {r["process"]: r for r in data["resources"]}  # each process's CPU (/proc)
