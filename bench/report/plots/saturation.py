@@ -12,9 +12,9 @@ FILE = "saturation.png"
 
 
 def saturation_curve(data: Mapping[str, Any], out: Path) -> Path | None:
-    """Corrected latency at the SLO's percentile vs achieved rate (steps in rate order), the
-    worst end-to-end lag p99 on a second axis, the SLO line, and the answer with its bracket
-    (highest rate met to lowest missed) as a band."""
+    """Corrected latency at the SLO's percentile vs achieved rate (steps in rate order) with its
+    95 % interval as a bar, the worst end-to-end lag p99 on a second axis, the SLO line, and the
+    answer with its bracket (highest rate met to lowest missed) as a band."""
     rows = data.get("saturation") or []
     steps = sorted(
         (r for r in rows if r["kind"] == "step" and r.get("latency_seconds") is not None),
@@ -30,6 +30,11 @@ def saturation_curve(data: Mapping[str, Any], out: Path) -> Path | None:
     for r, x, y in zip(steps, achieved, latency_ms, strict=True):
         ax.plot(x, y, "o" if r["met"] else "x", color="tab:blue", markersize=8)
         ax.annotate(f"{r['rate']:g}/s", (x, y), textcoords="offset points", xytext=(4, 6))
+        if r.get("latency_low_seconds") is not None and r.get("latency_high_seconds") is not None:
+            ax.vlines(
+                x, r["latency_low_seconds"] * 1e3, r["latency_high_seconds"] * 1e3,
+                color="tab:blue", alpha=0.6, linewidth=2,
+            )  # fmt: skip
     percentile = steps[0].get("percentile", "p99")
     ax.axhline(steps[0]["slo_seconds"] * 1e3, color="tab:red", linestyle="--", label="SLO")
     if answer is not None and answer.get("met"):
@@ -37,7 +42,7 @@ def saturation_curve(data: Mapping[str, Any], out: Path) -> Path | None:
         ax.axvline(answer["rate"], color="tab:green", label=f"max rate {answer['rate']:g}/s")
     ax.set(
         xlabel="achieved requests/s",
-        ylabel=f"corrected {percentile} (ms; o met, x missed)",
+        ylabel=f"corrected {percentile} (ms; o met, x missed; bar: 95% interval)",
         title=f"Saturation search, SLO {steps[0]['slo']}",
     )
     ax.grid(True, alpha=0.3)
@@ -53,8 +58,9 @@ def saturation_curve(data: Mapping[str, Any], out: Path) -> Path | None:
             label="lag p99 end to end",
         )
         lag_ax.set_ylabel("lag p99 end to end (ms)", color="tab:orange")
-        lag_ax.legend(loc="upper right", fontsize="small")
+        lag_ax.legend(loc="lower right", fontsize="small")
     ax.legend(loc="upper left", fontsize="small")
+    ax.margins(x=0.08, y=0.12)
     fig.tight_layout()
     path = out / FILE
     fig.savefig(path, dpi=110)
