@@ -122,7 +122,9 @@ class EventStore(Protocol):
         """Batches of `read_all` until the current head is reached."""
 
     async def head_position(self) -> int:
-        """The highest global position that `read_all` may return now."""
+        """The position of the last event `read_all` may return now, in its order (transaction,
+        then position): a cursor to read on from, not the highest position stored, since a
+        transaction that began first can append both below and above a later one."""
 
     async def commit_mark(self) -> int:
         """A mark after every transaction begun so far (for `passed`)."""

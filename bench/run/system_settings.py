@@ -12,7 +12,9 @@ import math
 
 import httpx
 
-QUERY = "max_over_time(cqrs_projector_settings_info[{w}s])"
+QUERY = 'max_over_time(cqrs_projector_settings_info{{refresh!=""}}[{w}s])'
+"""Only series that carry settings: every process sharing `system/metrics.py` (the api, the
+relay) exposes the info metric too, without labels, as it never sets it."""
 SCRAPED_BY = ("__name__", "instance", "job")
 """Labels Prometheus adds, which are not settings."""
 
