@@ -245,7 +245,11 @@ async def _run(
             summary = summarize(samples, read_unsent(out))
             verdict = judge(summary, duration_s=config.duration_s, target_rps=_target(config))
             lag, stamps = await _lag(read_store, store.pool, prometheus, samples)
-            running = await projector_settings(prometheus, started, time.time())
+            try:
+                running = await projector_settings(prometheus, started, time.time())
+            except httpx.HTTPError as exc:
+                running = []
+                results.notes.append(f"projector settings not read from Prometheus: {exc!r}")
         results.config = {**_config_dict(config, settings, seed), "projector_settings": running}
         speed = await asyncio.to_thread(cpu_probe.stop)
         results.environment = await gather_environment(settings)
