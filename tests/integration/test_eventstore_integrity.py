@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -13,6 +12,7 @@ from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 from system.resilience import DependencyUnavailable
 from tests.integration.eventstore_fixtures import new_id
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +33,6 @@ SELECT position FROM ins
 
 async def connect() -> asyncpg.Connection:
     return await asyncpg.connect(Settings.from_env().pg_dsn)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> bool:
-    """Poll `check` (other sessions' open transactions may hold the xmin back for a moment)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 async def read_mine(store: PostgresEventStore, after: int, ids: set[str]) -> list[RecordedEvent]:

@@ -31,6 +31,7 @@ from system.ports import (
     Snapshot,
     StreamAppend,
 )
+from tests.support.polling import eventually
 
 Check = Callable[[EventStore], Awaitable[None]]
 
@@ -200,9 +201,9 @@ async def followers_get_every_committed_event_once_in_stream_order(store: EventS
         assert stream[-1][1] == result.position
     # Both hold once every transaction begun before ours has ended; on the shared stack another
     # one (the relay's, another test's) may still be open when ours commit, so wait for it.
-    assert await _eventually(lambda: _head_past(store, mine)), "head never passed the appends"
+    assert await eventually(lambda: _head_past(store, mine)), "head never passed the appends"
     mark = await store.commit_mark()
-    assert await _eventually(lambda: store.passed(mark)), "the commit mark was never passed"
+    assert await eventually(lambda: store.passed(mark)), "the commit mark was never passed"
 
 
 async def _head_past(store: EventStore, mine: set[str]) -> bool:
@@ -211,16 +212,6 @@ async def _head_past(store: EventStore, mine: set[str]) -> bool:
     transaction began first can hold both a lower and a higher position than a later one."""
     head = await store.head_position()
     return not any(e.aggregate_id in mine for e in await store.read_all(head, 1000))
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], within_s: float = 10.0) -> bool:
-    """Whether `check` comes true within `within_s`, asked every 50 ms."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
 
 
 async def an_idempotency_key_stores_one_answer_and_refuses_a_second_append(
