@@ -13,7 +13,7 @@ from bench.load.options import LOAD_SCENARIOS, config_from_flags
 from bench.run.runner import LoadRunError
 from bench.saturate.run import run_saturation
 from bench.saturate.search import Slo, StepResult, check_bracket, parse_slo
-from bench.saturate.steps import soft_note, speed_note
+from bench.saturate.steps import search_notes
 from system.config import Settings
 
 console = Console()
@@ -93,9 +93,8 @@ def saturate_command(
         fail(f"a service of the stack went away during a step ({exc}); `cqrs-bench status`")
     console.print(f"results: {run.results_path}")
     search = run.search
-    for note in (speed_note(search.steps), soft_note(search.steps)):
-        if note is not None:
-            console.print(f"[yellow]{note}[/yellow]")
+    for note in search_notes(search.steps):
+        console.print(f"[yellow]{note}[/yellow]")
     if search.max_rate is None:
         lowest = min(s.rate for s in search.steps)
         console.print(f"[bold red]no rate met {objective}, down to {lowest:g}/s[/bold red]")

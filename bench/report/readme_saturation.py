@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.report.reference_runs import Reference, Run, interval, ms, table
+from bench.report.tables import settings_text
 
 STEP_COLUMNS = (
     "search",
@@ -19,11 +20,7 @@ STEP_COLUMNS = (
 
 
 def _settings(ref: Reference) -> str:
-    shown = (
-        ", ".join(f"{k}={v}" for k, v in one.items())
-        for one in ref.data["config"].get("projector_settings", [])
-    )
-    return "; ".join(shown) or "not recorded"
+    return settings_text(ref.data["config"].get("projector_settings", [])) or "not recorded"
 
 
 def _answer(ref: Reference) -> str:

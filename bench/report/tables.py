@@ -378,10 +378,14 @@ def environment_table(env: Mapping[str, Any], projector: Sequence[Mapping[str, s
     rows += [[name, version or "not reachable"] for name, version in env["services"].items()]
     rows += [[f"{name} data", fs] for name, fs in env.get("data_filesystems", {}).items()]
     if projector:
-        shown = (", ".join(f"{k}={v}" for k, v in one.items()) for one in projector)
-        rows.append(["projector settings", "; ".join(shown)])
+        rows.append(["projector settings", settings_text(projector)])
     probe = [describe(env["cpu_probe"])] if env.get("cpu_probe") else []
     return Table("Environment", ["", ""], rows, probe)
+
+
+def settings_text(projector: Sequence[Mapping[str, str]]) -> str:
+    """Recorded projector settings on one line: `k=v, …` per set, sets apart by `; `."""
+    return "; ".join(", ".join(f"{k}={v}" for k, v in one.items()) for one in projector)
 
 
 def run_environment_table(data: Mapping[str, Any]) -> Table:

@@ -99,6 +99,8 @@ class LoadRun:
     report_paths: list[Path] = field(default_factory=list)
     calibration: Calibration | None = None
     cpu_probe: CpuProbeSummary | None = None
+    projector_settings: list[dict[str, str]] = field(default_factory=list)
+    """The settings the projectors reported during the run (`system_settings.py`)."""
 
     @property
     def audit_passed(self) -> bool:
@@ -301,7 +303,9 @@ async def _run(
     results.notes.extend(await render_run_panels(results.to_dict(), settings, out, started))
     path = results.write(out)
     report = write_report(results, out)
-    return LoadRun(config, out, summary, verdict, checks, lag, path, report, calibration, speed)
+    return LoadRun(
+        config, out, summary, verdict, checks, lag, path, report, calibration, speed, running
+    )
 
 
 async def _publish(results: Results, settings: Settings) -> list[str]:

@@ -13,13 +13,7 @@ from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
 from bench.saturate.search import Search, Slo, StepResult, saturate
-from bench.saturate.steps import (
-    run_step,
-    saturation_rows,
-    soft_note,
-    speed_note,
-    steps_settings,
-)
+from bench.saturate.steps import run_step, saturation_rows, search_notes, steps_settings
 from system.config import Settings
 
 
@@ -72,14 +66,12 @@ def run_saturation(
         tolerance=tolerance,
         max_steps=max_steps,
     )
-    results.config["projector_settings"] = steps_settings(run_dir, search)
+    results.config["projector_settings"] = steps_settings(search.steps)
     for row in saturation_rows(search, slo):
         results.add("saturation", row)
     if search.max_rate is not None and search.missed_at is None:
         results.notes.append(f"--high {high:g} met the SLO: the saturation rate lies above it")
-    for note in (speed_note(search.steps), soft_note(search.steps)):
-        if note is not None:
-            results.notes.append(note)
+    results.notes += search_notes(search.steps)
     results.environment = asyncio.run(gather_environment(settings))
     results.finish()
     path = results.write(run_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.report.constants import PERCENTILES_TO_REPORT
 
@@ -68,6 +68,8 @@ class StepResult:
     """The 95 % interval of `latency_s` (order statistics: a p99 of a few hundred requests is
     one of its few largest, so a rerun can land well apart)."""
     latency_high_s: float | None = None
+    projector_settings: list[dict[str, str]] = field(default_factory=list)
+    """The settings the projectors reported during the step (`bench/run/system_settings.py`)."""
 
     @property
     def soft(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
         slo=slo,
         idle_ms_before=None if probe is None else probe["idle_before_ms"],
         idle_ms_after=None if probe is None else probe["idle_after_ms"],
+        projector_settings=run.projector_settings,
     )
 
 
@@ -54,16 +54,12 @@ def run_step(
     return step_result(run, rate, slo)
 
 
-def steps_settings(out: Path, search: Search) -> list[dict[str, str]]:
+def steps_settings(steps: Sequence[StepResult]) -> list[dict[str, str]]:
     """Every distinct set of projector settings the steps' runs recorded (see
     `bench/run/system_settings.py`): one, unless the projectors changed during the search."""
     found: list[dict[str, str]] = []
-    for s in search.steps:
-        path = step_dir(out, s.rate) / "results.json"
-        if path.is_file():
-            for one in json.loads(path.read_text())["config"].get("projector_settings", []):
-                if one not in found:
-                    found.append(one)
+    for s in steps:
+        found += [one for one in s.projector_settings if one not in found]
     return found
 
 
@@ -139,3 +135,8 @@ def soft_note(steps: Sequence[StepResult]) -> str | None:
         f" {rates} req/s: those verdicts are a toss-up at this step length, and so is the"
         " bracket they set; longer --step narrows the intervals"
     )
+
+
+def search_notes(steps: Sequence[StepResult]) -> list[str]:
+    """What a reader of the search must know about its steps: machine speed, toss-ups."""
+    return [note for note in (speed_note(steps), soft_note(steps)) if note is not None]

@@ -11,7 +11,13 @@ from bench.report.plots.saturation import saturation_curve
 from bench.report.results import Results
 from bench.report.tables import section_table
 from bench.saturate.search import Search, Slo, StepResult, parse_slo, saturate
-from bench.saturate.steps import saturation_rows, soft_note, speed_note
+from bench.saturate.steps import (
+    saturation_rows,
+    search_notes,
+    soft_note,
+    speed_note,
+    steps_settings,
+)
 
 SLO = Slo("p99", 0.1)
 
@@ -154,3 +160,18 @@ def test_a_step_whose_latency_interval_holds_the_slo_is_soft_and_named(tmp_path:
     for row in rows:
         results.add("saturation", row)
     assert results.write(tmp_path).exists()  # the interval columns follow the schema
+
+
+def test_the_search_keeps_each_distinct_projector_settings_once_and_both_notes() -> None:
+    before = {"instance_id": "projector", "refresh": "explicit", "refresh_gap_ms": "0"}
+    after = {**before, "refresh_gap_ms": "200"}
+    steps = [
+        StepResult(20, 20, 0.05, 0.08, True, True, SLO, projector_settings=[before]),
+        StepResult(40, 40, 0.05, 0.08, True, True, SLO, projector_settings=[before, after]),
+        StepResult(30, 30, 0.05, 0.08, True, True, SLO, projector_settings=[after]),
+    ]
+    assert steps_settings(steps) == [before, after]
+    assert steps_settings([StepResult(20, 20, 0.05, 0.08, True, True, SLO)]) == []
+    mixed = [idle_step(20, 9.0, 18.0), interval_step(30, 0.09, 0.06, 0.14)]
+    assert search_notes(mixed) == [speed_note(mixed), soft_note(mixed)]
+    assert search_notes([StepResult(20, 20, 0.05, 0.08, True, True, SLO)]) == []
