@@ -19,6 +19,8 @@ Rows (one per process group): `process` (the `.stack/` directory name: `api`, `p
 `events`; with an idle baseline (`IDLE_S` seconds sampled before the run, no load offered),
 `idle_cores` and the marginal cost above idle, `marginal_ms_per_request` and
 `marginal_ms_per_event` (with `_low`/`_high`): the figures a capacity model extrapolates.
+For a group with JVMs (Kafka, Elasticsearch), `jit_seconds` is the time their JIT compilers spent
+compiling in the window (`bench/load/jit.py`): a JVM still warming up shows there.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.load.jit import jit_seconds
 from bench.report.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, Interval
 from bench.report.series import RESOURCES_FILE, Snapshot, append_snapshot
 
@@ -105,22 +108,37 @@ def _proc_table() -> tuple[dict[int, tuple[int, float]], dict[int, float]]:
     return table, starts
 
 
-def tree_cpu(roots: Mapping[str, int], table: Mapping[int, tuple[int, float]]) -> dict[str, float]:
-    """CPU seconds of each root's whole process tree in `table` (a pure function)."""
+def tree_members(
+    roots: Mapping[str, int], table: Mapping[int, tuple[int, float]]
+) -> dict[str, list[int]]:
+    """The PIDs of each root's whole process tree in `table` (a pure function; roots not in
+    the table are left out)."""
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    out: dict[str, float] = {}
+    out: dict[str, list[int]] = {}
     for name, root in roots.items():
         if root not in table:
             continue
-        total, todo = 0.0, [root]
+        members, todo = [], [root]
         while todo:
             pid = todo.pop()
-            total += table[pid][1]
+            members.append(pid)
             todo.extend(children.get(pid, ()))
-        out[name] = total
+        out[name] = members
     return out
+
+
+def tree_cpu(roots: Mapping[str, int], table: Mapping[int, tuple[int, float]]) -> dict[str, float]:
+    """CPU seconds of each root's whole process tree in `table` (a pure function)."""
+    return members_cpu(tree_members(roots, table), table)
+
+
+def members_cpu(
+    members: Mapping[str, Sequence[int]], table: Mapping[int, tuple[int, float]]
+) -> dict[str, float]:
+    """CPU seconds of each group's processes."""
+    return {name: sum(table[pid][1] for pid in pids) for name, pids in members.items()}
 
 
 def _own_cpu() -> tuple[float, float]:
@@ -131,15 +149,17 @@ def _own_cpu() -> tuple[float, float]:
 
 
 def take_snapshot(roots: Mapping[str, int], locust_pids: Sequence[int] = ()) -> Snapshot:
-    """CPU seconds of the stack's trees, the harness, and the live locust processes."""
+    """CPU seconds of the stack's trees, the harness, and the live locust processes, and the
+    compile seconds of the trees' JVMs."""
     table, starts = _proc_table()
-    cpu = tree_cpu(roots, table)
+    members = tree_members(roots, table)
+    cpu = members_cpu(members, table)
     started = {name: starts[pid] for name, pid in roots.items() if name in cpu}
     own, reaped = _own_cpu()
     cpu[HARNESS] = own
     live = tree_cpu({str(p): p for p in locust_pids}, table)
     cpu[LOCUST] = reaped + sum(live.values())
-    return Snapshot(time.time(), cpu, started)
+    return Snapshot(time.time(), cpu, started, jit_seconds(members))
 
 
 @dataclass
@@ -276,10 +296,22 @@ def resource_rows(
             row[key] = cores * scale if scale else None
             row[f"{key}_low"] = low * scale if scale else None
             row[f"{key}_high"] = high * scale if scale else None
+        jit = _jit_delta(name, first, last)
+        if jit is not None:
+            row["jit_seconds"] = round(jit, 3)
         if idle is not None and name in idle:
             row.update(_marginal(idle[name], (cores, low, high), window, requests, events))
         rows.append(row)
     return sorted(rows, key=lambda r: -r["cpu_seconds"])
+
+
+def _jit_delta(name: str, first: Snapshot, last: Snapshot) -> float | None:
+    """Compile seconds of `name`'s JVMs over the window (None: not JVMs, or restarted in it)."""
+    if name not in first.jit or name not in last.jit:
+        return None
+    if first.started.get(name) != last.started.get(name):
+        return None
+    return max(0.0, last.jit[name] - first.jit[name])
 
 
 def _marginal(

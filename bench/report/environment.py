@@ -93,15 +93,26 @@ async def postgres_version(dsn: str) -> str | None:
 
 
 async def elasticsearch_version(url: str) -> str | None:
+    """Distribution and version, and ", C1 JIT only" when its JVMs stop at the first tier."""
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             body = (await client.get(url)).json()
+            nodes = (await client.get(f"{url.rstrip('/')}/_nodes/jvm")).json()
     except (httpx.HTTPError, ValueError):
         return None
     version = body.get("version", {}) if isinstance(body, dict) else {}
     number = version.get("number")
     distribution = version.get("distribution", "elasticsearch")
-    return f"{distribution} {number}" if number else None
+    if not number:
+        return None
+    return f"{distribution} {number}" + (", C1 JIT only" if c1_only(nodes) else "")
+
+
+def c1_only(nodes: Any) -> bool:
+    """Whether every node of a `_nodes/jvm` answer runs with -XX:TieredStopAtLevel=1."""
+    found = nodes.get("nodes", {}) if isinstance(nodes, dict) else {}
+    arguments = [node.get("jvm", {}).get("input_arguments", []) for node in found.values()]
+    return bool(arguments) and all("-XX:TieredStopAtLevel=1" in args for args in arguments)
 
 
 def stack_status() -> list[dict[str, Any]]:

@@ -18,12 +18,14 @@ RESOURCES_FILE = "resources.jsonl"
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Cumulative CPU seconds per process group at one moment (wall clock `at`), and when each
-    group's root process started (epoch seconds; a change means the service was restarted)."""
+    """Cumulative CPU seconds per process group at one moment (wall clock `at`), when each
+    group's root process started (epoch seconds; a change means the service was restarted), and
+    the cumulative compile seconds of each group's JVMs."""
 
     at: float
     cpu: dict[str, float]
     started: dict[str, float] = field(default_factory=dict)
+    jit: dict[str, float] = field(default_factory=dict)
 
 
 def write_timeseries(out: Path, series: dict[str, Any]) -> Path:
@@ -43,7 +45,8 @@ def read_timeseries(directory: Path) -> dict[str, Any]:
 
 def append_snapshot(path: Path, snap: Snapshot) -> None:
     with path.open("a") as f:
-        f.write(json.dumps({"at": snap.at, "cpu": snap.cpu, "started": snap.started}) + "\n")
+        row = {"at": snap.at, "cpu": snap.cpu, "started": snap.started, "jit": snap.jit}
+        f.write(json.dumps(row) + "\n")
 
 
 def read_snapshots(path: Path) -> list[Snapshot]:
@@ -56,6 +59,7 @@ def read_snapshots(path: Path) -> list[Snapshot]:
             float(r["at"]),
             {k: float(v) for k, v in r["cpu"].items()},
             {k: float(v) for k, v in r.get("started", {}).items()},
+            {k: float(v) for k, v in r.get("jit", {}).items()},
         )
         for r in rows
     ]

@@ -37,6 +37,7 @@ from bench.load.calibrate import (
 )
 from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, judge
+from bench.load.jit import warming_notes
 from bench.load.latency import Summary, summarize
 from bench.load.locust_process import (
     STOP_TIMEOUT_S,
@@ -261,8 +262,10 @@ async def _run(
         await read_store.close()
     results.add("load", load_row(config, summary, verdict, calibration))
     session.record(results, samples)
-    for row in resource_rows(sampler.snapshots, len(samples), events, idle):
+    resources = resource_rows(sampler.snapshots, len(samples), events, idle)
+    for row in resources:
         results.add("resources", row)
+    results.notes.extend(warming_notes(resources))
     for row in lag:
         results.add("lag", row)
     if ceilings:

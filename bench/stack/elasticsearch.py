@@ -29,6 +29,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -59,6 +60,10 @@ ES_VERSION = "8.19.21"
 OS_USER = "cqrsbench"
 TRANSPORT_PORT = DEFAULT_ES_PORT + 100  # 19300
 HEAP = "-Xms512m -Xmx512m"
+JIT_MODES = {"c1": "-XX:TieredStopAtLevel=1", "tiered": ""}
+"""`CQRS_ES_JIT`: `c1` stops the JIT at its first tier, `tiered` is the JVM's default (C1, then
+C2 for hot code). See `jit_option` for why the choice is offered."""
+DEFAULT_JIT = "tiered"
 REST_ROOT_MODULE = "cqrs-rest-root"
 REST_ROOT_SOURCE = Path(__file__).parent / "es_rest_root" / "RestRootPlugin.java"
 ZIP_URL = (
@@ -173,7 +178,21 @@ def build_rest_root(settings: Settings, home: Path) -> Path | None:
     return target
 
 
+def jit_option(environ: Mapping[str, str]) -> str:
+    """The JVM flag for `CQRS_ES_JIT` (default tiered), refused by name when unknown.
+
+    On a 2-core machine C2 compiles Elasticsearch's hot paths for minutes after a start, at 0.3
+    to 0.8 of a core (`resources.jit_seconds` in a load run shows it), and a run taken then
+    measures the warm-up. C1 alone stops that early but leaves slower code at steady state.
+    """
+    mode = environ.get("CQRS_ES_JIT", DEFAULT_JIT)
+    if mode not in JIT_MODES:
+        raise StackError(f"CQRS_ES_JIT={mode!r} is not one of {', '.join(JIT_MODES)}")
+    return JIT_MODES[mode]
+
+
 async def start(settings: Settings) -> int:
+    jit = jit_option(os.environ)  # refused before anything changes
     paths = service_paths(settings, "elasticsearch")
     jdk = java_home()
     ensure_user(OS_USER)
@@ -211,7 +230,7 @@ async def start(settings: Settings) -> int:
         **os.environ,
         "ES_JAVA_HOME": str(jdk),
         "ES_PATH_CONF": str(config),
-        "ES_JAVA_OPTS": HEAP,
+        "ES_JAVA_OPTS": f"{HEAP} {jit}".strip(),
         "ES_TMPDIR": str(tmp),
     }
     env.pop("JAVA_HOME", None)

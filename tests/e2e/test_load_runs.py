@@ -94,6 +94,8 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
     assert api["requests"] >= row["requests"] and api["events"] > 0
     assert api["cpu_ms_per_request"] > 0 and api["low"] <= api["cores"] <= api["high"]
     assert "idle_cores" in api and api["marginal_ms_per_request"] is not None
+    jvms = {name for name, r in resources.items() if "jit_seconds" in r}
+    assert jvms == {"kafka", "elasticsearch"}  # the JVMs, and nothing else
 
 
 @pytest.fixture
