@@ -1,11 +1,13 @@
 """What the projection benchmark feeds and watches: the events, their batches and documents,
-a read store that counts what the projector reads and writes, and a projector run from Kafka.
+a read store that counts what the projector reads and writes, and a projector run from Kafka
+(or the projector's consumer alone reading the same topic).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from system.domain.recorded import Metadata
 from system.ports import BulkOutcome, Doc
 from system.projections import PROJECTIONS
 from system.projections.fold import Arrival, fold_batch
+from system.projections.pipeline import POLL_MS
 from system.projections.projector import Projector
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
@@ -184,7 +187,8 @@ def continued(batches: list[Batch]) -> int:
 
 class KafkaProjection:
     """The real `Projector` over a topic: each round a new index behind the alias, the
-    checkpoint at 0 and a consumer group never used; `run` until the checkpoint reaches `last`."""
+    checkpoint at 0 and a consumer group never used; `run` until the checkpoint reaches `last`.
+    `consume` reads the topic with such a consumer alone (`fresh_consumer`)."""
 
     def __init__(
         self, settings: Settings, store: WatchedStore, topic: str, partitions: list[int]
@@ -197,19 +201,23 @@ class KafkaProjection:
         self.consumer: AIOKafkaConsumer | None = None
         self.last = 0
 
-    async def fresh(self, last: int) -> None:
+    async def fresh_consumer(self) -> None:
+        """A consumer of a group never used, from the earliest offsets, positions resolved."""
         await self.close()
-        store = self.store
-        self.index.name = await store.create_index(READ_MODEL)
-        for stale in await store.swap_alias(READ_MODEL, self.index.name):
-            await store.delete_index(stale)
-        await store.save_position(READ_MODEL, 0)
         group = f"{self.topic}-{uuid.uuid4().hex[:8]}"
         self.consumer = await assigned_consumer(
             self.settings.kafka_bootstrap, group, self.topic, self.partitions
         )
         for tp in self.consumer.assignment():
             await self.consumer.position(tp)  # resolved, as in a running projector
+
+    async def fresh(self, last: int) -> None:
+        await self.fresh_consumer()
+        store = self.store
+        self.index.name = await store.create_index(READ_MODEL)
+        for stale in await store.swap_alias(READ_MODEL, self.index.name):
+            await store.delete_index(stale)
+        await store.save_position(READ_MODEL, 0)
         self.last = last
         store.watch(last)
 
@@ -232,6 +240,21 @@ class KafkaProjection:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def consume(self, messages: int, batch_size: int, timeout_s: float) -> int:
+        """Read `messages` records as the projector's receiver fetches them (`getmany` of up to
+        `batch_size`), nothing decoded; how many were read. Raise on timeout."""
+        consumer = self.consumer
+        if consumer is None:
+            raise RuntimeError("consume needs fresh_consumer first")
+        deadline = time.monotonic() + timeout_s
+        seen = 0
+        while seen < messages:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {seen} of {messages} messages of {self.topic}")
+            batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=batch_size)
+            seen += sum(len(records) for records in batch.values())
+        return seen
 
     async def close(self) -> None:
         if self.consumer is not None:

@@ -1,4 +1,5 @@
-"""Projection throughput: events/s one projector folds into Elasticsearch, by path, vs raw bulk.
+"""Projection throughput: events/s one projector folds into Elasticsearch, by path, vs raw bulk
+(and, for the projector reading Kafka, vs a raw consume of its topic).
 
 The same N account events (interleaved across accounts as Kafka delivers them, batches of
 `bulk_size`) go through three paths, each refreshing after every batch as the projector does:
@@ -17,6 +18,9 @@ with the same mapping, through the same client and NDJSON encoding (orjson), wit
 versions, with the same refresh after each bulk: the docs of the batches for `cached` and
 `uncached_mget`; for `from_kafka`, the bulks one untimed pass of the projector over the topic
 wrote (Kafka's batches hold whole streams more often, so it writes fewer documents).
+`from_kafka` has a second ceiling, Kafka's read of the same messages: the projector's consumer
+setup (a fresh group, positions resolved) and fetches (`getmany` of up to `bulk_size`) reading
+every message of the topic (the events and the watermarks), nothing decoded or projected.
 Beside them: the time `rebuild` takes to fold N events from a fresh event store into a new
 index and swap the alias.
 """
@@ -32,10 +36,11 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from bench.micro.bus import EVENTS_PER_ACCOUNT, delete_topics, publish_as_relay
+from bench.micro.bus import EVENTS_PER_ACCOUNT, delete_topics, publish_as_relay, topic_size
 from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database
 from bench.micro.projection_work import (
     READ_MODEL,
+    ROUND_TIMEOUT_S,
     Batch,
     Bulk,
     Index,
@@ -58,8 +63,6 @@ from system.projections import PROJECTIONS
 from system.projections.fold import Arrival
 from system.projections.projector import BatchWriter
 from system.projections.rebuild import RebuildReport, rebuild
-
-ROUND_TIMEOUT_S = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +201,33 @@ def test_projection_from_kafka(
     benchmark.extra_info["docs"] = read_store.written / (suite.projection.rounds + 1)
     assert runner.run(kafka.index.docs()) == final_documents(batches)
     assert runner.run(read_store.projection_position(READ_MODEL)) == last
+
+
+def test_projection_raw_consume(
+    benchmark: Any,
+    runner: Runner,
+    settings: Settings,
+    suite: Suite,
+    flat: list[Arrival],
+    kafka: KafkaProjection,
+) -> None:
+    messages = len(flat) + len(kafka.partitions)  # the events, then a watermark per partition
+    held = runner.run(topic_size(settings.kafka_bootstrap, kafka.topic, kafka.partitions))
+    assert held == messages
+    seen = runner.measure(
+        benchmark,
+        lambda: kafka.consume(messages, suite.projection.bulk_size, ROUND_TIMEOUT_S),
+        setup=kafka.fresh_consumer,
+        rounds=suite.projection.rounds,
+        warmup_rounds=1,
+        kind="projection_consume",
+        name=READ_MODEL,
+        paths=["from_kafka"],
+        events=suite.projection.events,
+        messages=messages,
+        batch=suite.projection.bulk_size,
+    )
+    assert seen == messages
 
 
 @pytest.mark.parametrize("source", ["batches", "from_kafka"])

@@ -132,6 +132,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("events_per_s", "events/s", rate),
         ("ceiling", "raw bulk events/s", rate),
         ("ratio", "of ceiling", ratio),
+        ("kafka_ratio", "of Kafka consume", ratio),
     ],
     "relay": [
         ("name", "relay", plain),

@@ -45,6 +45,7 @@ def test_the_tiny_suite_writes_results_that_follow_the_schema(tiny_run: Path) ->
         assert data[section], f"section {section} is empty"
     paths = {r["path"] for r in data["projection"]}
     assert paths == {"cached", "uncached_mget", "from_kafka", "rebuild"}
+    assert "of Kafka consume" in (tiny_run / "report.md").read_text()
     assert {"report.md", "report.html", "replay_cost.png", "pytest-benchmark.json"} <= {
         p.name for p in tiny_run.iterdir()
     }
@@ -69,6 +70,19 @@ def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run
         assert row["conflict_rate"] == pytest.approx(row["conflicts"] / row["attempts"])
         if row["writers"] == 1:
             assert row["conflicts"] == 0
+
+
+def test_the_projector_reading_kafka_is_rated_against_a_raw_consume_of_its_topic(
+    tiny_run: Path,
+) -> None:
+    data = load(tiny_run).to_dict()
+    consume = next(c for c in data["ceilings"] if c["name"] == "kafka_consume_account_balance")
+    row = next(r for r in data["projection"] if r["path"] == "from_kafka")
+    assert row["kafka_ceiling"] == pytest.approx(consume["value"])
+    assert 0 < row["kafka_ratio"] < 1.5
+    assert row["kafka_ratio"] == pytest.approx(row["events_per_s"] / row["kafka_ceiling"])
+    assert row["kafka_ratio_low"] <= row["kafka_ratio"] <= row["kafka_ratio_high"]
+    assert all("kafka_ratio" not in r for r in data["projection"] if r["path"] != "from_kafka")
 
 
 def test_snapshot_rows_leave_tails_of_one_and_k_minus_one_counted_by_the_store(

@@ -1,4 +1,5 @@
-"""Ratios to a ceiling: from rounds measured in pairs when a benchmark has them."""
+"""Ratios to a ceiling: from rounds measured in pairs when a benchmark has them; the
+projector's second ceiling, Kafka's read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 
 from bench.micro.figures import rate, ratio, ratio_fields
+from bench.micro.sections.projection import kafka_fields
 from bench.report.intervals import rates_ratio_interval
 
 ROUNDS = [0.010, 0.012, 0.011, 0.030, 0.010]
@@ -48,3 +50,19 @@ def test_pairs_with_another_ceiling_leave_the_ratio_to_the_rounds_of_both() -> N
     r = ratio(ours, copy)
     assert r is not None and r.value == pytest.approx(0.2)
     assert ratio_fields(ours, copy)["ceiling"] == pytest.approx(100 / 0.0022)
+
+
+def test_kafka_fields_rate_the_projector_against_the_raw_consume_of_its_topic() -> None:
+    ours = bench("projection", ROUNDS, path="from_kafka")
+    consume = bench("projection_consume", [0.0022] * 5)
+    fields = kafka_fields(ours, consume)
+    assert fields["kafka_ceiling"] == pytest.approx(100 / 0.0022)
+    # 0.0022 s over the median 0.011 s; the bootstrap's medians of ours span 0.010 to 0.030 s
+    expected = (0.2, 0.0022 / 0.030, 0.0022 / 0.010)
+    got = (fields["kafka_ratio"], fields["kafka_ratio_low"], fields["kafka_ratio_high"])
+    assert got == pytest.approx(expected)
+    assert fields["kafka_ratio"] == pytest.approx(rate(ours).value / fields["kafka_ceiling"])
+
+
+def test_no_raw_consume_gives_no_kafka_fields() -> None:
+    assert kafka_fields(bench("projection", ROUNDS, path="from_kafka"), None) == {}

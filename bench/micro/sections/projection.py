@@ -1,8 +1,10 @@
-"""The `projection` section (one row per path) and its raw Elasticsearch bulk ceilings.
+"""The `projection` section (one row per path), its raw Elasticsearch bulk ceilings and the raw
+Kafka consume ceiling of the projector reading Kafka.
 
 Each raw bulk benchmark names the paths it bounds (`paths`): the bulk of the batches' documents
 bounds `cached` and `uncached_mget`, the bulk of what a projector pass over Kafka wrote bounds
-`from_kafka`.
+`from_kafka`. The raw consume of the topic (`projection_consume`, ceilings row
+`kafka_consume_<name>`) bounds `from_kafka` too: its row's `kafka_*` fields (`kafka_fields`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,24 @@ def bulk_work(name: str, info: Mapping[str, Any]) -> str:
     )
 
 
+def consume_work(name: str, info: Mapping[str, Any]) -> str:
+    """What the raw consume ceiling does, from what the benchmark recorded."""
+    return (
+        f"raw aiokafka consume (no decoding, no projecting) of the {info['messages']} messages"
+        f" the {name} projector reads for {info['events']} events (relay envelopes, then a"
+        " watermark per partition), off the same topic with the projector's consumer (a fresh"
+        f" group, assigned partitions, up to {info['batch']} records per getmany)"
+    )
+
+
+def kafka_fields(b: Bench, consume: Bench | None) -> dict[str, Any]:
+    """`kafka_ceiling` (events/s of the raw consume), `kafka_ratio`, `kafka_ratio_low`,
+    `kafka_ratio_high`: `ratio_fields` against the consume; none without one."""
+    if consume is None:
+        return {}
+    return {f"kafka_{key}": value for key, value in ratio_fields(b, consume).items()}
+
+
 def ceiling_name(name: str, info: Mapping[str, Any]) -> str:
     suffix = "_from_kafka" if info.get("source") == "from_kafka" else ""
     return f"elasticsearch_bulk_{name}{suffix}"
@@ -43,6 +63,12 @@ def add(results: Results, benchmarks: list[Bench]) -> None:
         )
         for path in info.get("paths", ["cached"]):
             ceilings[(info["name"], path)] = b
+    consumes: dict[tuple[str, str], Bench] = {}
+    for b in by_kind(benchmarks, "projection_consume"):
+        info = b["extra_info"]
+        name = info["name"]
+        results.add("ceilings", ceiling_row(f"kafka_consume_{name}", b, consume_work(name, info)))
+        consumes.update({(name, path): b for path in info["paths"]})
     for b in by_kind(benchmarks, "projection_rebuild"):
         info = b["extra_info"]
         results.add(
@@ -69,5 +95,6 @@ def add(results: Results, benchmarks: list[Bench]) -> None:
                 "seconds": seconds(b).value,
                 **rate_fields(b),
                 **ratio_fields(b, ceilings.get((info["name"], info["path"]))),
+                **kafka_fields(b, consumes.get((info["name"], info["path"]))),
             },
         )
