@@ -33,7 +33,7 @@ assigned again with the old committed offsets, so the gap would be found and reb
 
 One rebuild across instances (`system/projections/rebuild_lock.py`): every instance that finds
 a gap on its partitions takes the projection's rebuild lock (a PostgreSQL advisory lock) before
-rebuilding, and rebuilds only if, once it holds the lock, the gap is still there by both
+rebuilding, and rebuilds only if, once it holds the lock, the gap is still there by all three
 markers:
 
 - the alias still points where it pointed before the instance read the offsets it found the
@@ -42,14 +42,21 @@ markers:
 - the group's committed offsets are still below the log starts. A rebuilder commits the log
   starts of the gap partitions it owns before it releases the lock, so an instance that read
   the alias after another's swap but the offsets before its commit (the race that rebuilt
-  twice when two instances joined together) finds the commit under the lock.
+  twice when two instances joined together) finds the commit under the lock;
+- the live index does not cover the gap partitions' current log starts. A rebuilder reads the
+  log starts of every partition of the topic before it rebuilds and records them on the index
+  it rebuilt (`system/readstore/coverage.py`) before it releases the lock. The commit marker
+  says nothing of a partition the rebuilder did not own, so a waiter that read the alias after
+  the swap and holds such a partition (the race that still rebuilt twice in CI) finds the
+  record instead.
 
-A waiter that finds either marker only positions its partitions. No state is kept beside the
-read model and the group's offsets. A lock rather than scoping the repair to the gap's
-aggregates: the partitioner (murmur2 over the key) would have to be replayed over the whole
-event store by every instance anyway, and the rebuild with its live alias swap is the one
-repair already proven against the live projector. Should the log start move on during a
-rebuild (or past what a rebuild covered), the partition is rebuilt again.
+A waiter that finds any marker only positions its partitions. No state is kept beside the
+read model (whose index's mapping holds the record) and the group's offsets. A lock rather
+than scoping the repair to the gap's aggregates: the partitioner (murmur2 over the key) would
+have to be replayed over the whole event store by every instance anyway, and the rebuild with
+its live alias swap is the one repair already proven against the live projector. Should the
+log start move on during a rebuild (or past what a rebuild covered), the partition is rebuilt
+again.
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ from system.metrics import PROJECTION_RETENTION_GAPS
 from system.projections.base import Projection
 from system.projections.rebuild import rebuild
 from system.projections.rebuild_lock import rebuild_lock
+from system.readstore.coverage import covered_starts, covers, partition_key, record_covered
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from system.resilience import Backoff
 
@@ -225,22 +233,44 @@ class RetentionGuard:
                         self.name,
                         ", ".join(now),
                     )
-                elif not (await self._offsets(list(starts)))[1]:
+                elif not (gaps := (await self._offsets(list(starts)))[1]):
                     log.warning(
                         "%s: another instance rebuilt and committed past the gap meanwhile;"
                         " resuming at the log start offsets",
                         self.name,
                     )
+                elif covers(
+                    await covered_starts(store, self.name),
+                    _keyed({tp: start for tp, (_, start) in gaps.items()}),
+                ):
+                    log.warning(
+                        "%s: the live index %s covers the gap (another instance rebuilt it);"
+                        " resuming at the log start offsets",
+                        self.name,
+                        ", ".join(now),
+                    )
                 else:
-                    await self._rebuild(store)
+                    await self._rebuild(store, await self._all_starts(starts))
                     await self._commit_owned(starts)
         finally:
             await store.close()
         self.covered.update(starts)
 
-    async def _rebuild(self, store: ElasticsearchReadStore) -> None:
-        """Rebuild and drop the replaced indices, then say so: the log line is true when read."""
+    async def _all_starts(self, gaps: Collection[TopicPartition]) -> dict[TopicPartition, int]:
+        """The log starts of every partition of the topic (at least of the `gaps`), as of now."""
+        known = self.consumer.partitions_for_topic(self.topic) or set()
+        tps = {TopicPartition(self.topic, p) for p in known} | set(gaps)
+        starts: dict[TopicPartition, int] = await self.consumer.beginning_offsets(list(tps))
+        return starts
+
+    async def _rebuild(
+        self, store: ElasticsearchReadStore, starts: Mapping[TopicPartition, int]
+    ) -> None:
+        """Rebuild, record that the new index covers `starts` (the log starts read before the
+        rebuild began), drop the replaced indices, then say so: the log line is true when
+        read."""
         report = await rebuild(self.settings, self.name, projection=self.projection)
+        await record_covered(store, report.index, _keyed(starts))
         for index in report.replaced:
             await store.delete_index(index)
         log.warning(
@@ -264,6 +294,11 @@ class RetentionGuard:
             await self.consumer.commit(owned)
         except Exception as exc:  # a rebalance meanwhile: the alias marker still holds
             log.warning("%s: committing past the rebuilt gap failed (%s)", self.name, exc)
+
+
+def _keyed(offsets: Mapping[TopicPartition, int]) -> dict[str, int]:
+    """`offsets` by `partition_key`, as the coverage record keeps them."""
+    return {partition_key(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
 
 
 def _tps(tps: Collection[TopicPartition]) -> str:

@@ -8,6 +8,11 @@ event store and swaps the alias, the other waits on the rebuild lock and only po
 partitions. Neither reports Kafka down (no `NoOffsetForPartitionError` while positioning), and
 every partition is consumed from its log start to the end. The test opens an account first, so
 the rebuild has something to fold however empty the store it runs against.
+
+The race that still rebuilt twice, pinned step by step: a waiter that read the alias after the
+rebuilder's swap, on a partition the rebuilder did not own (so the group's offset there is
+still below the log start), finds the rebuilt index's coverage record under the lock and does
+not rebuild; with the record removed (the plant) it would.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
+from collections.abc import Collection, Mapping
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient
 
@@ -30,7 +38,10 @@ from system.config import Settings
 from system.domain import commands as c
 from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
+from system.projections.retention import RetentionGuard
 from system.projections.runner import ProjectorRunner, group_id
+from system.readstore.coverage import covered_starts, partition_key
+from system.readstore.elasticsearch import ElasticsearchReadStore
 from tests.integration.eventstore_fixtures import new_id
 from tests.integration.readside_fixtures import isolated
 
@@ -41,6 +52,8 @@ PARTITIONS = 3
 MESSAGES = 6
 DELETED = 4
 """Each partition's log starts here once its head is deleted."""
+GROUP_GONE_S = 30.0
+"""How long cleanup waits for the group's static members' sessions (10 s) to expire."""
 
 
 async def _topic_with_deleted_head(settings: Settings, topic: str) -> None:
@@ -77,7 +90,40 @@ async def _committed(settings: Settings, topic: str) -> dict[int, int | None]:
         await consumer.stop()
 
 
+async def _assigned(
+    settings: Settings, topic: str, partitions: Collection[int]
+) -> AIOKafkaConsumer:
+    """A started member of the projection's group owning `partitions` (manually assigned)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id(settings, NAME),
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    consumer.assign([TopicPartition(topic, p) for p in partitions])
+    return consumer
+
+
+async def _delete_group(settings: Settings) -> None:
+    """Delete the projection's group once its static members' sessions have expired."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    group = group_id(settings, NAME)
+    deadline = time.monotonic() + GROUP_GONE_S
+    while True:
+        try:
+            await asyncio.to_thread(admin.delete_consumer_groups([group])[group].result, 30)
+            return
+        except KafkaException as exc:
+            code = exc.args[0].code()
+            if code == KafkaError.GROUP_ID_NOT_FOUND:
+                return
+            if code != KafkaError.NON_EMPTY_GROUP or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(1.0)
+
+
 async def _cleanup(settings: Settings) -> None:
+    await _delete_group(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -135,4 +181,59 @@ async def test_two_new_instances_past_a_deleted_head_rebuild_once_and_consume_th
     finally:
         for stop in stops:
             stop.set()
+        await _cleanup(own)
+
+
+@pytest.mark.timeout(300)
+async def test_a_waiter_on_a_partition_the_rebuilder_did_not_own_finds_the_coverage_record(
+    settings: Settings,
+    event_store: PostgresEventStore,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.INFO)
+    await CommandHandlers(event_store, settings).handle(
+        c.OpenAccount(account_id=new_id("acc"), owner_id="cover")
+    )
+    own = isolated(settings, "cover")
+    own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
+    topic = topic_for(PROJECTIONS[NAME].aggregate_type, own.kafka_topic_prefix)
+    p0, p1, p2 = (TopicPartition(topic, p) for p in range(PARTITIONS))
+    store = open_read_store(own)
+    consumers: list[AIOKafkaConsumer] = []
+    try:
+        await _topic_with_deleted_head(own, topic)
+        await store.ensure([NAME])
+        consumers.append(await _assigned(own, topic, [1, 2]))
+        rebuilder = RetentionGuard(own, PROJECTIONS[NAME], consumers[-1], topic)
+        await rebuilder._rebuild_once({p1: DELETED, p2: DELETED}, before=[])
+        (swapped,) = await store.aliased_indices(NAME)
+        assert not swapped.endswith("-0"), "the rebuilder did not rebuild"
+        assert await covered_starts(store, NAME) == {
+            partition_key(topic, p): DELETED for p in range(PARTITIONS)
+        }, "the record covers every partition, owned or not"
+        assert await _committed(own, topic) == {0: None, 1: DELETED, 2: DELETED}
+
+        consumers.append(await _assigned(own, topic, [0]))
+        waiter = RetentionGuard(own, PROJECTIONS[NAME], consumers[-1], topic)
+        rebuilt: list[Mapping[TopicPartition, int]] = []
+
+        async def rebuild(_: ElasticsearchReadStore, starts: Mapping[TopicPartition, int]) -> None:
+            rebuilt.append(starts)
+
+        monkeypatch.setattr(waiter, "_rebuild", rebuild)
+        await waiter._rebuild_once({p0: DELETED}, before=[swapped])
+        assert rebuilt == [], "the waiter rebuilt though the live index covers its gap"
+        assert await store.aliased_indices(NAME) == [swapped]
+        assert any("covers the gap" in r.getMessage() for r in caplog.records)
+
+        # The plant: without the record, neither the alias nor the offsets settle it.
+        await store.client.indices.put_mapping(index=swapped, meta={})
+        assert await covered_starts(store, NAME) == {}
+        await waiter._rebuild_once({p0: DELETED}, before=[swapped])
+        assert len(rebuilt) == 1, "the check never failed: the test proves nothing"
+    finally:
+        for consumer in consumers:
+            await consumer.stop()
+        await store.close()
         await _cleanup(own)
