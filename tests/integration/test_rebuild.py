@@ -24,7 +24,7 @@ from tests.integration.readside_workload import Workload, mismatches
 pytestmark = pytest.mark.integration
 
 
-async def test_rebuilding_under_100_commands_per_second_yields_the_live_index(
+async def test_rebuilding_under_40_commands_per_second_yields_the_live_index(
     read_settings: Settings,
     commands: CommandHandlers,
     read_store: ElasticsearchReadStore,
@@ -35,25 +35,33 @@ async def test_rebuilding_under_100_commands_per_second_yields_the_live_index(
     await workload.setup()
     await caught_up(read_store, workload.last_position)
     enough = asyncio.Event()
-    traffic = asyncio.create_task(workload.run(10**6, rate_per_s=100, stop=enough))
-    swapped = {}
-    for name in PROJECTIONS:
-        report = await rebuild(read_settings, name)
-        assert report.replaced and report.index not in report.replaced
-        swapped[name] = report.index
-    assert not traffic.done()
-    enough.set()
-    await traffic
-    head: int = await event_store.pool.fetchval("SELECT max(position) FROM events")
-    await caught_up(read_store, head)
+    traffic = asyncio.create_task(workload.run(10**6, rate_per_s=40, stop=enough))
+    left: list[str] = []  # indices not behind an alias, dropped at the end
+    try:
+        swapped = {}
+        for name in PROJECTIONS:
+            report = await rebuild(read_settings, name)
+            left += report.replaced
+            assert report.replaced and report.index not in report.replaced
+            swapped[name] = report.index
+        assert not traffic.done()
+        enough.set()
+        await traffic
+        head: int = await event_store.pool.fetchval("SELECT max(position) FROM events")
+        await caught_up(read_store, head)
 
-    for name, index in swapped.items():
-        assert await read_store.aliased_indices(name) == [index]
-        replay = await rebuild(read_settings, name, swap=False)
-        rebuilt = await read_store.snapshot(replay.index)
-        live = await read_store.snapshot(read_store.alias(name))
-        assert unexplained(live, rebuilt, head) == [], name
-        assert mismatches(workload.expected()[name], live) == [], name
+        for name, index in swapped.items():
+            assert await read_store.aliased_indices(name) == [index]
+            replay = await rebuild(read_settings, name, swap=False)
+            left.append(replay.index)
+            rebuilt = await read_store.snapshot(replay.index)
+            live = await read_store.snapshot(read_store.alias(name))
+            assert unexplained(live, rebuilt, head) == [], name
+            assert mismatches(workload.expected()[name], live) == [], name
+    finally:
+        enough.set()
+        for index in left:
+            await read_store.delete_index(index)
 
 
 def unexplained(live: dict[str, Doc], rebuilt: dict[str, Doc], head: int) -> list[str]:
