@@ -12,7 +12,14 @@ from bench.cli.common import default_run_dir, ensure_stack, fail
 from bench.load.options import LOAD_SCENARIOS, config_from_flags
 from bench.run.runner import LoadRunError
 from bench.saturate.run import run_saturation
-from bench.saturate.search import Slo, StepResult, check_bracket, parse_slo
+from bench.saturate.search import (
+    RECHECK,
+    Slo,
+    StepResult,
+    check_bracket,
+    check_recheck,
+    parse_slo,
+)
 from bench.saturate.steps import search_notes
 from system.config import Settings
 
@@ -28,8 +35,9 @@ def _show(result: StepResult) -> StepResult:
     why = [] if result.valid else ["invalid"]
     why += [] if result.audit_passed else ["audit failed"]
     why += [result.error] if result.error else []
+    again = f" (recheck, {result.step_s:g} s)" if result.recheck else ""
     console.print(
-        f"rate {result.rate:g}/s: achieved {result.achieved_rps:.1f}/s, corrected"
+        f"rate {result.rate:g}/s{again}: achieved {result.achieved_rps:.1f}/s, corrected"
         f" {result.slo.percentile} {latency}, lag p99 {lag}: {verdict}"
         + (f" ({'; '.join(why)})" if why else "")
     )
@@ -48,7 +56,16 @@ def saturate_command(
     tolerance: Annotated[
         float, typer.Option(help="stop bisecting when the bracket is this fraction of its low end")
     ] = 0.1,
-    max_steps: Annotated[int, typer.Option(help="at most this many steps")] = 12,
+    max_steps: Annotated[
+        int, typer.Option(help="at most this many rates tried (rechecks not counted)")
+    ] = 12,
+    recheck: Annotated[
+        int,
+        typer.Option(
+            help="rerun a toss-up step (the SLO inside its latency's 95 % interval) this many"
+            " times as long, and go on the longer run's verdict; 0: never, 1 is refused"
+        ),
+    ] = RECHECK,
     seed: Annotated[int, typer.Option(help="fixes every random choice")] = 1,
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
 ) -> None:
@@ -58,8 +75,13 @@ def saturate_command(
     run (steps/rate-R/); a step is met only if it is valid (the generator kept its schedule),
     its audit passed and its corrected latency meets the SLO. Writes results.json (section
     `saturation`), report.md and saturation.png (latency vs achieved rate, lag p99 beside it).
-    Exit status 0 if some rate met the SLO, 4 if none did.
+    A toss-up step is rerun --recheck times as long (steps/rate-R-xN/), and that run's verdict
+    counts. Exit status 0 if some rate met the SLO, 4 if none did; 2 for a bad --recheck.
     """
+    try:
+        check_recheck(recheck)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if max_steps < 1:
         fail(f"--max-steps must be at least 1, got {max_steps}")
     try:
@@ -83,6 +105,7 @@ def saturate_command(
             high=high,
             tolerance=tolerance,
             max_steps=max_steps,
+            recheck=recheck,
             show=_show,
         )
     except ValueError as exc:

@@ -30,7 +30,20 @@ def _answer(ref: Reference) -> str:
     return f"**{interval(answer['rate'], answer.get('low'), answer.get('high'))} req/s**"
 
 
+def _rechecked(ref: Reference, s: Run) -> bool:
+    """Whether a recheck row reran step `s`'s rate."""
+    return not s.get("recheck") and any(
+        r.get("recheck") and r["rate"] == s["rate"] for r in ref.data["saturation"]
+    )
+
+
 def _step_row(ref: Reference, s: Run) -> list[str]:
+    step = str(s["step"])
+    if s.get("recheck"):
+        step += f" (recheck, {s['step_seconds']:g} s)"
+    marks = [
+        mark for mark, on in (("toss-up", s.get("soft")), ("rechecked", _rechecked(ref, s))) if on
+    ]
     latency = "-"
     if s.get("latency_seconds") is not None:
         latency = interval(
@@ -38,13 +51,13 @@ def _step_row(ref: Reference, s: Run) -> list[str]:
         )
     return [
         ref.name,
-        str(s["step"]),
+        step,
         f"{s['rate']:g}",
         f"{s['achieved_rps']:.1f}",
         latency,
         ms(s["lag_p99_seconds"]) if s.get("lag_p99_seconds") is not None else "-",
         "yes" if s["valid"] and s["audit_passed"] else "no",
-        ("**yes**" if s["met"] else "no") + (" (toss-up)" if s.get("soft") else ""),
+        ("**yes**" if s["met"] else "no") + (f" ({', '.join(marks)})" if marks else ""),
     ]
 
 
@@ -55,10 +68,17 @@ def saturation_block(refs: Sequence[Reference]) -> list[str]:
         return ["No reference saturation search yet."]
     slo = runs[0].data["config"]["slo"]
     steps = [_step_row(r, s) for r in runs for s in r.data["saturation"] if s["kind"] == "step"]
+    recheck = (
+        " A recheck reran the toss-up step before it at the same rate, longer; its verdict is the"
+        " one the search went on."
+        if any(s.get("recheck") for r in runs for s in r.data["saturation"])
+        else ""
+    )
     return [
         f"The highest rate that met {slo} (in brackets: the highest rate met and the lowest"
         " missed above it); each step is a short audited open-model run, judged on its corrected"
-        " latency, with the lag beside it and the latency's 95 % interval (order statistics).",
+        " latency, with the lag beside it and the latency's 95 % interval (order statistics)."
+        + recheck,
         "",
         *(f"- `{r.name}`: {_answer(r)}; projector {_settings(r)}; `{r.command}`" for r in runs),
         "",

@@ -31,7 +31,7 @@ class Reference:
                 f"cqrs-bench saturate --scenario {config['scenario']} --slo {config['slo']}"
                 f" --step {config['step_s']:g}s --warmup {config['warmup_s']:g}s"
                 f" --low {config['low']:g} --high {config['high']:g}"
-                f" --max-steps {config['max_steps']}"
+                f" --max-steps {config['max_steps']} --recheck {config.get('recheck', 0)}"
             )
         if "load" in self.data:
             return (

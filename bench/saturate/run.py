@@ -35,11 +35,13 @@ def run_saturation(
     high: float,
     tolerance: float,
     max_steps: int,
+    recheck: int,
     show: Callable[[StepResult], StepResult],
 ) -> SaturationRun:
     """Search the highest rate meeting `slo` (see `saturate`), one audited load run of `config`
-    (an open model; each step sets its rate) per step, each passed through `show` as it ends;
-    write results.json and the report into `run_dir`.
+    (an open model; each step sets its rate, a recheck stretches its duration `recheck` times)
+    per step, each passed through `show` as it ends; write results.json and the report into
+    `run_dir`.
 
     Raises ValueError for a bad search bracket, LoadRunError or OSError when a step cannot run.
     """
@@ -55,16 +57,18 @@ def run_saturation(
             "high": high,
             "tolerance": tolerance,
             "max_steps": max_steps,
+            "recheck": recheck,
             "seed": config.seed,
         },
     )
     one = functools.partial(run_step, settings, run_dir, config, slo=slo)
     search = saturate(
-        lambda rate: show(one(rate=rate)),
+        lambda rate, stretch: show(one(rate=rate, stretch=stretch)),
         low=low,
         high=high,
         tolerance=tolerance,
         max_steps=max_steps,
+        recheck=recheck,
     )
     results.config["projector_settings"] = steps_settings(search.steps)
     for row in saturation_rows(search, slo):

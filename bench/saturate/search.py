@@ -5,12 +5,15 @@ run was valid (the generator kept its schedule), its audit passed and its correc
 the SLO's percentile is within the bound. A start rate that misses is halved
 until one meets. The search stops bisecting when the bracket
 [last met, first missed] is narrower than `tolerance` of its low end; its low end is the answer.
+
+A step whose latency interval holds the SLO is a toss-up (`StepResult.soft`): with `recheck` N the
+search reruns its rate N times as long, and that longer run's verdict is the one it goes on.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bench.report.constants import PERCENTILES_TO_REPORT
@@ -19,6 +22,8 @@ _SLO = re.compile(r"^(p\d+)\s*=\s*([0-9.]+)\s*(ms|s)$")
 _UNITS = {"ms": 1e-3, "s": 1.0}
 HALVINGS = 3
 """When the start rate misses, halve it at most this many times to find a rate that meets."""
+RECHECK = 3
+"""By default a toss-up step is rerun three times as long."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,10 @@ class StepResult:
     latency_high_s: float | None = None
     projector_settings: list[dict[str, str]] = field(default_factory=list)
     """The settings the projectors reported during the step (`bench/run/system_settings.py`)."""
+    step_s: float = field(kw_only=True)
+    """The measured time asked of the step's run: --step, times the stretch of a recheck."""
+    recheck: bool = field(default=False, kw_only=True)
+    """Whether this run rechecks a toss-up step: the same rate, longer."""
 
     @property
     def soft(self) -> bool:
@@ -93,7 +102,8 @@ class StepResult:
 
 @dataclass(frozen=True)
 class Search:
-    """Every step in the order run, and the bracket found."""
+    """Every step in the order run (a recheck right after the step it rechecks), and the bracket
+    found."""
 
     steps: list[StepResult]
     max_rate: float | None
@@ -110,27 +120,60 @@ def check_bracket(low: float, high: float, tolerance: float) -> None:
         raise ValueError(f"--tolerance: must lie in (0, 1), got {tolerance:g}")
 
 
+def check_recheck(stretch: int) -> None:
+    """ValueError naming --recheck unless it is 0 (off) or at least 2: a recheck as long as the
+    step would only toss the coin again."""
+    if stretch < 0 or stretch == 1:
+        raise ValueError(f"--recheck: 0 (no recheck) or a stretch of at least 2, got {stretch}")
+
+
+def tossups(steps: Sequence[StepResult]) -> list[StepResult]:
+    """The toss-up steps whose verdict the search went on: soft ones that were not rechecked, and
+    soft rechecks."""
+    rechecked = {s.rate for s in steps if s.recheck}
+    return [s for s in steps if s.soft and (s.recheck or s.rate not in rechecked)]
+
+
+def met_at(steps: Sequence[StepResult], rate: float) -> bool:
+    """The verdict that counts for `rate`: its recheck's if it had one, else its step's."""
+    runs = [s for s in steps if s.rate == rate]
+    if not runs:
+        raise ValueError(f"no step ran at {rate:g} req/s")
+    return ([s for s in runs if s.recheck] or runs)[-1].met
+
+
 def saturate(
-    step: Callable[[float], StepResult],
+    step: Callable[[float, int], StepResult],
     *,
     low: float,
     high: float,
     tolerance: float = 0.1,
     max_steps: int = 12,
+    recheck: int = 0,
 ) -> Search:
-    """Double from `low` (capped at `high`) until a step misses, then bisect the bracket.
+    """Double from `low` (capped at `high`) until a rate misses, then bisect the bracket.
 
-    If `low` itself misses, halve it (at most `HALVINGS` times) until a step meets, then bisect.
+    If `low` itself misses, halve it (at most `HALVINGS` times) until a rate meets, then bisect.
+    `step(rate, stretch)` measures a rate for `stretch` times the step's length: 1, or `recheck`
+    (0: off) to recheck a toss-up. `max_steps` bounds the rates tried; rechecks are not counted.
     """
     check_bracket(low, high, tolerance)
+    check_recheck(recheck)
     steps: list[StepResult] = []
+    tried: list[float] = []
+
+    def meets(rate: float) -> bool:
+        tried.append(rate)
+        steps.append(step(rate, 1))
+        if recheck and steps[-1].soft:
+            steps.append(step(rate, recheck))
+        return met_at(steps, rate)
+
     met: float | None = None
     missed: float | None = None
     rate = low
-    while len(steps) < max_steps:
-        result = step(rate)
-        steps.append(result)
-        if not result.met:
+    while len(tried) < max_steps:
+        if not meets(rate):
             missed = rate
             break
         met = rate
@@ -138,23 +181,19 @@ def saturate(
             break
         rate = min(rate * 2, high)
     floor = low / 2**HALVINGS
-    while met is None and missed is not None and missed / 2 >= floor and len(steps) < max_steps:
+    while met is None and missed is not None and missed / 2 >= floor and len(tried) < max_steps:
         rate = missed / 2
-        result = step(rate)
-        steps.append(result)
-        if result.met:
+        if meets(rate):
             met = rate
         else:
             missed = rate
-    while met is not None and missed is not None and len(steps) < max_steps:
+    while met is not None and missed is not None and len(tried) < max_steps:
         if missed - met <= tolerance * met:
             break
         rate = round((met + missed) / 2, 1)
         if rate in (met, missed):
             break
-        result = step(rate)
-        steps.append(result)
-        if result.met:
+        if meets(rate):
             met = rate
         else:
             missed = rate

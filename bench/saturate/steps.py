@@ -12,17 +12,19 @@ from bench.load.config import LoadConfig
 from bench.report.constants import PERCENTILES_TO_REPORT, LagStage
 from bench.report.cpu_probe import SPEED_CHANGE
 from bench.run.runner import LoadRun, run_load
-from bench.saturate.search import Search, Slo, StepResult
+from bench.saturate.search import Search, Slo, StepResult, tossups
 from system.config import Settings
 
 
-def step_dir(out: Path, rate: float) -> Path:
-    """Where the step at `rate` writes its load run."""
-    return out / "steps" / f"rate-{rate:g}"
+def step_dir(out: Path, rate: float, stretch: int = 1) -> Path:
+    """Where the step at `rate` writes its load run; a recheck `stretch` times as long writes
+    beside it, in rate-R-xN."""
+    return out / "steps" / (f"rate-{rate:g}" + (f"-x{stretch}" if stretch > 1 else ""))
 
 
-def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
-    """What a finished run says about the SLO (corrected latency, lag, validity, audit)."""
+def step_result(run: LoadRun, rate: float, slo: Slo, *, step_s: float, recheck: bool) -> StepResult:
+    """What a finished run of `step_s` measured seconds says about the SLO (corrected latency,
+    lag, validity, audit)."""
     measured = run.summary.total.requests > 0
     quantile = dict(PERCENTILES_TO_REPORT)[slo.percentile]
     latency = run.summary.total.corrected.percentile_interval(quantile)
@@ -41,17 +43,26 @@ def step_result(run: LoadRun, rate: float, slo: Slo) -> StepResult:
         idle_ms_before=None if probe is None else probe["idle_before_ms"],
         idle_ms_after=None if probe is None else probe["idle_after_ms"],
         projector_settings=run.projector_settings,
+        step_s=step_s,
+        recheck=recheck,
     )
 
 
 def run_step(
-    settings: Settings, out: Path, config: LoadConfig, *, rate: float, slo: Slo
+    settings: Settings,
+    out: Path,
+    config: LoadConfig,
+    *,
+    rate: float,
+    slo: Slo,
+    stretch: int = 1,
 ) -> StepResult:
-    """Run one step, `config` at `rate`; raises LoadRunError if the run could not be carried out
-    at all."""
-    at_rate = msgspec.structs.replace(config, rate=rate)
-    run = run_load(at_rate, settings, step_dir(out, rate), calibration_s=0, ceilings=False)
-    return step_result(run, rate, slo)
+    """Run one step, `config` at `rate` for `stretch` times its duration (more than 1: a recheck);
+    raises LoadRunError if the run could not be carried out at all."""
+    at_rate = msgspec.structs.replace(config, rate=rate, duration_s=config.duration_s * stretch)
+    where = step_dir(out, rate, stretch)
+    run = run_load(at_rate, settings, where, calibration_s=0, ceilings=False)
+    return step_result(run, rate, slo, step_s=at_rate.duration_s, recheck=stretch > 1)
 
 
 def steps_settings(steps: Sequence[StepResult]) -> list[dict[str, str]]:
@@ -82,6 +93,8 @@ def saturation_rows(search: Search, slo: Slo) -> list[dict[str, Any]]:
                 "latency_low_seconds": s.latency_low_s,
                 "latency_high_seconds": s.latency_high_s,
                 "soft": s.soft,
+                "step_seconds": s.step_s,
+                "recheck": s.recheck,
                 "slo_seconds": slo.seconds,
                 "lag_p99_seconds": s.lag_p99_s,
                 "valid": s.valid,
@@ -124,19 +137,44 @@ def speed_note(steps: Sequence[StepResult]) -> str | None:
 
 
 def soft_note(steps: Sequence[StepResult]) -> str | None:
-    """A note naming the steps whose latency interval holds the SLO: their verdicts, and so the
+    """A note naming the toss-ups the search went on (`tossups`): their verdicts, and so the
     bracket they set, could come out the other way on a rerun."""
-    soft = [s for s in steps if s.soft]
+    soft = tossups(steps)
     if not soft:
         return None
     rates = ", ".join(f"{s.rate:g}" for s in soft)
     return (
         f"the SLO lies inside the 95 % interval of the corrected {soft[0].slo.percentile} at"
-        f" {rates} req/s: those verdicts are a toss-up at this step length, and so is the"
-        " bracket they set; longer --step narrows the intervals"
+        f" {rates} req/s: those verdicts are a toss-up at their step length, and so is the"
+        " bracket they set; longer --step (or --recheck) narrows the intervals"
     )
 
 
+def _verdict(s: StepResult) -> str:
+    """`met at 60 s (p99 121 ms, interval 105-140 ms)`, or `toss-up at 20 s (...)`."""
+    verdict = "toss-up" if s.soft and not s.recheck else "met" if s.met else "missed"
+    if s.latency_s is None:
+        return f"{verdict} at {s.step_s:g} s (no latency measured)"
+    figures = f"{s.slo.percentile} {s.latency_s * 1e3:.0f} ms"
+    if s.latency_low_s is not None and s.latency_high_s is not None:
+        figures += f", interval {s.latency_low_s * 1e3:.0f}-{s.latency_high_s * 1e3:.0f} ms"
+    if s.soft and s.recheck:
+        figures += ", still a toss-up"
+    return f"{verdict} at {s.step_s:g} s ({figures})"
+
+
+def recheck_notes(steps: Sequence[StepResult]) -> list[str]:
+    """One note per recheck: the toss-up step's verdict, then the longer run's, which counts."""
+    short = {s.rate: s for s in steps if not s.recheck}
+    return [
+        f"rate {s.rate:g}: {_verdict(short[s.rate])} → {_verdict(s)}"
+        for s in steps
+        if s.recheck and s.rate in short
+    ]
+
+
 def search_notes(steps: Sequence[StepResult]) -> list[str]:
-    """What a reader of the search must know about its steps: machine speed, toss-ups."""
-    return [note for note in (speed_note(steps), soft_note(steps)) if note is not None]
+    """What a reader of the search must know about its steps: machine speed, rechecks and the
+    toss-ups that still stand."""
+    notes = [note for note in (speed_note(steps), soft_note(steps)) if note is not None]
+    return notes + recheck_notes(steps)

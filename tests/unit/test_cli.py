@@ -31,3 +31,25 @@ def test_a_single_registered_module_still_takes_its_command_name(
     result = CliRunner().invoke(cli.register(["load"]), ["load", "--help"])
     assert result.exit_code == 0, result.output
     assert "--scenario" in result.output
+
+
+@pytest.mark.parametrize("recheck", ["1", "-1"])
+def test_saturate_refuses_a_recheck_of_one_or_below_zero_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, recheck: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from bench.cli import saturate
+
+    def no_stack(*_: object) -> None:
+        raise AssertionError("the stack was asked for")
+
+    monkeypatch.setattr(saturate, "ensure_stack", no_stack)
+    monkeypatch.setattr(cli, "app", typer.Typer())
+    cli.app.callback()(cli._root)
+    app = cli.register(["saturate"])
+    result = CliRunner().invoke(app, ["saturate", "--scenario", "orders", "--recheck", recheck])
+    assert result.exit_code == 2, result.output
+    assert "--recheck" in result.output
+    helped = CliRunner().invoke(app, ["saturate", "--help"])
+    assert "--recheck" in helped.output and "toss-up" in helped.output

@@ -1,4 +1,4 @@
-"""The saturation search: bracketing, bisection, the SLO flag, the section and its curve."""
+"""The saturation search: bracketing, bisection, rechecks, the SLO flag, the section, its curve."""
 
 from __future__ import annotations
 
@@ -8,28 +8,43 @@ from pathlib import Path
 import pytest
 
 from bench.report.plots.saturation import saturation_curve
+from bench.report.readme_saturation import saturation_block
+from bench.report.reference_runs import Reference
 from bench.report.results import Results
 from bench.report.tables import section_table
-from bench.saturate.search import Search, Slo, StepResult, parse_slo, saturate
+from bench.saturate.search import (
+    Search,
+    Slo,
+    StepResult,
+    check_recheck,
+    met_at,
+    parse_slo,
+    saturate,
+    tossups,
+)
 from bench.saturate.steps import (
     saturation_rows,
     search_notes,
     soft_note,
     speed_note,
+    step_dir,
     steps_settings,
 )
 
 SLO = Slo("p99", 0.1)
+STEP = 20.0
 
 
-def system(
-    capacity: float, *, invalid_above: float = float("inf")
-) -> Callable[[float], StepResult]:
+Step = Callable[[float, int], StepResult]
+
+
+def system(capacity: float, *, invalid_above: float = float("inf")) -> Step:
     """A fake system whose p99 exceeds the SLO above `capacity` (invalid above `invalid_above`)."""
 
-    def step(rate: float) -> StepResult:
+    def step(rate: float, stretch: int) -> StepResult:
         latency = 0.05 if rate <= capacity else 0.5
-        return StepResult(rate, rate, latency, 0.08, rate <= invalid_above, True, SLO)
+        valid = rate <= invalid_above
+        return StepResult(rate, rate, latency, 0.08, valid, True, SLO, step_s=STEP * stretch)
 
     return step
 
@@ -50,8 +65,8 @@ def test_an_invalid_step_is_a_miss_even_with_good_latency() -> None:
 
 
 def test_a_failed_audit_is_a_miss() -> None:
-    assert not StepResult(10, 10, 0.01, 0.05, True, False, SLO).met
-    assert StepResult(10, 10, 0.01, 0.05, True, True, SLO).met
+    assert not StepResult(10, 10, 0.01, 0.05, True, False, SLO, step_s=STEP).met
+    assert StepResult(10, 10, 0.01, 0.05, True, True, SLO, step_s=STEP).met
 
 
 def test_high_met_stops_and_low_missed_finds_nothing() -> None:
@@ -99,7 +114,7 @@ def test_the_section_validates_and_the_curve_is_drawn(tmp_path: Path) -> None:
 
 
 def idle_step(rate: float, before: float, after: float) -> StepResult:
-    return StepResult(rate, rate, 0.05, 0.08, True, True, SLO, None, before, after)
+    return StepResult(rate, rate, 0.05, 0.08, True, True, SLO, None, before, after, step_s=STEP)
 
 
 def test_a_step_on_a_slower_machine_makes_the_bracket_soft(tmp_path: Path) -> None:
@@ -127,15 +142,16 @@ def test_a_step_on_a_slower_machine_makes_the_bracket_soft(tmp_path: Path) -> No
 def test_steady_or_unprobed_steps_give_no_speed_note() -> None:
     steady = [idle_step(20, 9.0, 9.4), idle_step(40, 10.5, 11.0), idle_step(30, 9.8, 9.1)]
     assert speed_note(steady) is None
-    unprobed = [StepResult(20, 20, 0.05, 0.08, True, True, SLO)]
+    unprobed = [StepResult(20, 20, 0.05, 0.08, True, True, SLO, step_s=STEP)]
     assert speed_note(unprobed) is None
     assert speed_note([]) is None
 
 
-def interval_step(rate: float, p99: float, low: float, high: float) -> StepResult:
+def interval_step(rate: float, p99: float, low: float, high: float, stretch: int = 1) -> StepResult:
     return StepResult(
-        rate, rate, p99, 0.08, True, True, SLO, latency_low_s=low, latency_high_s=high
-    )
+        rate, rate, p99, 0.08, True, True, SLO, latency_low_s=low, latency_high_s=high,
+        step_s=STEP * stretch, recheck=stretch > 1,
+    )  # fmt: skip
 
 
 def test_a_step_whose_latency_interval_holds_the_slo_is_soft_and_named(tmp_path: Path) -> None:
@@ -149,11 +165,13 @@ def test_a_step_whose_latency_interval_holds_the_slo_is_soft_and_named(tmp_path:
     assert [s.met for s in steps] == [True, False, True, False]
     assert soft_note(steps) == (
         "the SLO lies inside the 95 % interval of the corrected p99 at 30, 35 req/s: those"
-        " verdicts are a toss-up at this step length, and so is the bracket they set; longer"
-        " --step narrows the intervals"
+        " verdicts are a toss-up at their step length, and so is the bracket they set; longer"
+        " --step (or --recheck) narrows the intervals"
     )
     assert soft_note(steps[:2]) is None
-    assert soft_note([StepResult(20, 20, 0.1, 0.08, True, True, SLO)]) is None  # no interval
+    assert (
+        soft_note([StepResult(20, 20, 0.1, 0.08, True, True, SLO, step_s=STEP)]) is None
+    )  # no interval
     rows = saturation_rows(Search(steps, 30, 35), SLO)
     assert [r["soft"] for r in rows[:-1]] == [False, False, True, True]
     results = Results.new("saturate/orders", {})
@@ -166,12 +184,141 @@ def test_the_search_keeps_each_distinct_projector_settings_once_and_both_notes()
     before = {"instance_id": "projector", "refresh": "explicit", "refresh_gap_ms": "0"}
     after = {**before, "refresh_gap_ms": "200"}
     steps = [
-        StepResult(20, 20, 0.05, 0.08, True, True, SLO, projector_settings=[before]),
-        StepResult(40, 40, 0.05, 0.08, True, True, SLO, projector_settings=[before, after]),
-        StepResult(30, 30, 0.05, 0.08, True, True, SLO, projector_settings=[after]),
+        StepResult(20, 20, 0.05, 0.08, True, True, SLO, step_s=STEP, projector_settings=[before]),
+        StepResult(
+            40, 40, 0.05, 0.08, True, True, SLO, step_s=STEP, projector_settings=[before, after]
+        ),
+        StepResult(30, 30, 0.05, 0.08, True, True, SLO, step_s=STEP, projector_settings=[after]),
     ]
     assert steps_settings(steps) == [before, after]
-    assert steps_settings([StepResult(20, 20, 0.05, 0.08, True, True, SLO)]) == []
+    assert steps_settings([StepResult(20, 20, 0.05, 0.08, True, True, SLO, step_s=STEP)]) == []
     mixed = [idle_step(20, 9.0, 18.0), interval_step(30, 0.09, 0.06, 0.14)]
     assert search_notes(mixed) == [speed_note(mixed), soft_note(mixed)]
-    assert search_notes([StepResult(20, 20, 0.05, 0.08, True, True, SLO)]) == []
+    assert search_notes([StepResult(20, 20, 0.05, 0.08, True, True, SLO, step_s=STEP)]) == []
+
+
+def planted(tossups: dict[float, tuple[StepResult, StepResult]], calls: list[int]) -> Step:
+    """`system(130)`, except that each rate in `tossups` gives its (short, recheck) steps; every
+    stretch asked is kept in `calls`."""
+    plain = system(130)
+
+    def step(rate: float, stretch: int) -> StepResult:
+        calls.append(stretch)
+        if rate in tossups:
+            return tossups[rate][stretch > 1]
+        return plain(rate, stretch)
+
+    return step
+
+
+TOSSUP_MISSED = (  # met at 20 s but a toss-up; missed when rerun three times as long
+    interval_step(80, 0.095, 0.071, 0.130),
+    interval_step(80, 0.121, 0.105, 0.140, stretch=3),
+)
+TOSSUP_MET = (  # missed at 20 s but a toss-up; met when rerun three times as long
+    interval_step(160, 0.105, 0.090, 0.200),
+    interval_step(160, 0.080, 0.070, 0.095, stretch=3),
+)
+
+
+def test_a_tossup_whose_recheck_misses_lowers_the_bracket(tmp_path: Path) -> None:
+    calls: list[int] = []
+    found = saturate(planted({80: TOSSUP_MISSED}, calls), low=20, high=1000, recheck=3)
+    assert [(s.rate, s.recheck, s.step_s) for s in found.steps] == [
+        (20, False, 20), (40, False, 20), (80, False, 20), (80, True, 60),
+        (60, False, 20), (70, False, 20), (75, False, 20),
+    ]  # fmt: skip
+    assert calls == [1, 1, 1, 3, 1, 1, 1]
+    assert (found.max_rate, found.missed_at) == (75, 80)
+    assert met_at(found.steps, 80) is False and met_at(found.steps, 75) is True
+    assert tossups(found.steps) == []  # the rechecked toss-up no longer decides anything
+    assert search_notes(found.steps) == [
+        "rate 80: toss-up at 20 s (p99 95 ms, interval 71-130 ms) → missed at 60 s (p99 121 ms,"
+        " interval 105-140 ms)"
+    ]
+    rows = saturation_rows(found, SLO)
+    assert [(r["step"], r["recheck"], r["step_seconds"]) for r in rows[2:4]] == [
+        (3, False, 20),
+        (4, True, 60),
+    ]
+    results = Results.new("saturate/orders", {})
+    for row in rows:
+        results.add("saturation", row)
+    assert results.write(tmp_path).exists()  # step_seconds and recheck follow the schema
+    unchecked = saturate(planted({80: TOSSUP_MISSED}, []), low=20, high=1000, recheck=0)
+    assert (unchecked.max_rate, unchecked.missed_at) == (130, 140)
+
+
+def test_a_tossup_whose_recheck_meets_raises_the_bracket() -> None:
+    found = saturate(planted({160: TOSSUP_MET}, []), low=20, high=1000, recheck=3)
+    assert [(s.rate, s.recheck) for s in found.steps][3:6] == [
+        (160, False),
+        (160, True),
+        (320, False),
+    ]
+    assert found.max_rate == 160 and found.missed_at is not None and found.missed_at > 160
+    assert (
+        "rate 160: toss-up at 20 s (p99 105 ms, interval 90-200 ms) → met at 60 s"
+        in (search_notes(found.steps)[0])
+    )
+
+
+def test_recheck_0_never_rechecks_and_the_tossup_stands() -> None:
+    calls: list[int] = []
+    plants = {80: TOSSUP_MISSED, 160: TOSSUP_MET}
+    found = saturate(planted(plants, calls), low=20, high=1000, recheck=0)
+    assert set(calls) == {1} and not any(s.recheck for s in found.steps)
+    assert (found.max_rate, found.missed_at) == (130, 140)
+    assert [s.rate for s in tossups(found.steps)] == [80, 160]
+    assert len(search_notes(found.steps)) == 1  # the toss-ups, no recheck
+
+
+def test_rechecks_do_not_count_against_max_steps() -> None:
+    found = saturate(planted({80: TOSSUP_MISSED}, []), low=20, high=1000, max_steps=3, recheck=3)
+    assert [(s.rate, s.step_s) for s in found.steps] == [(20, 20), (40, 20), (80, 20), (80, 60)]
+    assert (found.max_rate, found.missed_at) == (40, 80)
+
+
+def test_a_soft_recheck_is_still_a_tossup_and_named() -> None:
+    steps = [TOSSUP_MISSED[0], interval_step(80, 0.11, 0.09, 0.12, stretch=3)]
+    assert tossups(steps) == [steps[1]]
+    assert search_notes(steps)[-1].endswith("→ missed at 60 s (p99 110 ms, interval 90-120 ms,"
+                                             " still a toss-up)")  # fmt: skip
+    with pytest.raises(ValueError, match="no step ran at 5"):
+        met_at(steps, 5)
+
+
+@pytest.mark.parametrize("stretch", [1, -1])
+def test_check_recheck_refuses_one_and_negatives(stretch: int) -> None:
+    with pytest.raises(ValueError, match="--recheck"):
+        check_recheck(stretch)
+    with pytest.raises(ValueError, match="--recheck"):
+        saturate(system(100), low=10, high=20, recheck=stretch)
+
+
+@pytest.mark.parametrize("stretch", [0, 2, 5])
+def test_check_recheck_takes_off_or_a_real_stretch(stretch: int) -> None:
+    check_recheck(stretch)
+
+
+def test_a_recheck_writes_beside_its_step() -> None:
+    out = Path("/runs/s")
+    assert step_dir(out, 23.4) == out / "steps" / "rate-23.4"
+    assert step_dir(out, 23.4, 3) == out / "steps" / "rate-23.4-x3"
+
+
+def test_the_readme_marks_rechecked_steps_and_names_recheck_in_the_command() -> None:
+    found = saturate(planted({80: TOSSUP_MISSED}, []), low=20, high=1000, recheck=3)
+    config = {"scenario": "orders", "slo": str(SLO), "step_s": STEP, "warmup_s": 2.0,
+              "low": 20.0, "high": 1000.0, "max_steps": 12, "recheck": 3}  # fmt: skip
+    data = {"config": config, "saturation": saturation_rows(found, SLO)}
+    ref = Reference("saturate-orders", data)
+    assert ref.command.endswith("--max-steps 12 --recheck 3")
+    block = "\n".join(saturation_block([ref]))
+    assert "A recheck reran the toss-up step before it" in block
+    assert "| saturate-orders | 3 | 80 | 80.0 | 95 ms (71 ms to 130 ms) | 80 ms | yes |" in block
+    assert "| **yes** (toss-up, rechecked) |" in block
+    assert "| saturate-orders | 4 (recheck, 60 s) | 80 |" in block
+    old_config = {k: v for k, v in config.items() if k != "recheck"}
+    old = Reference("old", {"config": old_config, "saturation": []})
+    assert old.command.endswith("--recheck 0")
