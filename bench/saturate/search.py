@@ -82,9 +82,13 @@ class StepResult:
 
     @property
     def soft(self) -> bool:
-        """Whether the SLO lies inside the interval: a rerun could give the other verdict."""
+        """Whether the SLO lies inside the interval of a step that could meet it: a rerun could
+        give the other verdict. An invalid, unaudited or failed step misses whatever its latency."""
         return (
-            self.latency_low_s is not None
+            self.valid
+            and self.audit_passed
+            and self.error is None
+            and self.latency_low_s is not None
             and self.latency_high_s is not None
             and self.latency_low_s <= self.slo.seconds < self.latency_high_s
         )

@@ -322,3 +322,16 @@ def test_the_readme_marks_rechecked_steps_and_names_recheck_in_the_command() -> 
     old_config = {k: v for k, v in config.items() if k != "recheck"}
     old = Reference("old", {"config": old_config, "saturation": []})
     assert old.command.endswith("--recheck 0")
+
+
+def test_a_step_that_cannot_meet_is_no_tossup_and_is_not_rechecked() -> None:
+    def step(rate: float, stretch: int) -> StepResult:
+        # the SLO inside the latency's interval, but the generator fell behind: a clear miss
+        return StepResult(
+            rate, rate * 0.8, 0.09, 0.08, False, True, SLO,
+            latency_low_s=0.05, latency_high_s=0.2, step_s=STEP * stretch,
+        )  # fmt: skip
+
+    found = saturate(step, low=20, high=20, max_steps=1, recheck=3)
+    assert [s.recheck for s in found.steps] == [False] and not found.steps[0].soft
+    assert tossups(found.steps) == []
