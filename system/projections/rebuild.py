@@ -8,17 +8,14 @@
    round that did not shrink means live traffic arrives about as fast as the rebuild folds
    (a busy machine): more rounds would never swap (one CI run spent 11 minutes on one read
    model this way), so it swaps then, and step 4's catch-up, bounded by its mark, finishes.
-   Traffic just below that pace shrinks each round a little, so the chase also ends after
-   `MAX_ROUNDS` rounds, the same way, once a round is short (`CAPPED_ROUND_S`).
 3. Swap the alias atomically (remove old, add new): the live projector now writes here.
 4. Final catch-up the same way, from X taken just after the swap: everything the live
    projector may have written only to the old index in the meantime is re-applied. External
    versioning makes both writers harmless to each other (an older or equal version is refused).
 
-Between 3 and 4 (milliseconds once settled; after a capped swap, as long as applying what the
-last round left takes, under `CAPPED_ROUND_S`) the new index can miss events the old one had,
-so for that moment the checkpoint may overstate it; the live projector, meeting a version it
-cannot follow yet, waits for the catch-up instead of failing (`BatchWriter.gap_patience_s`).
+Between 3 and 4 (milliseconds) the new index can miss events the old one had, so for that
+moment the checkpoint may overstate it; the live projector, meeting a version it cannot follow
+yet, waits for the catch-up instead of failing (`BatchWriter.gap_patience_s`).
 """
 
 from __future__ import annotations
@@ -39,17 +36,6 @@ from system.projections.fold import Arrival, fold_batch
 BATCH = 5000
 SETTLED = 1000
 """A catch-up round that applied fewer events than this is close enough to swap."""
-MAX_ROUNDS = 6
-"""Rounds (the replay, then catch-ups) after which a rebuild swaps though each still shrinks.
-Traffic at a fraction r of the fold's pace leaves each round r times the last one's work: at
-r = 0.95, getting from 6000 events to `SETTLED` takes 35 rounds, about 17 times the first
-catch-up's time (a CI rebuild under traffic ran 14+ minutes). What the last round leaves is
-applied once, by the catch-up after the swap (bounded by its mark)."""
-CAPPED_ROUND_S = 10.0
-"""The cap swaps only after a round this short: what the last round left, at most that round's
-work while rounds shrink, must be applied after the swap well within the live projector's
-patience for a version gap (`BatchWriter.gap_patience_s`, 30 s), or it would stop and be
-restarted."""
 
 
 @dataclass
@@ -121,13 +107,6 @@ def settled(applied: int, previous: int | None) -> bool:
     return applied < SETTLED or (previous is not None and applied >= previous)
 
 
-def swap_due(applied: int, previous: int | None, rounds: int, round_s: float) -> bool:
-    """Whether to swap after round number `rounds` (the replay is 1), which took `round_s`:
-    `settled`, or chased for `MAX_ROUNDS` rounds the last of which was short."""
-    capped = rounds >= MAX_ROUNDS and round_s <= CAPPED_ROUND_S
-    return settled(applied, previous) or capped
-
-
 async def rebuild(
     settings: Settings, name: str, *, swap: bool = True, projection: Projection | None = None
 ) -> RebuildReport:
@@ -147,9 +126,8 @@ async def rebuild(
         previous: int | None = None
         while True:
             report.rounds += 1
-            round_started = time.perf_counter()
             applied = await rebuilder.catch_up()
-            if swap_due(applied, previous, report.rounds, time.perf_counter() - round_started):
+            if settled(applied, previous):
                 break
             previous = applied
         if swap:
