@@ -1,10 +1,13 @@
 """Time each JVM of the stack spent compiling, read from HotSpot's hsperfdata files.
 
 Every HotSpot JVM started without `-XX:-UsePerfData` maps its counters to
-`/tmp/hsperfdata_<user>/<pid>` (what `jstat` reads). `java.ci.totalTime` is the time its JIT
-compiler threads spent compiling, in ticks of `sun.os.hrt.frequency`. The load runner reads it
-beside the CPU snapshots: a JVM that compiles for a good part of a run is still warming up, and
-its CPU and the latencies it serves are not its steady state. Reading a file costs no JVM work:
+`/tmp/hsperfdata_<user>/<pid>` (what `jstat` reads). `java.ci.totalTime` is how long its
+compilations took, in ticks of `sun.os.hrt.frequency`: each compilation's elapsed (wall) time,
+summed over the compiler threads, so on a busy machine it counts their waits for a CPU too and
+is an upper bound of their CPU (the load reference has Elasticsearch's above its whole process's
+CPU). The load runner reads it beside the CPU snapshots: a JVM whose compilations take a good
+part of a run is still warming up, and its CPU and the latencies it serves are not its steady
+state. Reading a file costs no JVM work:
 the counters live in shared memory that the file maps.
 
 The file's layout (HotSpot's `perfMemory.hpp`, `perfData.hpp`): a header of magic 0xcafec0c0,
@@ -24,8 +27,8 @@ from typing import Any
 
 PERF_MAGIC = 0xCAFEC0C0
 HSPERF_ROOT = Path("/tmp")
-WARMING_CORES = 0.05
-"""A JVM that compiled for more than this share of a core over a run was still warming up."""
+WARMING_SHARE = 0.05
+"""A JVM whose compilations took more than this share of a run's window was still warming up."""
 _COUNTERS = ("java.ci.totalTime", "sun.os.hrt.frequency")
 
 
@@ -94,15 +97,16 @@ def jit_seconds(members: Mapping[str, Sequence[int]], root: Path = HSPERF_ROOT) 
 
 
 def warming_notes(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """A note for each resources row whose JVM compiled for over `WARMING_CORES` of a core."""
+    """A note for each resources row whose JVM's compilations took over `WARMING_SHARE` of the
+    window."""
     notes = []
     for row in rows:
         seconds, window = row.get("jit_seconds"), row.get("window_s")
-        if seconds is None or not window or seconds / window <= WARMING_CORES:
+        if seconds is None or not window or seconds / window <= WARMING_SHARE:
             continue
         notes.append(
-            f"{row['process']}'s JVM spent {seconds:.1f} s of the {window:.0f} s window "
-            f"compiling ({seconds / window:.2f} of a core): it was still warming up, and its "
-            "CPU and latency here are not its steady state"
+            f"{row['process']}'s JVM compilations took {seconds:.1f} s of the {window:.0f} s "
+            f"window ({seconds / window:.2f} of it, wall time summed over its compiler threads): "
+            "it was still warming up, and its CPU and latency here are not its steady state"
         )
     return notes

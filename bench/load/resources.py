@@ -19,8 +19,8 @@ Rows (one per process group): `process` (the `.stack/` directory name: `api`, `p
 `events`; with an idle baseline (`IDLE_S` seconds sampled before the run, no load offered),
 `idle_cores` and the marginal cost above idle, `marginal_ms_per_request` and
 `marginal_ms_per_event` (with `_low`/`_high`): the figures a capacity model extrapolates.
-For a group with JVMs (Kafka, Elasticsearch), `jit_seconds` is the time their JIT compilers spent
-compiling in the window (`bench/load/jit.py`): a JVM still warming up shows there.
+For a group with JVMs (Kafka, Elasticsearch), `jit_seconds` is how long their JIT compilations took
+in the window (`bench/load/jit.py`; wall time): a JVM still warming up shows there.
 """
 
 from __future__ import annotations

@@ -213,7 +213,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("cpu_ms_per_event", "CPU ms / event", milliseconds),
         ("idle_cores", "idle cores", cores),
         ("marginal_ms_per_request", "above idle: ms / request", milliseconds),
-        ("jit_seconds", "JIT compiling s", plain),
+        ("jit_seconds", "JIT compile s (wall)", plain),
     ],
     "faults": [
         ("run", "run", plain),
