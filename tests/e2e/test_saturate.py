@@ -80,9 +80,11 @@ def test_a_recheck_step_runs_stretch_times_as_long_in_its_own_directory(
     probe = run_step(stack, tmp_path, config, rate=10, slo=Slo("p50", 1.0))
     low, high = probe.latency_low_s, probe.latency_high_s
     assert low is not None and high is not None and low < high, probe
-    # the real 2-s step, judged against an SLO inside its own interval: a toss-up
+    # the real 2-s step, judged against an SLO inside its own interval: a toss-up. Taken as
+    # valid: a generator that fell behind on a busy box would make it a plain miss, and what
+    # this test checks is the recheck's run, not the probe's
     slo = Slo("p50", (low + high) / 2)
-    tossup = dataclasses.replace(probe, slo=slo)
+    tossup = dataclasses.replace(probe, slo=slo, valid=True, audit_passed=True)
     assert tossup.soft
 
     def step(rate: float, stretch: int) -> StepResult:
