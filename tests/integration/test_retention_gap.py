@@ -137,17 +137,25 @@ async def _cleanup(settings: Settings) -> None:
         await store.close()
 
 
+async def _own_topic(
+    settings: Settings, event_store: PostgresEventStore, label: str
+) -> tuple[Settings, str]:
+    """Settings with their own indices and topics (after one event in the store), and the
+    projection's topic under them."""
+    await CommandHandlers(event_store, settings).handle(
+        c.OpenAccount(account_id=new_id("acc"), owner_id=label)
+    )
+    own = isolated(settings, label)
+    own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
+    return own, topic_for(PROJECTIONS[NAME].aggregate_type, own.kafka_topic_prefix)
+
+
 @pytest.mark.timeout(300)
 async def test_two_new_instances_past_a_deleted_head_rebuild_once_and_consume_the_rest(
     settings: Settings, event_store: PostgresEventStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    await CommandHandlers(event_store, settings).handle(
-        c.OpenAccount(account_id=new_id("acc"), owner_id="gap")
-    )
-    own = isolated(settings, "gap")
-    own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
-    topic = topic_for(PROJECTIONS[NAME].aggregate_type, own.kafka_topic_prefix)
+    own, topic = await _own_topic(settings, event_store, "gap")
     stops = [asyncio.Event(), asyncio.Event()]
     try:
         await _topic_with_deleted_head(own, topic)
@@ -192,12 +200,7 @@ async def test_a_waiter_on_a_partition_the_rebuilder_did_not_own_finds_the_cover
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.INFO)
-    await CommandHandlers(event_store, settings).handle(
-        c.OpenAccount(account_id=new_id("acc"), owner_id="cover")
-    )
-    own = isolated(settings, "cover")
-    own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
-    topic = topic_for(PROJECTIONS[NAME].aggregate_type, own.kafka_topic_prefix)
+    own, topic = await _own_topic(settings, event_store, "cover")
     p0, p1, p2 = (TopicPartition(topic, p) for p in range(PARTITIONS))
     store = open_read_store(own)
     consumers: list[AIOKafkaConsumer] = []
