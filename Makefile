@@ -32,12 +32,13 @@ test: deps up
 
 # One run directory per `make bench`: the quick micro suite and a 60 s open-model `orders` run
 # at 50 req/s (a rate a 2-core machine sustains with room for noise; `cqrs-bench saturate`
-# finds the real limit of yours).
+# finds the real limit of yours), measured once Elasticsearch's and Kafka's JIT compilers have
+# settled under that load (`--jit-warmup`, at most 5 minutes: bench/load/jit_warmup.py).
 RUN_ID := $(shell date -u +%Y%m%dT%H%M%SZ)-$(shell git rev-parse --short HEAD 2>/dev/null || echo nogit)
 RUN_DIR := reports/$(RUN_ID)
 
 bench: deps up
 	$(CLI) install-peers
 	$(CLI) micro --suite quick --out $(RUN_DIR)/micro
-	$(CLI) load --scenario orders --rate 50 --duration 60 --warmup 5 --out $(RUN_DIR)/load-orders
+	$(CLI) load --scenario orders --rate 50 --duration 60 --warmup 5 --jit-warmup 5m --out $(RUN_DIR)/load-orders
 	@echo "reports: $(RUN_DIR)/micro/report.md and $(RUN_DIR)/load-orders/report.md (.html beside them)"

@@ -14,7 +14,7 @@ from rich.live import Live
 from bench.cli.common import console, default_run_dir, ensure_stack, fail
 from bench.faults.plan import parse_plan
 from bench.load.calibrate import CALIBRATION_S, ROUTE, ROUTES, CalibrationError, calibrate
-from bench.load.options import LOAD_SCENARIOS, config_from_flags
+from bench.load.options import LOAD_SCENARIOS, config_from_flags, parse_duration
 from bench.load.shapes import ShapeName
 from bench.run.display import LiveView, calibration_table, print_run
 from bench.run.runner import LoadRunError, run_load
@@ -44,6 +44,13 @@ def load(
     seed: Annotated[int, typer.Option(help="fixes every random choice")] = 1,
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
     warmup: Annotated[str, typer.Option(help="time before measuring: 10, 10s, 1m")] = "0",
+    jit_warmup: Annotated[
+        str,
+        typer.Option(
+            help="before the run, offer its load in unmeasured 15 s rounds until Elasticsearch's"
+            " and Kafka's JIT compilers settle, for at most this long (e.g. 5m; 0 = none)"
+        ),
+    ] = "0",
     slots: Annotated[int, typer.Option(help="open model: concurrent senders (0 = auto)")] = 0,
     think_time: Annotated[float, typer.Option(help="closed model: seconds between ops")] = 1.0,
     keys: Annotated[int, typer.Option(help="contention: hot accounts")] = 8,
@@ -104,6 +111,7 @@ def load(
             zipf=zipf,
             mix=mix,
         )
+        jit_warmup_s = parse_duration(jit_warmup, "--jit-warmup")
         faults = parse_plan(fault or [])
         faults.validate(config.duration_s)
     except ValueError as exc:
@@ -117,10 +125,12 @@ def load(
                 config,
                 settings,
                 run_dir,
-                on_progress=LiveView(live),
+                on_progress=(view := LiveView(live)),
                 calibration_s=calibration,
                 faults=faults,
                 ceilings=ceilings,
+                jit_warmup_s=jit_warmup_s,
+                on_warmup=view.warmup_round,
             )
     except LoadRunError as exc:
         fail(str(exc))

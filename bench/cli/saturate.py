@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from bench.cli.common import default_run_dir, ensure_stack, fail
-from bench.load.options import LOAD_SCENARIOS, config_from_flags
+from bench.load.jit_warmup import WarmupRound
+from bench.load.options import LOAD_SCENARIOS, config_from_flags, parse_duration
 from bench.run.runner import LoadRunError
 from bench.saturate.run import run_saturation
 from bench.saturate.search import (
@@ -44,6 +45,11 @@ def _show(result: StepResult) -> StepResult:
     return result
 
 
+def _show_warmup(done: WarmupRound) -> None:
+    shares = ", ".join(f"{name} {share:.2f}" for name, share in sorted(done.shares().items()))
+    console.print(f"JIT warm-up round of {done.seconds:.0f} s: compile share {shares or '-'}")
+
+
 def saturate_command(
     scenario: Annotated[str, typer.Option(help=f"one of: {', '.join(LOAD_SCENARIOS)}")],
     slo: Annotated[
@@ -66,6 +72,13 @@ def saturate_command(
             " times as long, and go on the longer run's verdict; 0: never, 1 is refused"
         ),
     ] = RECHECK,
+    jit_warmup: Annotated[
+        str,
+        typer.Option(
+            help="before the first step, offer its load in unmeasured 15 s rounds until"
+            " Elasticsearch's and Kafka's JIT compilers settle, for at most this long (0 = none)"
+        ),
+    ] = "3m",
     seed: Annotated[int, typer.Option(help="fixes every random choice")] = 1,
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
 ) -> None:
@@ -76,7 +89,9 @@ def saturate_command(
     its audit passed and its corrected latency meets the SLO. Writes results.json (section
     `saturation`), report.md and saturation.png (latency vs achieved rate, lag p99 beside it).
     A toss-up step is rerun --recheck times as long (steps/rate-R-xN/), and that run's verdict
-    counts. Exit status 0 if some rate met the SLO, 4 if none did; 2 for a bad --recheck.
+    counts. Before the first step, --jit-warmup offers its load until the JVMs' JIT compilers
+    settle (bench/load/jit_warmup.py), so that the search measures them warm. Exit status 0 if
+    some rate met the SLO, 4 if none did; 2 for a bad --recheck.
     """
     try:
         check_recheck(recheck)
@@ -87,6 +102,7 @@ def saturate_command(
     try:
         objective: Slo = parse_slo(slo)
         check_bracket(low, high, tolerance)
+        jit_warmup_s = parse_duration(jit_warmup, "--jit-warmup")
         config = config_from_flags(
             scenario, duration=step, warmup=warmup, seed=seed, rate=low, duration_flag="--step"
         )
@@ -107,6 +123,8 @@ def saturate_command(
             max_steps=max_steps,
             recheck=recheck,
             show=_show,
+            jit_warmup_s=jit_warmup_s,
+            on_warmup=_show_warmup,
         )
     except ValueError as exc:
         fail(str(exc))

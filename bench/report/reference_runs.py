@@ -32,13 +32,20 @@ class Reference:
                 f" --step {config['step_s']:g}s --warmup {config['warmup_s']:g}s"
                 f" --low {config['low']:g} --high {config['high']:g}"
                 f" --max-steps {config['max_steps']} --recheck {config.get('recheck', 0)}"
+                f" --jit-warmup {_duration(config.get('jit_warmup_s', 0))}"
             )
         if "load" in self.data:
+            warmed = config.get("jit_warmup")
             return (
                 f"cqrs-bench load --scenario {config['scenario']} --rate {config['rate']:g}"
                 f" --duration {config['duration_s']:g} --warmup {config['warmup_s']:g}"
+                + (f" --jit-warmup {_duration(warmed['limit_s'])}" if warmed else "")
             )
         return f"cqrs-bench micro --suite {self.data['suite']}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g}m" if seconds and seconds % 60 == 0 else f"{seconds:g}"
 
 
 def references(root: Path = REFERENCE) -> list[Reference]:

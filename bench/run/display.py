@@ -13,6 +13,7 @@ from rich.text import Text
 
 from bench.load import metrics as m
 from bench.load.calibrate import Calibration
+from bench.load.jit_warmup import WarmupRound
 from bench.report.constants import LagStage
 from bench.run.runner import LoadRun, Progress
 
@@ -71,6 +72,13 @@ class LiveView:
                     name, str(lag), f"{p50:.3f}" if p50 else "-", f"{p99:.3f}" if p99 else "-"
                 )
         self.live.update(Group(head, table))
+
+    def warmup_round(self, done: WarmupRound) -> None:
+        """One JIT warm-up round: its length and each JVM's compile share in it."""
+        shares = ", ".join(f"{name} {share:.2f}" for name, share in sorted(done.shares().items()))
+        self.live.console.print(
+            f"JIT warm-up round of {done.seconds:.0f} s: compile share {shares or '-'}"
+        )
 
 
 def print_run(run: LoadRun) -> None:

@@ -8,7 +8,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
-from bench.export import RUN_TAGS, GrafanaUnavailable, annotate, push_load
 from bench.export.metric_names import COMMAND_CONFLICTS_TOTAL
 from bench.faults.session import FaultPlan, FaultSession
 from bench.lag.ceiling import add_kafka_ceiling
@@ -38,6 +36,7 @@ from bench.load.calibrate import (
 from bench.load.config import LoadConfig
 from bench.load.health import ScheduleVerdict, judge
 from bench.load.jit import warming_notes
+from bench.load.jit_warmup import WarmupError, WarmupRound, warm_jvms
 from bench.load.latency import Summary, summarize
 from bench.load.locust_process import (
     STOP_TIMEOUT_S,
@@ -47,7 +46,7 @@ from bench.load.locust_process import (
     run_time_s,
 )
 from bench.load.pacing import read_unsent
-from bench.load.publish import render_run_panels
+from bench.load.publish import publish_run, render_run_panels
 from bench.load.resources import ResourceSampler, head_position, idle_cores, resource_rows
 from bench.load.rows import load_row, locust_conflicts, request_table
 from bench.load.samples import Sample, measured_window, read_samples, sample_files
@@ -132,6 +131,8 @@ def run_load(
     calibration_s: float = CALIBRATION_S,
     faults: FaultPlan | None = None,
     ceilings: bool = False,
+    jit_warmup_s: float = 0.0,
+    on_warmup: Callable[[WarmupRound], Any] | None = None,
 ) -> LoadRun:
     """Carry out one run into `out`; raises LoadRunError if it could not run at all.
 
@@ -144,6 +145,10 @@ def run_load(
     (0 = none), before seeding, so the report can show the generator's floor beside its figures.
     The machine's speed is probed from before the calibration to the end of the audit
     (cpu-probe.jsonl, bench/report/cpu_probe.py).
+
+    With `jit_warmup_s` > 0, the scenario's load is offered in unmeasured rounds after seeding
+    until the stack's JVMs stop compiling or that time is spent (`bench/load/jit_warmup.py`;
+    each round passed to `on_warmup`); results.json keeps it as `config.jit_warmup`.
     """
     config.validate()
     clear_run_files(out)
@@ -151,7 +156,17 @@ def run_load(
     cpu_probe.start(out)
     try:
         return asyncio.run(
-            _run(config, settings, out, on_progress, calibration_s, faults, ceilings, cpu_probe)
+            _run(
+                config,
+                settings,
+                out,
+                on_progress,
+                calibration_s,
+                faults,
+                ceilings,
+                cpu_probe,
+                (jit_warmup_s, on_warmup),
+            )
         )
     finally:
         cpu_probe.close()
@@ -166,6 +181,7 @@ async def _run(
     faults: FaultPlan | None,
     ceilings: bool,
     cpu_probe: CpuProbe,
+    jit: tuple[float, Callable[[WarmupRound], Any] | None],
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
@@ -194,6 +210,10 @@ async def _run(
                     f"locust's exporter port {busy} was taken (another run?): this run's served"
                     f" on {config.exporter_port}, which Prometheus does not scrape"
                 )
+            try:
+                warmed = await warm_jvms(config, settings, out, *jit)
+            except WarmupError as exc:
+                raise LoadRunError(str(exc)) from exc
             conflicts_before = await api_conflicts(api)
             groups = {name: group_id(settings, name) for name in PROJECTIONS}
             probe = LagProbe(
@@ -254,6 +274,9 @@ async def _run(
                 running = []
                 results.notes.append(f"projector settings not read from Prometheus: {exc!r}")
         results.config = {**_config_dict(config, settings, seed), "projector_settings": running}
+        if warmed is not None:
+            results.config["jit_warmup"] = warmed.to_dict()
+            results.notes.append(warmed.note())
         speed = await asyncio.to_thread(cpu_probe.stop)
         results.environment = await gather_environment(settings)
         results.environment["cpu_probe"] = speed
@@ -302,36 +325,13 @@ async def _run(
     )
     write_timeseries(out, series)
     results.finish()
-    results.notes.extend(await _publish(results, settings))
+    results.notes.extend(await publish_run(results, settings))
     results.notes.extend(await render_run_panels(results.to_dict(), settings, out, started))
     path = results.write(out)
     report = write_report(results, out)
     return LoadRun(
         config, out, summary, verdict, checks, lag, path, report, calibration, speed, running
     )
-
-
-async def _publish(results: Results, settings: Settings) -> list[str]:
-    """Push the run's summary to the Pushgateway, and annotate Grafana when CQRS_GRAFANA_URL is
-    set; a finished run never fails for either: the notes returned say what was not published."""
-    notes: list[str] = []
-    try:
-        await asyncio.to_thread(push_load, results.to_dict(), settings.pushgateway_url)
-    except OSError as exc:
-        notes.append(f"Pushgateway not reached ({exc}): the load summary was not pushed")
-    if os.environ.get("CQRS_GRAFANA_URL"):
-        try:
-            await asyncio.to_thread(
-                annotate,
-                settings,
-                f"cqrs-bench load {results.run_id} ({results.config.get('scenario')})",
-                [*RUN_TAGS, results.run_id],
-                datetime.fromisoformat(results.started_at),
-                datetime.fromisoformat(results.finished_at or results.started_at),
-            )
-        except GrafanaUnavailable as exc:
-            notes.append(f"Grafana not annotated: {exc}")
-    return notes
 
 
 async def _calibrate(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.load.config import LoadConfig
+from bench.load.jit_warmup import WarmupRound
 from bench.report.environment import gather_environment
 from bench.report.files import write_report
 from bench.report.results import Results
@@ -37,11 +40,14 @@ def run_saturation(
     max_steps: int,
     recheck: int,
     show: Callable[[StepResult], StepResult],
+    jit_warmup_s: float = 0.0,
+    on_warmup: Callable[[WarmupRound], Any] | None = None,
 ) -> SaturationRun:
     """Search the highest rate meeting `slo` (see `saturate`), one audited load run of `config`
     (an open model; each step sets its rate, a recheck stretches its duration `recheck` times)
     per step, each passed through `show` as it ends; write results.json and the report into
-    `run_dir`.
+    `run_dir`. The first step warms the JVMs for at most `jit_warmup_s` first
+    (`bench/load/jit_warmup.py`; its rounds are in that step's results.json).
 
     Raises ValueError for a bad search bracket, LoadRunError or OSError when a step cannot run.
     """
@@ -58,12 +64,14 @@ def run_saturation(
             "tolerance": tolerance,
             "max_steps": max_steps,
             "recheck": recheck,
+            "jit_warmup_s": jit_warmup_s,
             "seed": config.seed,
         },
     )
-    one = functools.partial(run_step, settings, run_dir, config, slo=slo)
+    one = functools.partial(run_step, settings, run_dir, config, slo=slo, on_warmup=on_warmup)
+    warmups = itertools.chain((jit_warmup_s,), itertools.repeat(0.0))
     search = saturate(
-        lambda rate, stretch: show(one(rate=rate, stretch=stretch)),
+        lambda rate, stretch: show(one(rate=rate, stretch=stretch, jit_warmup_s=next(warmups))),
         low=low,
         high=high,
         tolerance=tolerance,

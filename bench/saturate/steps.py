@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from bench.load.config import LoadConfig
+from bench.load.jit_warmup import WarmupRound
 from bench.report.constants import PERCENTILES_TO_REPORT, LagStage
 from bench.report.cpu_probe import SPEED_CHANGE
 from bench.run.runner import LoadRun, run_load
@@ -56,12 +57,23 @@ def run_step(
     rate: float,
     slo: Slo,
     stretch: int = 1,
+    jit_warmup_s: float = 0.0,
+    on_warmup: Callable[[WarmupRound], Any] | None = None,
 ) -> StepResult:
-    """Run one step, `config` at `rate` for `stretch` times its duration (more than 1: a recheck);
-    raises LoadRunError if the run could not be carried out at all."""
+    """Run one step, `config` at `rate` for `stretch` times its duration (more than 1: a recheck),
+    after a JIT warm-up of at most `jit_warmup_s`; raises LoadRunError if the run could not be
+    carried out at all."""
     at_rate = msgspec.structs.replace(config, rate=rate, duration_s=config.duration_s * stretch)
     where = step_dir(out, rate, stretch)
-    run = run_load(at_rate, settings, where, calibration_s=0, ceilings=False)
+    run = run_load(
+        at_rate,
+        settings,
+        where,
+        calibration_s=0,
+        ceilings=False,
+        jit_warmup_s=jit_warmup_s,
+        on_warmup=on_warmup,
+    )
     return step_result(run, rate, slo, step_s=at_rate.duration_s, recheck=stretch > 1)
 
 

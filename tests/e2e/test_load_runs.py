@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -57,7 +58,9 @@ def lag_row(data: dict[str, Any], projection: str, stage: str) -> dict[str, Any]
 def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
     tmp_path: Path,
 ) -> None:
-    data = run_load(tmp_path, "--scenario", "orders", "--rate", "30", "--duration", "20")
+    data = run_load(
+        tmp_path, "--scenario", "orders", "--rate", "30", "--duration", "20", "--jit-warmup", "10s"
+    )
     (row,) = data["load"]
     assert row["model"] == "open"
     assert row["target_rps"] == 30
@@ -96,6 +99,16 @@ def test_open_model_keeps_a_fixed_rate_within_5_percent_and_the_audit_passes(
     assert "idle_cores" in api and api["marginal_ms_per_request"] is not None
     jvms = {name for name, r in resources.items() if "jit_seconds" in r}
     assert jvms == {"kafka", "elasticsearch"}  # the JVMs, and nothing else
+    # The JIT warm-up: one round (its 10 s limit is spent by the first), at the run's rate,
+    # before and apart from the measured run (whose samples above are the run's own).
+    warmup = data["config"]["jit_warmup"]
+    (first,) = warmup["rounds"]
+    assert set(first["jit_seconds"]) == {"kafka", "elasticsearch"}
+    assert first["seconds"] >= 10 and warmup["limit_s"] == 10
+    warmed = (tmp_path / "jit-warmup" / "round-1" / "locust_stats.csv").read_text().splitlines()
+    total = next(r for r in csv.DictReader(warmed) if r["Name"] == "Aggregated")
+    assert 250 <= int(total["Request Count"]) <= 330  # 30/s for 10 s
+    assert any(n.startswith("JIT warm-up: 1 round(s), ") for n in data["notes"]), data["notes"]
 
 
 @pytest.fixture

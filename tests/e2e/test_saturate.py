@@ -26,7 +26,7 @@ def test_saturate_finds_a_bracket_and_draws_the_curve(tmp_path: Path) -> None:
     proc = subprocess.run(
         [CLI, "saturate", "--scenario", "orders", "--slo", "p99=2s", "--step", "4s",
          "--warmup", "1s", "--low", "10", "--high", "40", "--max-steps", "3",
-         "--out", str(tmp_path)],
+         "--jit-warmup", "5s", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -53,7 +53,17 @@ def test_saturate_finds_a_bracket_and_draws_the_curve(tmp_path: Path) -> None:
         assert answer["low"] <= answer["rate"] <= answer["high"]
     assert (tmp_path / "saturation.png").stat().st_size > 1000
     config = load_results(tmp_path / "results.json").config
-    assert config["max_steps"] == 3 and config["recheck"] == 3
+    assert config["max_steps"] == 3 and config["recheck"] == 3 and config["jit_warmup_s"] == 5
+    # Only the first step warms the JVMs first, in one round cut to the 5 s limit.
+    warmed = [
+        load_results(
+            step_dir(tmp_path, s["rate"], 3 if s["recheck"] else 1) / "results.json"
+        ).config.get("jit_warmup")
+        for s in runs
+    ]
+    assert warmed[0] is not None and len(warmed[0]["rounds"]) == 1
+    assert warmed[1:] == [None] * (len(runs) - 1)
+    assert "JIT warm-up round of" in proc.stdout
     (running,) = config["projector_settings"]
     assert set(running) == {"instance_id", "refresh", "refresh_gap_ms", "lag_stamps"}
     assert "Saturation search" in (tmp_path / "report.md").read_text()

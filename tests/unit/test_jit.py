@@ -104,4 +104,5 @@ def test_a_jvm_compiling_over_the_threshold_is_named_in_a_note() -> None:
         {"process": "api", "window_s": window},
     ]
     (note,) = warming_notes(rows)
-    assert note.startswith("elasticsearch's JVM compilations took 6.0 s of the 60 s window (0.10")
+    assert note.startswith("elasticsearch's JVM compilations took 12.0 s of the 60 s window (0.20")
+    assert note.endswith("(--jit-warmup 5m warms it first)")

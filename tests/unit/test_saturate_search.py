@@ -310,18 +310,19 @@ def test_a_recheck_writes_beside_its_step() -> None:
 def test_the_readme_marks_rechecked_steps_and_names_recheck_in_the_command() -> None:
     found = saturate(planted({80: TOSSUP_MISSED}, []), low=20, high=1000, recheck=3)
     config = {"scenario": "orders", "slo": str(SLO), "step_s": STEP, "warmup_s": 2.0,
-              "low": 20.0, "high": 1000.0, "max_steps": 12, "recheck": 3}  # fmt: skip
+              "low": 20.0, "high": 1000.0, "max_steps": 12, "recheck": 3,
+              "jit_warmup_s": 180.0}  # fmt: skip
     data = {"config": config, "saturation": saturation_rows(found, SLO)}
     ref = Reference("saturate-orders", data)
-    assert ref.command.endswith("--max-steps 12 --recheck 3")
+    assert ref.command.endswith("--max-steps 12 --recheck 3 --jit-warmup 3m")
     block = "\n".join(saturation_block([ref]))
     assert "A recheck reran the toss-up step before it" in block
     assert "| saturate-orders | 3 | 80 | 80.0 | 95 ms (71 ms to 130 ms) | 80 ms | yes |" in block
     assert "| **yes** (toss-up, rechecked) |" in block
     assert "| saturate-orders | 4 (recheck, 60 s) | 80 |" in block
-    old_config = {k: v for k, v in config.items() if k != "recheck"}
+    old_config = {k: v for k, v in config.items() if k not in ("recheck", "jit_warmup_s")}
     old = Reference("old", {"config": old_config, "saturation": []})
-    assert old.command.endswith("--recheck 0")
+    assert old.command.endswith("--recheck 0 --jit-warmup 0")
 
 
 def test_a_step_that_cannot_meet_is_no_tossup_and_is_not_rechecked() -> None:
