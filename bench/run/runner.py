@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.audit import Check, ConflictCounts, audit
 from bench.export.metric_names import COMMAND_CONFLICTS_TOTAL
+from bench.export.publish import publish_run
 from bench.faults.session import FaultPlan, FaultSession
 from bench.lag.ceiling import add_kafka_ceiling
 from bench.lag.es_ceiling import add_es_ceiling
@@ -46,7 +47,7 @@ from bench.load.locust_process import (
     run_time_s,
 )
 from bench.load.pacing import read_unsent
-from bench.load.publish import publish_run, render_run_panels
+from bench.load.publish import render_run_panels
 from bench.load.resources import ResourceSampler, head_position, idle_cores, resource_rows
 from bench.load.rows import load_row, locust_conflicts, request_table
 from bench.load.samples import Sample, measured_window, read_samples, sample_files
