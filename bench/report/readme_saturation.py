@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.report.rechecks import RECHECK_NOTE, step_label, verdict
 from bench.report.reference_runs import Reference, Run, interval, ms, table
 from bench.report.tables import settings_text
 
@@ -30,20 +31,7 @@ def _answer(ref: Reference) -> str:
     return f"**{interval(answer['rate'], answer.get('low'), answer.get('high'))} req/s**"
 
 
-def _rechecked(ref: Reference, s: Run) -> bool:
-    """Whether a recheck row reran step `s`'s rate."""
-    return not s.get("recheck") and any(
-        r.get("recheck") and r["rate"] == s["rate"] for r in ref.data["saturation"]
-    )
-
-
 def _step_row(ref: Reference, s: Run) -> list[str]:
-    step = str(s["step"])
-    if s.get("recheck"):
-        step += f" (recheck, {s['step_seconds']:g} s)"
-    marks = [
-        mark for mark, on in (("toss-up", s.get("soft")), ("rechecked", _rechecked(ref, s))) if on
-    ]
     latency = "-"
     if s.get("latency_seconds") is not None:
         latency = interval(
@@ -51,13 +39,13 @@ def _step_row(ref: Reference, s: Run) -> list[str]:
         )
     return [
         ref.name,
-        step,
+        step_label(s),
         f"{s['rate']:g}",
         f"{s['achieved_rps']:.1f}",
         latency,
         ms(s["lag_p99_seconds"]) if s.get("lag_p99_seconds") is not None else "-",
         "yes" if s["valid"] and s["audit_passed"] else "no",
-        ("**yes**" if s["met"] else "no") + (f" ({', '.join(marks)})" if marks else ""),
+        verdict(ref.data["saturation"], s, yes="**yes**"),
     ]
 
 
@@ -69,8 +57,7 @@ def saturation_block(refs: Sequence[Reference]) -> list[str]:
     slo = runs[0].data["config"]["slo"]
     steps = [_step_row(r, s) for r in runs for s in r.data["saturation"] if s["kind"] == "step"]
     recheck = (
-        " A recheck reran the toss-up step before it at the same rate, longer; its verdict is the"
-        " one the search went on."
+        f" {RECHECK_NOTE}"
         if any(s.get("recheck") for r in runs for s in r.data["saturation"])
         else ""
     )

@@ -10,6 +10,7 @@ from bench.report.analysis import break_even, fitted_break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
 from bench.report.cpu_probe import describe
 from bench.report.lag_ceilings import lag_lines
+from bench.report.rechecks import marked_steps, recheck_lines
 from bench.report.targets import figure_interval
 
 
@@ -263,6 +264,7 @@ def _get(row: Mapping[str, Any], dotted: str) -> Any:
 
 def section_table(name: str, rows: Sequence[Mapping[str, Any]]) -> Table:
     columns = list(COLUMNS[name])
+    rows = marked_steps(rows) if name == "saturation" else rows
     if name == "load":
         columns += _latency_columns(rows)
     present = [
@@ -274,6 +276,7 @@ def section_table(name: str, rows: Sequence[Mapping[str, Any]]) -> Table:
         TITLES[name],
         [c[1] for c in present],
         [[_cell(name, r, key, fmt) for key, _, fmt in present] for r in rows],
+        recheck_lines(rows) if name == "saturation" else [],
     )
 
 
