@@ -158,7 +158,7 @@ async def warm_jvms(
             config, duration_s=seconds, warmup_s=0.0, samples_dir=str(where)
         )
         locust = await LocustProcesses.start(
-            round_config, settings.api_url, where, dict(os.environ)
+            round_config, settings.api_url, where, dict(os.environ), html=False
         )
         code = await locust.wait(run_time_s(round_config) + STOP_TIMEOUT_S + 60)
         if code != 0:

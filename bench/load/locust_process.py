@@ -41,8 +41,9 @@ def run_time_s(config: LoadConfig) -> int:
     return math.ceil(config.lead_s + config.warmup_s + config.duration_s + 0.5)
 
 
-def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
-    """The locust command lines: [local] or [master, worker 0, worker 1, ...].
+def commands(config: LoadConfig, host: str, out: Path, html: bool = True) -> list[list[str]]:
+    """The locust command lines: [local] or [master, worker 0, worker 1, ...]; `html`: write
+    locust's own report (about 1 MB) too.
 
     The run's settings are locust custom arguments (`bench/load/options.py`): the master hands
     them to its workers in locust's spawn messages, so workers get none of their own.
@@ -57,7 +58,7 @@ def commands(config: LoadConfig, host: str, out: Path) -> list[list[str]]:
         "-t", f"{run_time_s(config)}s",
         "--stop-timeout", str(STOP_TIMEOUT_S),
         "--csv", str(out / "locust"),
-        "--html", str(out / "locust.html"),
+        *(["--html", str(out / "locust.html")] if html else []),
         "--only-summary",
         "--exit-code-on-error", "0",
         "--loglevel", "WARNING",
@@ -97,10 +98,10 @@ class LocustProcesses:
 
     @classmethod
     async def start(
-        cls, config: LoadConfig, host: str, out: Path, env: dict[str, str]
+        cls, config: LoadConfig, host: str, out: Path, env: dict[str, str], html: bool = True
     ) -> LocustProcesses:
         running = cls()
-        for i, argv in enumerate(commands(config, host, out)):
+        for i, argv in enumerate(commands(config, host, out, html)):
             log = (out / f"locust-stdout-{i}.log").open("ab")
             proc = await asyncio.create_subprocess_exec(
                 *argv, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
