@@ -3,11 +3,13 @@
 1. Create a new concrete index and replay every event of the projection's aggregate type
    (the event store port's `read_all`, in its followers' order, decoded) through the same
    batch fold the live projector uses (`fold.py`).
-2. Catch up: take a commit mark X, read until the store has `passed` every transaction begun
-   before X; repeat while a round still found much to do and less than the round before. A
-   round that did not shrink means live traffic arrives about as fast as the rebuild folds
-   (a busy machine): more rounds would never swap (one CI run spent 11 minutes on one read
-   model this way), so it swaps then, and step 4's catch-up, bounded by its mark, finishes.
+2. Catch up in rounds. A round takes a commit mark X, waits until the store has `passed` every
+   transaction begun before X, takes the head H then (the last event `read_all` may return, in
+   its order), and reads until the batch holding H: events appended after X wait for the next
+   round, so a round ends even while traffic never pauses (read until an empty read, one chased
+   live traffic for 14 minutes on a busy CI box). Rounds go on while a round still found much
+   to do and less than the round before; one that did not shrink means live traffic arrives
+   about as fast as the rebuild folds, so it swaps then, and step 4's round finishes.
 3. Swap the alias atomically (remove old, add new): the live projector now writes here.
 4. Final catch-up the same way, from X taken just after the swap: everything the live
    projector may have written only to the old index in the meantime is re-applied. External
@@ -64,28 +66,36 @@ class Rebuilder:
         store: ProjectionStore,
         projection: Projection,
         index: str,
+        batch: int = BATCH,
     ) -> None:
         self.events = events
         self.store = store
         self.projection = projection
         self.index = index
+        self.batch = batch
         self.cursor = 0
         self.applied = 0
 
     async def catch_up(self) -> int:
-        """Apply every event committed before now; returns how many were applied."""
+        """Apply every event of the transactions begun before now, reading no further than the
+        batch that holds the last of them (see step 2); returns how many were applied."""
         mark = await self.events.commit_mark()
-        applied = 0
-        while True:
-            batch = await self.events.read_all(self.cursor, BATCH)
-            if batch:
-                self.cursor = batch[-1].position
-                applied += await self._apply(batch)
-                continue
+        while True:  # the store is polled: a transaction's end is not announced
             if await self.events.passed(mark):
-                self.applied += applied
-                return applied
+                break
             await asyncio.sleep(0.01)
+        head = await self.events.head_position()
+        applied = 0
+        while head and self.cursor != head:
+            batch = await self.events.read_all(self.cursor, self.batch)
+            if not batch:
+                break
+            self.cursor = batch[-1].position
+            applied += await self._apply(batch)
+            if any(event.position == head for event in batch):
+                break
+        self.applied += applied
+        return applied
 
     async def _apply(self, batch: Sequence[RecordedEvent]) -> int:
         streams: dict[str, list[Arrival]] = {}
