@@ -1,6 +1,7 @@
 """Fixtures for the read-side tests: a relay and projectors on their own index prefix.
 
-Each session gets a fresh prefix, hence fresh indices and consumer groups. A relay runs
+Each session gets a fresh prefix, hence fresh indices and consumer groups, all dropped at its
+end (`drop_prefix`) so that they do not pile up on a dev stack. A relay runs
 in-process only when no relay (e.g. the stack's) already holds the outbox lock: a standby
 would never publish, and its lock polling need not outlive the session's last test.
 """
@@ -9,19 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 import pytest
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
 
 from system.app.commands import CommandHandlers
 from system.bootstrap import open_read_store, serve_relay
+from system.bus.groups import SESSION_TIMEOUT_MS
 from system.config import Settings
 from system.eventstore.outbox import RELAY_LOCK
 from system.eventstore.postgres import PostgresEventStore
 from system.projections import PROJECTIONS
-from system.projections.runner import run_projector
+from system.projections.runner import group_id, run_projector
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 POSITION_TIMEOUT_S = 60.0
@@ -52,9 +57,40 @@ class Background:
         await asyncio.wait_for(self.task, 30)
 
 
+async def drop_prefix(settings: Settings) -> None:
+    """Delete every index under `settings`' own prefix and its projections' consumer groups."""
+    store = open_read_store(settings)
+    try:
+        found = await store.client.indices.get(index=f"{settings.es_index_prefix}-*")
+        for index in found:
+            await store.delete_index(index)
+    finally:
+        await store.close()
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    left = [group_id(settings, name) for name in PROJECTIONS]
+    # A stopped projector's static members hold their groups until their sessions expire.
+    deadline = time.monotonic() + SESSION_TIMEOUT_MS / 1000 + 5
+    while left:
+        for group, future in admin.delete_consumer_groups(left).items():
+            try:
+                await asyncio.to_thread(future.result, 30)
+            except KafkaException as exc:
+                if exc.args[0].code() == KafkaError.NON_EMPTY_GROUP:
+                    continue
+                if exc.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
+                    raise
+            left.remove(group)
+        if left and time.monotonic() > deadline:
+            raise AssertionError(f"consumer groups {left} still had members after the session")
+        if left:
+            await asyncio.sleep(1.0)
+
+
 @pytest.fixture(scope="session")
-def read_settings(settings: Settings) -> Settings:
-    return isolated(settings)
+async def read_settings(settings: Settings) -> AsyncIterator[Settings]:
+    own = isolated(settings)
+    yield own
+    await drop_prefix(own)
 
 
 async def _relay_leads(dsn: str) -> bool:
