@@ -4,17 +4,23 @@ Runs Kafka's `org.apache.kafka.tools.EndToEndLatency` (from the kafka-tools jar,
 Maven Central beside the broker's jars by `bench/lag/kafka_tools/pom.xml`) against the same
 broker, with acks=all and records of the envelope's size: it produces one record, waits until
 its consumer receives it, and repeats, then prints whole-millisecond percentiles. A few short
-rounds give each percentile a 95 % interval (`bench/report/intervals.py`).
+rounds give each percentile a 95 % interval (`bench/report/intervals.py`). Each run of the tool
+leaves a consumer group (`test-group-<millis>`) on the broker; `measure` deletes those its own
+rounds created.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from bench.report.constants import KAFKA_CEILING
 from bench.report.intervals import median_interval
@@ -25,6 +31,8 @@ from system.config import Settings
 
 TOOL = "org.apache.kafka.tools.EndToEndLatency"
 TOPIC = "cqrs-bench-e2e-latency"
+TOOL_GROUP_PREFIX = "test-group-"
+"""The tool's consumer group is this and the time it started, in milliseconds."""
 ENVELOPE_BYTES = 380
 """Record size: an `orders` event envelope is 350-400 bytes (`system/bus/envelope.py`)."""
 ROUNDS = 3
@@ -120,8 +128,23 @@ async def measure(
     records: int = RECORDS,
     record_size: int = ENVELOPE_BYTES,
 ) -> list[ToolRound]:
-    """`rounds` runs of the tool against the stack's broker."""
-    return [await run_round(settings, records, record_size) for _ in range(rounds)]
+    """`rounds` runs of the tool against the stack's broker (their consumer groups deleted)."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    before = await asyncio.to_thread(_tool_groups, admin)
+    try:
+        return [await run_round(settings, records, record_size) for _ in range(rounds)]
+    finally:
+        left = await asyncio.to_thread(_tool_groups, admin) - before
+        if left:
+            for future in admin.delete_consumer_groups(sorted(left)).values():
+                with contextlib.suppress(KafkaException):  # gone already: nothing to do
+                    await asyncio.to_thread(future.result, 30)
+
+
+def _tool_groups(admin: AdminClient) -> set[str]:
+    """The consumer groups the tool names (`test-group-<millis>`) on the broker now."""
+    listed = admin.list_consumer_groups().result(30)
+    return {g.group_id for g in listed.valid if g.group_id.startswith(TOOL_GROUP_PREFIX)}
 
 
 def ceiling_row(

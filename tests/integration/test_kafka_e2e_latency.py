@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.lag.ceiling import ceiling_row, measure
 from bench.report.constants import KAFKA_CEILING as NAME
@@ -11,8 +12,21 @@ from system.config import Settings
 pytestmark = pytest.mark.integration
 
 
+async def groups(settings: Settings) -> set[str]:
+    """The broker's consumer groups, listed by another client than the one that deletes them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        return {group for group, _ in await admin.list_consumer_groups()}
+    finally:
+        await admin.close()
+
+
 async def test_end_to_end_latency_against_the_stack_broker() -> None:
-    rounds = await measure(Settings.from_env(), rounds=2, records=100)
+    settings = Settings.from_env()
+    before = await groups(settings)
+    rounds = await measure(settings, rounds=2, records=100)
+    assert await groups(settings) == before  # the tool's two groups are gone
     assert len(rounds) == 2
     for r in rounds:
         assert 0 <= r.p50 <= r.p99 <= r.p999
