@@ -46,8 +46,7 @@ def _show(result: StepResult) -> StepResult:
 
 
 def _show_warmup(done: WarmupRound) -> None:
-    shares = ", ".join(f"{name} {share:.2f}" for name, share in sorted(done.shares().items()))
-    console.print(f"JIT warm-up round of {done.seconds:.0f} s: compile share {shares or '-'}")
+    console.print(done.describe())
 
 
 def saturate_command(

@@ -12,14 +12,14 @@ rounds created.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from bench.report.constants import KAFKA_CEILING
@@ -28,6 +28,8 @@ from bench.stack.downloads import maven_copy_dependencies
 from bench.stack.java import java_bin
 from bench.stack.kafka import KAFKA_VERSION, ensure_jars
 from system.config import Settings
+
+log = logging.getLogger(__name__)
 
 TOOL = "org.apache.kafka.tools.EndToEndLatency"
 TOPIC = "cqrs-bench-e2e-latency"
@@ -130,21 +132,37 @@ async def measure(
 ) -> list[ToolRound]:
     """`rounds` runs of the tool against the stack's broker (their consumer groups deleted)."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    before = await asyncio.to_thread(_tool_groups, admin)
+    before = await _tool_groups(admin)
     try:
         return [await run_round(settings, records, record_size) for _ in range(rounds)]
     finally:
-        left = await asyncio.to_thread(_tool_groups, admin) - before
-        if left:
-            for future in admin.delete_consumer_groups(sorted(left)).values():
-                with contextlib.suppress(KafkaException):  # gone already: nothing to do
-                    await asyncio.to_thread(future.result, 30)
+        if before is not None:
+            await _drop_new_groups(admin, before)
 
 
-def _tool_groups(admin: AdminClient) -> set[str]:
-    """The consumer groups the tool names (`test-group-<millis>`) on the broker now."""
-    listed = admin.list_consumer_groups().result(30)
+async def _tool_groups(admin: AdminClient) -> set[str] | None:
+    """The consumer groups the tool names (`test-group-<millis>`) on the broker now; None if
+    the broker would not list them."""
+    try:
+        listed = await asyncio.to_thread(admin.list_consumer_groups().result, 30)
+    except KafkaException as exc:
+        log.warning("consumer groups not listed (%s): EndToEndLatency's are left", exc)
+        return None
     return {g.group_id for g in listed.valid if g.group_id.startswith(TOOL_GROUP_PREFIX)}
+
+
+async def _drop_new_groups(admin: AdminClient, before: set[str]) -> None:
+    """Delete the tool's groups that were not there `before`: best effort, since the ceiling
+    was measured either way."""
+    now = await _tool_groups(admin)
+    if not now or not now - before:
+        return
+    for group, future in admin.delete_consumer_groups(sorted(now - before)).items():
+        try:
+            await asyncio.to_thread(future.result, 30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
+                log.warning("consumer group %s not deleted (%s)", group, exc)
 
 
 def ceiling_row(

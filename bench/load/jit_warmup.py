@@ -16,14 +16,17 @@ compiler threads, in each run's ~2 minutes):
 Lag halved as the compilations fell, with the same load and the same CPU in every run; the tail
 of cold methods compiles for many minutes more. So before the measured run, `--jit-warmup`
 offers the run's scenario at its rate in rounds of `ROUND_S` seconds, unmeasured, until a round
-in which every JVM's compilations took at most `WARMING_SHARE` of the round (wall time), or
-until its time limit. Each round is a locust run of its own, in `jit-warmup/round-N`.
+in which every JVM's compilations (wall time, summed over its compiler threads) took at most
+`WARMING_SHARE` of the round's load time, or until its time limit (wall time, which includes
+each round's locust start and lead time: about 6 s a round). Each round is a locust run of its
+own, in `jit-warmup/round-N`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,18 +51,28 @@ class WarmupError(RuntimeError):
 
 @dataclass(frozen=True)
 class WarmupRound:
-    """One round: its wall seconds and each JVM group's compile seconds in it."""
+    """One round: its seconds of load, its wall seconds (with locust's start and lead time) and
+    each JVM group's compile seconds in it."""
 
+    load_s: float
     seconds: float
     jit_seconds: Mapping[str, float]
 
     def shares(self) -> dict[str, float]:
-        """Each JVM group's compile seconds as a share of the round."""
-        return {name: s / self.seconds for name, s in self.jit_seconds.items() if self.seconds}
+        """Each JVM group's compile seconds as a share of the round's load time."""
+        return {name: s / self.load_s for name, s in self.jit_seconds.items() if self.load_s}
 
     def settled(self, share: float) -> bool:
-        """Whether every JVM compiled for at most `share` of the round."""
+        """Whether every JVM compiled for at most `share` of the round's load time."""
         return all(value <= share for value in self.shares().values())
+
+    def describe(self) -> str:
+        """One line for the console: its length and each JVM's compile share."""
+        shares = ", ".join(f"{name} {v:.2f}" for name, v in sorted(self.shares().items()))
+        return (
+            f"JIT warm-up round of {self.load_s:.0f} s of load ({self.seconds:.0f} s in all):"
+            f" compile share {shares or '-'}"
+        )
 
 
 @dataclass
@@ -72,11 +85,17 @@ class JitWarmup:
 
     @property
     def settled(self) -> bool:
-        return bool(self.rounds) and self.rounds[-1].settled(self.share)
+        """Whether the last round measured some JVM and every one compiled little enough."""
+        last = self.rounds[-1] if self.rounds else None
+        return last is not None and bool(last.jit_seconds) and last.settled(self.share)
 
     @property
     def seconds(self) -> float:
         return sum(r.seconds for r in self.rounds)
+
+    @property
+    def load_s(self) -> float:
+        return sum(r.load_s for r in self.rounds)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,8 +103,10 @@ class JitWarmup:
             "share": self.share,
             "settled": self.settled,
             "seconds": round(self.seconds, 3),
+            "load_seconds": round(self.load_s, 3),
             "rounds": [
                 {
+                    "load_seconds": r.load_s,
                     "seconds": round(r.seconds, 3),
                     "jit_seconds": {k: round(v, 3) for k, v in sorted(r.jit_seconds.items())},
                 }
@@ -97,11 +118,14 @@ class JitWarmup:
         """What the warm-up did, for the run's notes."""
         last = self.rounds[-1].shares() if self.rounds else {}
         shares = ", ".join(f"{name} {value:.2f}" for name, value in sorted(last.items()))
-        head = f"JIT warm-up: {len(self.rounds)} round(s), {self.seconds:.0f} s of the run's load"
+        head = (
+            f"JIT warm-up: {len(self.rounds)} round(s), {self.load_s:.0f} s of the run's load"
+            f" ({self.seconds:.0f} s in all)"
+        )
         if not last:
             return f"{head}; no JVM's compile counters were readable"
         if self.settled:
-            limit = f"at most {self.share:.2f} of a round"
+            limit = f"at most {self.share:.2f} of a round's load time"
             return f"{head}, until the JVMs compiled for {limit} ({shares})"
         return (
             f"{head}: the {self.limit_s:.0f} s limit came first, and the last round's compile "
@@ -113,6 +137,16 @@ Read = Callable[[], Awaitable[tuple[float, dict[str, float]]]]
 """Now (epoch seconds) and each JVM group's cumulative compile seconds."""
 
 
+def compiled(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
+    """Compile seconds between two readings, per JVM group read at both; a counter that fell
+    (the JVM restarted) counts from zero."""
+    return {
+        name: after[name] - before[name] if after[name] >= before[name] else after[name]
+        for name in after
+        if name in before
+    }
+
+
 async def settle(
     run_round: Callable[[int, float], Awaitable[None]],
     read: Read,
@@ -122,15 +156,16 @@ async def settle(
     share: float = WARMING_SHARE,
     on_round: Callable[[WarmupRound], Any] | None = None,
 ) -> JitWarmup:
-    """Run rounds (`run_round(number, seconds of load)`) until one settles or `limit_s` is spent
-    (the last round is cut to what is left)."""
+    """Run rounds (`run_round(number, seconds of load)`) until one settles or `limit_s` (wall
+    time) is spent. A round is cut to the time left, and none shorter than half a round follows
+    the first: a short round compiles little and would pass for settled."""
     warmup = JitWarmup(limit_s, share)
-    while warmup.seconds < limit_s:
+    while (left := limit_s - warmup.seconds) > 0 and (not warmup.rounds or left >= round_s / 2):
+        load_s = min(round_s, left)
         started, before = await read()
-        await run_round(len(warmup.rounds) + 1, min(round_s, limit_s - warmup.seconds))
+        await run_round(len(warmup.rounds) + 1, load_s)
         ended, after = await read()
-        jit = {name: max(0.0, after[name] - before[name]) for name in after if name in before}
-        done = WarmupRound(ended - started, jit)
+        done = WarmupRound(load_s, ended - started, compiled(before, after))
         warmup.rounds.append(done)
         if on_round is not None:
             on_round(done)
@@ -150,6 +185,7 @@ async def warm_jvms(
     `limit_s` is spent; None for a `limit_s` of 0."""
     if limit_s <= 0:
         return None
+    await asyncio.to_thread(shutil.rmtree, out / WARMUP_DIR, ignore_errors=True)
 
     async def run_round(number: int, seconds: float) -> None:
         where = out / WARMUP_DIR / f"round-{number}"

@@ -75,10 +75,7 @@ class LiveView:
 
     def warmup_round(self, done: WarmupRound) -> None:
         """One JIT warm-up round: its length and each JVM's compile share in it."""
-        shares = ", ".join(f"{name} {share:.2f}" for name, share in sorted(done.shares().items()))
-        self.live.console.print(
-            f"JIT warm-up round of {done.seconds:.0f} s: compile share {shares or '-'}"
-        )
+        self.live.console.print(done.describe())
 
 
 def print_run(run: LoadRun) -> None:

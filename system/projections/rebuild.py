@@ -5,11 +5,12 @@
    batch fold the live projector uses (`fold.py`).
 2. Catch up in rounds. A round takes a commit mark X, waits until the store has `passed` every
    transaction begun before X, takes the head H then (the last event `read_all` may return, in
-   its order), and reads until the batch holding H: events appended after X wait for the next
-   round, so a round ends even while traffic never pauses (read until an empty read, one chased
-   live traffic for 14 minutes on a busy CI box). Rounds go on while a round still found much
-   to do and less than the round before; one that did not shrink means live traffic arrives
-   about as fast as the rebuild folds, so it swaps then, and step 4's round finishes.
+   its order), and reads until the batch holding H: events after H (but the rest of that batch)
+   wait for the next round, so a round ends even while traffic never pauses (read until an
+   empty read, one chased live traffic for 14 minutes on a busy CI box). Rounds go on while a
+   round still found much to do and less than the round before; one that did not shrink means
+   live traffic arrives about as fast as the rebuild folds, so it swaps then, and step 4's round
+   finishes.
 3. Swap the alias atomically (remove old, add new): the live projector now writes here.
 4. Final catch-up the same way, from X taken just after the swap: everything the live
    projector may have written only to the old index in the meantime is re-applied. External
@@ -78,7 +79,8 @@ class Rebuilder:
 
     async def catch_up(self) -> int:
         """Apply every event of the transactions begun before now, reading no further than the
-        batch that holds the last of them (see step 2); returns how many were applied."""
+        batch that holds the head taken once they had all ended (step 2); returns how many were
+        applied."""
         mark = await self.events.commit_mark()
         while True:  # the store is polled: a transaction's end is not announced
             if await self.events.passed(mark):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.lag.ceiling import ceiling_row, measure
+from bench.lag.ceiling import TOOL_GROUP_PREFIX, ceiling_row, measure
 from bench.report.constants import KAFKA_CEILING as NAME
 from system.config import Settings
 
@@ -13,11 +13,13 @@ pytestmark = pytest.mark.integration
 
 
 async def groups(settings: Settings) -> set[str]:
-    """The broker's consumer groups, listed by another client than the one that deletes them."""
+    """The tool's consumer groups on the broker, listed by another client than the one that
+    deletes them (other clients' groups may come and go meanwhile)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        return {group for group, _ in await admin.list_consumer_groups()}
+        listed = await admin.list_consumer_groups()
+        return {group for group, _ in listed if group.startswith(TOOL_GROUP_PREFIX)}
     finally:
         await admin.close()
 

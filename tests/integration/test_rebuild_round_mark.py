@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any, cast
 
 import pytest
 
@@ -16,6 +17,7 @@ from system.app.commands import CommandHandlers
 from system.config import Settings
 from system.domain.recorded import RecordedEvent
 from system.eventstore.postgres import PostgresEventStore
+from system.ports import EventStore
 from system.projections import PROJECTIONS
 from system.projections.rebuild import Rebuilder
 from system.readstore.elasticsearch import ElasticsearchReadStore
@@ -24,6 +26,22 @@ from tests.integration.readside_workload import Workload
 pytestmark = pytest.mark.integration
 
 FOLD_PAUSE_S = 0.05
+
+
+class Heads:
+    """The real event store, noting each head position it reports."""
+
+    def __init__(self, store: PostgresEventStore) -> None:
+        self.store = store
+        self.heads: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def head_position(self) -> int:
+        head = await self.store.head_position()
+        self.heads.append(head)
+        return head
 
 
 class SlowRebuilder(Rebuilder):
@@ -43,7 +61,8 @@ async def test_a_catch_up_round_ends_at_its_mark_under_traffic_faster_than_it_fo
 ) -> None:
     name = "order_status"
     index = await read_store.create_index(name)
-    rebuilder = SlowRebuilder(event_store, read_store, PROJECTIONS[name], index, batch=1)
+    events = Heads(event_store)
+    rebuilder = SlowRebuilder(cast(EventStore, events), read_store, PROJECTIONS[name], index, 1)
     # From the head on: the workload's aggregates are all born after it.
     start = rebuilder.cursor = await event_store.head_position()
     workload = Workload(commands, lanes=10, seed=31)
@@ -57,9 +76,11 @@ async def test_a_catch_up_round_ends_at_its_mark_under_traffic_faster_than_it_fo
             applied = await rebuilder.catch_up()
         after = await event_store.head_position()
         assert not traffic.done()
+        (head,) = events.heads  # the head the round took, once every older transaction ended
+        assert rebuilder.cursor == head  # one event a read: it stopped right there
         order = [e.position for e in await event_store.read_all(start, 100_000)]
-        # It read at least up to the head before it began, and stopped before the live head.
-        assert order.index(before) <= order.index(rebuilder.cursor) <= order.index(after)
+        # That head is at or past the one before the round began, and short of the live head.
+        assert order.index(before) <= order.index(head) < order.index(after)
         assert applied > 0 and rebuilder.applied == applied
     finally:
         enough.set()
