@@ -57,19 +57,18 @@ class Background:
         await asyncio.wait_for(self.task, 30)
 
 
-async def drop_prefix(settings: Settings) -> None:
-    """Delete every index under `settings`' own prefix and its projections' consumer groups."""
-    store = open_read_store(settings)
-    try:
-        found = await store.client.indices.get(index=f"{settings.es_index_prefix}-*")
-        for index in found:
-            await store.delete_index(index)
-    finally:
-        await store.close()
+GROUPS_GONE_S = SESSION_TIMEOUT_MS / 1000 + 5
+"""A stopped projector's static members hold their groups until their sessions expire."""
+
+
+async def delete_groups(
+    settings: Settings, groups: Sequence[str], within_s: float = GROUPS_GONE_S
+) -> None:
+    """Delete consumer groups (those never made are fine), waiting up to `within_s` for members
+    still in their sessions to expire."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    left = [group_id(settings, name) for name in PROJECTIONS]
-    # A stopped projector's static members hold their groups until their sessions expire.
-    deadline = time.monotonic() + SESSION_TIMEOUT_MS / 1000 + 5
+    left = list(groups)
+    deadline = time.monotonic() + within_s
     while left:
         for group, future in admin.delete_consumer_groups(left).items():
             try:
@@ -81,9 +80,19 @@ async def drop_prefix(settings: Settings) -> None:
                     raise
             left.remove(group)
         if left and time.monotonic() > deadline:
-            raise AssertionError(f"consumer groups {left} still had members after the session")
+            raise AssertionError(f"consumer groups {left} still had members after {within_s:g} s")
         if left:
             await asyncio.sleep(1.0)
+
+
+async def drop_prefix(settings: Settings) -> None:
+    """Delete every index under `settings`' own prefix and its projections' consumer groups."""
+    store = open_read_store(settings)
+    try:
+        await store.client.indices.delete(index=f"{settings.es_index_prefix}-*")
+    finally:
+        await store.close()
+    await delete_groups(settings, [group_id(settings, name) for name in PROJECTIONS])
 
 
 @pytest.fixture(scope="session")

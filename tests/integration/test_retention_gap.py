@@ -20,13 +20,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from collections.abc import Collection, Mapping
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient
 
@@ -43,7 +41,7 @@ from system.projections.runner import ProjectorRunner, group_id
 from system.readstore.coverage import covered_starts, partition_key
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from tests.integration.eventstore_fixtures import new_id
-from tests.integration.readside_fixtures import isolated
+from tests.integration.readside_fixtures import delete_groups, isolated
 
 pytestmark = pytest.mark.integration
 
@@ -104,26 +102,8 @@ async def _assigned(
     return consumer
 
 
-async def _delete_group(settings: Settings) -> None:
-    """Delete the projection's group once its static members' sessions have expired."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    group = group_id(settings, NAME)
-    deadline = time.monotonic() + GROUP_GONE_S
-    while True:
-        try:
-            await asyncio.to_thread(admin.delete_consumer_groups([group])[group].result, 30)
-            return
-        except KafkaException as exc:
-            code = exc.args[0].code()
-            if code == KafkaError.GROUP_ID_NOT_FOUND:
-                return
-            if code != KafkaError.NON_EMPTY_GROUP or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(1.0)
-
-
 async def _cleanup(settings: Settings) -> None:
-    await _delete_group(settings)
+    await delete_groups(settings, [group_id(settings, NAME)], GROUP_GONE_S)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
