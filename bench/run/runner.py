@@ -166,7 +166,8 @@ def run_load(
                 faults,
                 ceilings,
                 cpu_probe,
-                (jit_warmup_s, on_warmup),
+                jit_warmup_s,
+                on_warmup,
             )
         )
     finally:
@@ -182,7 +183,8 @@ async def _run(
     faults: FaultPlan | None,
     ceilings: bool,
     cpu_probe: CpuProbe,
-    jit: tuple[float, Callable[[WarmupRound], Any] | None],
+    jit_warmup_s: float,
+    on_warmup: Callable[[WarmupRound], Any] | None,
 ) -> LoadRun:
     results = Results.new(f"load/{config.scenario}", {})
     session = FaultSession.of(faults, settings, out, config)  # validates the plan up front
@@ -212,7 +214,7 @@ async def _run(
                     f" on {config.exporter_port}, which Prometheus does not scrape"
                 )
             try:
-                warmed = await warm_jvms(config, settings, out, *jit)
+                warmed = await warm_jvms(config, settings, out, jit_warmup_s, on_warmup)
             except WarmupError as exc:
                 raise LoadRunError(str(exc)) from exc
             conflicts_before = await api_conflicts(api)
