@@ -106,7 +106,7 @@ class JitWarmup:
             "load_seconds": round(self.load_s, 3),
             "rounds": [
                 {
-                    "load_seconds": r.load_s,
+                    "load_seconds": round(r.load_s, 3),
                     "seconds": round(r.seconds, 3),
                     "jit_seconds": {k: round(v, 3) for k, v in sorted(r.jit_seconds.items())},
                 }

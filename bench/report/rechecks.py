@@ -14,9 +14,12 @@ RECHECK_NOTE = (
 
 
 def rechecked(rows: Sequence[Row], step: Row) -> bool:
-    """Whether a recheck row of `rows` reran step `step`'s rate, and so overrode its verdict."""
+    """Whether a recheck row of `rows` reran step `step`, and so overrode its verdict: a
+    recheck follows the toss-up it reruns, at its rate (a later plain step at that rate is
+    not one)."""
     return not step.get("recheck") and any(
-        r.get("recheck") and r["rate"] == step["rate"] for r in rows
+        r.get("recheck") and r["rate"] == step["rate"] and r["step"] == step["step"] + 1
+        for r in rows
     )
 
 

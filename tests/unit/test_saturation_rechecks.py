@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from bench.report.plots.saturation import RECHECK, saturation_figure
-from bench.report.rechecks import RECHECK_NOTE
+from bench.report.rechecks import RECHECK_NOTE, verdict
 from bench.report.tables import section_table, tables
 from bench.saturate.search import saturate
 from bench.saturate.steps import saturation_rows
@@ -49,6 +49,15 @@ def test_a_recheck_that_meets_and_a_tossup_left_standing_read_as_such() -> None:
     assert standing[2] == ["3", "yes (toss-up)"]
     assert not any("recheck" in step or "rechecked" in verdict for step, verdict in standing)
     assert section_table("saturation", section({80: TOSSUP_MISSED}, recheck=0)).notes == []
+
+
+def test_a_later_plain_step_at_a_rechecked_rate_is_not_marked_rechecked() -> None:
+    rows = [
+        {"kind": "step", "step": 1, "rate": 80, "met": True, "soft": True},
+        {"kind": "step", "step": 2, "rate": 80, "met": False, "recheck": 3, "step_seconds": 60},
+        {"kind": "step", "step": 3, "rate": 80, "met": True},
+    ]
+    assert [verdict(rows, r) for r in rows] == ["yes (toss-up, rechecked)", "no", "yes"]
 
 
 @pytest.fixture
