@@ -28,6 +28,7 @@ from system.bootstrap import open_event_store, open_read_store
 from system.config import Settings, dsn_user
 from system.eventstore.schema import migrate
 from system.projections import PROJECTIONS
+from tests.integration.readside_fixtures import drop_read_side
 from tests.integration.readside_workload import Workload, mismatches
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +84,8 @@ async def _wait_leader(dsn: str, pid: int) -> None:
 
 @pytest.fixture
 async def private(settings: Settings) -> AsyncIterator[Settings]:
-    """Settings for a private read side: fresh database (migrated), topics and indices."""
+    """Settings for a private read side: fresh database (migrated), topics and indices, all
+    dropped afterwards."""
     tag = f"crash{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(settings.pg_owner_dsn)
     await admin.execute(f"CREATE DATABASE {tag}")
@@ -92,13 +94,15 @@ async def private(settings: Settings) -> AsyncIterator[Settings]:
     pool = await asyncpg.create_pool(owner, min_size=1, max_size=2)
     await migrate(pool, dsn_user(settings.pg_dsn))
     await pool.close()
-    yield dataclasses.replace(
+    own = dataclasses.replace(
         settings,
         pg_dsn=dsn,
         pg_owner_dsn=owner,
         es_index_prefix=tag,
         kafka_topic_prefix=f"{tag}-",
     )
+    yield own
+    await drop_read_side(own)
     await admin.execute(f"DROP DATABASE {tag} WITH (FORCE)")
     await admin.close()
 

@@ -13,6 +13,7 @@ from system.config import Settings
 from tests.integration.eventstore_fixtures import event_store  # noqa: F401
 from tests.integration.readside_fixtures import (  # noqa: F401
     commands,
+    drop_isolated,
     projector,
     read_settings,
     read_store,

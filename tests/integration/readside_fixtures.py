@@ -1,7 +1,9 @@
 """Fixtures for the read-side tests: a relay and projectors on their own index prefix.
 
-Each session gets a fresh prefix, hence fresh indices and consumer groups, all dropped at its
-end (`drop_prefix`) so that they do not pile up on a dev stack. A relay runs
+Each session gets a fresh prefix, hence fresh indices and consumer groups. Every prefix
+`isolated` hands out (the session's and those tests make for themselves) is dropped at the
+session's end (`drop_read_side`): its indices, its projections' consumer groups and, where it
+has topics of its own, those, so that nothing piles up on a dev stack or on CI's. A relay runs
 in-process only when no relay (e.g. the stack's) already holds the outbox lock: a standby
 would never publish, and its lock polling need not outlive the session's last test.
 """
@@ -21,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 
 from system.app.commands import CommandHandlers
 from system.bootstrap import open_read_store, serve_relay
+from system.bus.envelope import topics
 from system.bus.groups import SESSION_TIMEOUT_MS
 from system.config import Settings
 from system.eventstore.outbox import RELAY_LOCK
@@ -36,9 +39,18 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
 
 
-def isolated(settings: Settings, label: str = "t") -> Settings:
-    """The same services under a fresh index prefix (so fresh indices and consumer groups)."""
-    return dataclasses.replace(settings, es_index_prefix=f"{label}{uuid.uuid4().hex[:10]}")
+ISOLATED: list[Settings] = []
+"""Every prefix `isolated` handed out in this session, for `drop_isolated`."""
+
+
+def isolated(settings: Settings, label: str = "t", *, own_topics: bool = False) -> Settings:
+    """The same services under a fresh index prefix (so fresh indices and consumer groups), and
+    with `own_topics` fresh topics too; all dropped at the session's end."""
+    own = dataclasses.replace(settings, es_index_prefix=f"{label}{uuid.uuid4().hex[:10]}")
+    if own_topics:
+        own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
+    ISOLATED.append(own)
+    return own
 
 
 class Background:
@@ -85,21 +97,38 @@ async def delete_groups(
             await asyncio.sleep(1.0)
 
 
-async def drop_prefix(settings: Settings) -> None:
-    """Delete every index under `settings`' own prefix and its projections' consumer groups."""
+async def drop_read_side(settings: Settings, within_s: float = GROUPS_GONE_S) -> None:
+    """Delete every index under `settings`' prefix, its projections' consumer groups and its
+    topics when it has its own (a prefix none of the stack's)."""
     store = open_read_store(settings)
     try:
         await store.client.indices.delete(index=f"{settings.es_index_prefix}-*")
     finally:
         await store.close()
-    await delete_groups(settings, [group_id(settings, name) for name in PROJECTIONS])
+    await delete_groups(settings, [group_id(settings, name) for name in PROJECTIONS], within_s)
+    if settings.kafka_topic_prefix == Settings.from_env().kafka_topic_prefix:
+        return
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    names = topics(settings.kafka_topic_prefix)
+    for future in admin.delete_topics(names).values():
+        try:
+            await asyncio.to_thread(future.result, 30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def drop_isolated() -> AsyncIterator[None]:
+    """At the session's end, drop what every prefix `isolated` handed out left behind."""
+    yield
+    while ISOLATED:
+        await drop_read_side(ISOLATED.pop())
 
 
 @pytest.fixture(scope="session")
-async def read_settings(settings: Settings) -> AsyncIterator[Settings]:
-    own = isolated(settings)
-    yield own
-    await drop_prefix(own)
+def read_settings(settings: Settings) -> Settings:
+    return isolated(settings)
 
 
 async def _relay_leads(dsn: str) -> bool:

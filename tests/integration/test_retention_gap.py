@@ -18,13 +18,11 @@ not rebuild; with the record removed (the plant) it would.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Collection, Mapping
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import AdminClient
 
@@ -41,7 +39,7 @@ from system.projections.runner import ProjectorRunner, group_id
 from system.readstore.coverage import covered_starts, partition_key
 from system.readstore.elasticsearch import ElasticsearchReadStore
 from tests.integration.eventstore_fixtures import new_id
-from tests.integration.readside_fixtures import delete_groups, isolated
+from tests.integration.readside_fixtures import drop_read_side, isolated
 
 pytestmark = pytest.mark.integration
 
@@ -102,21 +100,6 @@ async def _assigned(
     return consumer
 
 
-async def _cleanup(settings: Settings) -> None:
-    await delete_groups(settings, [group_id(settings, NAME)], GROUP_GONE_S)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics(settings.kafka_topic_prefix))
-    finally:
-        await admin.close()
-    store = open_read_store(settings)
-    try:
-        await store.client.indices.delete(index=f"{settings.es_index_prefix}-*")
-    finally:
-        await store.close()
-
-
 async def _own_topic(
     settings: Settings, event_store: PostgresEventStore, label: str
 ) -> tuple[Settings, str]:
@@ -125,8 +108,7 @@ async def _own_topic(
     await CommandHandlers(event_store, settings).handle(
         c.OpenAccount(account_id=new_id("acc"), owner_id=label)
     )
-    own = isolated(settings, label)
-    own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
+    own = isolated(settings, label, own_topics=True)
     return own, topic_for(PROJECTIONS[NAME].aggregate_type, own.kafka_topic_prefix)
 
 
@@ -169,7 +151,7 @@ async def test_two_new_instances_past_a_deleted_head_rebuild_once_and_consume_th
     finally:
         for stop in stops:
             stop.set()
-        await _cleanup(own)
+        await drop_read_side(own, GROUP_GONE_S)
 
 
 @pytest.mark.timeout(300)
@@ -219,4 +201,4 @@ async def test_a_waiter_on_a_partition_the_rebuilder_did_not_own_finds_the_cover
         for consumer in consumers:
             await consumer.stop()
         await store.close()
-        await _cleanup(own)
+        await drop_read_side(own, GROUP_GONE_S)
