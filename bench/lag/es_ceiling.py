@@ -5,8 +5,10 @@ After a load run, on the stack's node and with the projector's own code path
 with the run's read models' settings and mappings (`read_model_body`), docs copied from the
 live read models (same size) and written first (`SEED_DOCS`), and per batch what a projector
 cycle asks of Elasticsearch when every projection of the run has events: one versioned bulk of
-`DOCS_PER_BULK` docs into each index at once, most replacing a doc (`UPDATE_SHARE`), then one
-refresh of all of them (as `SharedRefresh` does). Batches are paced at
+`DOCS_PER_BULK` docs into each index at once, most replacing a doc (`UPDATE_SHARE`), made
+searchable as the run's projectors did (`projector_refresh`): in `explicit` mode one refresh of
+all of them after the bulks (as `SharedRefresh` does), in `immediate` mode by each bulk itself
+(`refresh=true`: the bulk step holds the refresh and the refresh step is 0). Batches are paced at
 `BATCHES_PER_S`; the defaults match 50 orders/s (about 35 order events/s per read model).
 There is no Kafka, no `mget`, no checkpoint, no lag record and no waiting for a previous batch:
 what remains is Elasticsearch's. Each round's p50/p99 gives the figures their 95 % interval.
@@ -15,6 +17,7 @@ what remains is Elasticsearch's. Each round's p50/p99 gives the figures their 95
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -141,6 +144,7 @@ async def measure(
     stamp = time.time_ns() // 1_000_000
     indices = {name: f"{store.prefix}-ceiling-{name}-{stamp}" for name in samples}
     interval = store.read_model_refresh_interval
+    wait_for = store.refresh_mode != "explicit"  # as `BatchWriter`: the bulk makes it searchable
     for name, index in indices.items():
         await store.client.indices.create(index=index, **read_model_body(name, interval))
     try:
@@ -160,9 +164,12 @@ async def measure(
                 ids = docs.next_ids(docs_per_bulk)
                 bulks = {index: docs.batch(name, ids) for name, index in indices.items()}
                 t0 = time.perf_counter()
-                await asyncio.gather(*(store.bulk_versioned(i, d) for i, d in bulks.items()))
+                await asyncio.gather(
+                    *(store.bulk_versioned(i, d, wait_for=wait_for) for i, d in bulks.items())
+                )
                 t1 = time.perf_counter()
-                await store.refresh(",".join(sorted(indices.values())))
+                if not wait_for:
+                    await store.refresh(",".join(sorted(indices.values())))
                 batch_times.append(Batch(t1 - t0, time.perf_counter() - t1))
             measured.append(batch_times)
         return measured
@@ -182,13 +189,20 @@ def ceiling_row(
     *,
     docs_per_bulk: int = DOCS_PER_BULK,
     batches_per_s: float = BATCHES_PER_S,
+    refresh_mode: str = "explicit",
 ) -> dict[str, Any]:
     """The `ceilings` row: bulk + refresh p50 (main figure) and p99, and each step's p50/p99,
-    each the median of the rounds' with its interval."""
+    each the median of the rounds' with its interval; `refresh_mode` as `measure` ran."""
     total50 = _interval(rounds, "total", 0.5)
+    searchable = (
+        "then one refresh of them all"
+        if refresh_mode == "explicit"
+        else f"each bulk with refresh={'true' if refresh_mode == 'immediate' else 'wait_for'}"
+    )
     row: dict[str, Any] = {
         "name": ES_CEILING,
         "unit": "seconds",
+        "refresh_mode": refresh_mode,
         "value": total50.value,
         **total50.fields(),
     }
@@ -204,7 +218,7 @@ def ceiling_row(
         f" rounds of {sum(map(len, rounds))} batches in all at {batches_per_s:g}/s, each a"
         f" versioned bulk of {docs_per_bulk} docs (copied from the live read model, same size;"
         f" {UPDATE_SHARE:.0%} replace one of {SEED_DOCS:,} docs written first) into fresh"
-        f" copies of {', '.join(names)} at once, then one refresh of them all;"
+        f" copies of {', '.join(names)} at once, {searchable};"
         " bulk acked -> searchable p50 (p99 beside it), with the index (bulk) and refresh"
         " steps apart"
     )
@@ -220,18 +234,26 @@ def read_models(lag: Sequence[Mapping[str, Any]], scenario: str) -> list[str]:
     return mine or staged
 
 
+def projector_refresh(config: Mapping[str, Any], default: str) -> str:
+    """How the run's projectors made their writes searchable (`projector_settings`), if they
+    all agree; else `default` (the harness's own setting)."""
+    modes = {s.get("refresh") for s in config.get("projector_settings", ())} - {None, ""}
+    return str(modes.pop()) if len(modes) == 1 else default
+
+
 async def add_es_ceiling(results: Any, settings: Settings) -> list[str]:
     """Measure the ceiling for the read models in the run's `lag` rows into `results` (a
     `bench.report.results.Results`); returns notes (why it is missing, if it could not run)."""
     names = read_models(results.rows("lag"), str(results.config.get("scenario", "")))
     if not names:
         return []
-    store = ElasticsearchReadStore(settings)
+    mode = projector_refresh(results.config, settings.projection_refresh)
+    store = ElasticsearchReadStore(dataclasses.replace(settings, projection_refresh=mode))
     try:
         rounds = await measure(store, names)
     except (EsCeilingError, DependencyUnavailable, ApiError, TransportError) as exc:
         return [f"Elasticsearch's bulk + refresh ceiling was not measured: {exc}"]
     finally:
         await store.close()
-    results.add("ceilings", ceiling_row(rounds, names))
+    results.add("ceilings", ceiling_row(rounds, names, refresh_mode=mode))
     return []

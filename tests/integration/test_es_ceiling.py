@@ -3,6 +3,8 @@ copies of the read models, leaves no index behind, and refuses read models with 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bench.lag.es_ceiling import EsCeilingError, ceiling_row, measure
@@ -16,7 +18,8 @@ NAMES = ["order_status", "revenue"]
 
 
 async def test_ceiling_measures_each_batch_into_copies_and_removes_them(settings: Settings) -> None:
-    store = ElasticsearchReadStore(isolated(settings, "ceiling"))
+    own = isolated(settings, "ceiling")
+    store = ElasticsearchReadStore(dataclasses.replace(own, projection_refresh="immediate"))
     try:
         await store.ensure(NAMES)
         doc = {"order_id": "o-1", "day": "2026-12-02", "total": 500, "counted": True}
@@ -29,7 +32,13 @@ async def test_ceiling_measures_each_batch_into_copies_and_removes_them(settings
         assert [len(r) for r in rounds] == [3, 3]
         cut = await measure(store, NAMES, rounds=2, batches=3, batches_per_s=50, budget=0)
         assert [len(r) for r in cut] == [1, 1], "an overrun round stops, keeping one batch"
-        assert all(b.index > 0 and b.refresh > 0 for r in rounds for b in r)
+        assert all(b.index > 0 and b.refresh < 1e-3 for r in rounds for b in r)
+        explicit = ElasticsearchReadStore(dataclasses.replace(own, projection_refresh="explicit"))
+        try:
+            refreshed = await measure(explicit, NAMES, rounds=1, batches=3, batches_per_s=50)
+        finally:
+            await explicit.close()
+        assert all(b.index > 0 and b.refresh > 1e-3 for b in refreshed[0]), "refresh timed apart"
         row = ceiling_row(rounds, ["revenue"])
         assert row["value"] > 0 and row["low"] <= row["value"] <= row["high"]
         left = await store.client.indices.get(index=f"{store.prefix}-ceiling-*")

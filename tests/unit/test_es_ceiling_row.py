@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.lag.es_ceiling import Batch, ceiling_row, quantile, read_models
+from bench.lag.es_ceiling import Batch, ceiling_row, projector_refresh, quantile, read_models
 from bench.report.constants import ES_CEILING as NAME
 from bench.report.lag_ceilings import lag_lines
 
@@ -57,6 +57,34 @@ def test_lag_lines_set_index_and_refresh_beside_the_ceiling_with_or_without_kafk
     kafka = {"name": "kafka_end_to_end_latency", "value": 0.001, "p99": 0.01}
     assert lag_lines(lag, [kafka, es])[-2:] == lines
     assert lag_lines(lag, []) == []
+
+
+def test_an_immediate_ceiling_sets_the_index_stage_beside_bulks_that_refresh_themselves() -> None:
+    rounds = [[Batch(0.030, 0.0), Batch(0.040, 0.0)]] * 3
+    row = ceiling_row(rounds, ["revenue"], refresh_mode="immediate")
+    assert row["refresh_mode"] == "immediate" and row["refresh_p50"] == 0.0
+    assert "each bulk with refresh=true" in row["work"]
+    assert "then one refresh" not in row["work"]
+    assert "then one refresh of them all" in ceiling_row(rounds, ["revenue"])["work"]
+    lag = [
+        {"projection": "revenue", "stage": "index", "p50": 0.09, "p99": 0.2},
+        {"projection": "revenue", "stage": "refresh", "p50": 0.0, "p99": 0.0},
+    ]
+    lines = lag_lines(lag, [row])
+    assert "ceiling bulk p50 30.0 ms, p99 40.0 ms with refresh=true" in lines[0]
+    assert lines[1] == (
+        "revenue: index p50 90.0 ms (3.0x the ceiling), p99 200.0 ms (5.0x the ceiling)"
+    )
+
+
+def test_the_ceiling_refreshes_as_the_runs_projectors_did() -> None:
+    def config(*modes: str) -> dict[str, object]:
+        return {"projector_settings": [{"refresh": m, "instance_id": "p"} for m in modes]}
+
+    assert projector_refresh(config("immediate", "immediate"), "explicit") == "immediate"
+    assert projector_refresh(config("explicit"), "immediate") == "explicit"
+    assert projector_refresh(config("explicit", "immediate"), "wait_for") == "wait_for"
+    assert projector_refresh({}, "explicit") == "explicit"
 
 
 def test_read_models_are_those_the_scenario_writes() -> None:
