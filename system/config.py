@@ -64,10 +64,10 @@ class Settings:
     es_index_prefix: str = "cqrs"
     kafka_topic_prefix: str = ""
     """Prepended to every topic name (`account-events` …); empty in production."""
-    projection_refresh: str = "explicit"
-    """How a projector makes its writes searchable: `explicit` refresh after each bulk,
-    `immediate` (bulk with refresh=true), or `wait_for` (bulk with refresh=wait_for, riding the
-    index's periodic refresh); see `system/projections/projector.py`."""
+    projection_refresh: str = "immediate"
+    """How a projector makes its writes searchable: `immediate` (bulk with refresh=true, the
+    default), `explicit` refresh after each bulk, or `wait_for` (bulk with refresh=wait_for,
+    riding the index's periodic refresh); see `system/projections/projector.py`."""
     projection_refresh_gap_ms: int = 0
     """Least time between the starts of two `explicit` refreshes (0: back to back); see
     `SharedRefresh` in `system/projections/pipeline.py`."""

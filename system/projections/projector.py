@@ -12,20 +12,27 @@ time its batch was first received, also when applied again after a transient err
 Fetching the current docs costs an `mget` only for what `BatchWriter` cannot know (see it),
 which takes one Elasticsearch round trip off most batches.
 
-Making a batch searchable (`CQRS_PROJECTION_REFRESH`): `explicit` (the default) refreshes after
-the bulk, grouped with the other projectors' refreshes (`SharedRefresh`); `immediate` sends the
-bulk with `refresh=true`, so Elasticsearch refreshes the shard right after the write on a write
+Making a batch searchable (`CQRS_PROJECTION_REFRESH`): `immediate` (the default) sends the bulk
+with `refresh=true`, so Elasticsearch refreshes the shard right after the write on a write
 thread (two here) rather than on its one refresh thread, in one request instead of two and
 without waiting for another projector's refresh, and asks for a refresh only for a batch of
-duplicates that wrote nothing; `wait_for` rides the index's scheduled refresh (1 s). An
-`immediate` bulk is acknowledged after its refresh, so the lag's index stage holds the refresh
-and its refresh stage is 0. Measured at 50 orders/s (issue 14; orders, 40 s, 8 interleaved
-pairs on the shared 2-core box, load average 3-6 from other work): end-to-end p50/p99 medians
-248/721 ms explicit, 207/631 ms immediate (p50 lower in 7 pairs of 8, p99 in 5) — within the
-noise for p99, so `explicit` stays the default. Either way the lag is bound by the refreshes'
-CPU: see `SharedRefresh`. The trade against throughput (`cqrs-bench saturate --scenario orders
---slo p99=100ms`, which judges request latency only; one run each): explicit 75 requests/s,
-immediate 81, wait_for 100 — whose lag p99 was 2.2-2.6 s at every rate, against 0.3-1.1 s.
+duplicates that wrote nothing; `explicit` refreshes after the bulk, grouped with the other
+projectors' refreshes (`SharedRefresh`); `wait_for` rides the index's scheduled refresh (1 s).
+An `immediate` bulk is acknowledged after its refresh, so the lag's index stage holds the
+refresh and its refresh stage is 0. Measured at 50 orders/s (issue 14; `cqrs-bench load
+--scenario orders --rate 50 --duration 60 --warmup 5 --jit-warmup 1m`, the projector restarted
+with the other mode between runs, Elasticsearch warm and not restarted, three interleaved pairs
+on the shared 2-core box): end-to-end lag p50/p99 explicit 108/267, 129/294, 103/253 ms;
+immediate 102/224, 91/204, 76/181 ms, lower in every pair, for 0.64-0.67 Elasticsearch cores
+against 0.58-0.62. Six more immediate runs the same hour (an A/B of writing the lag records at
+most twice a second, which changed nothing) gave p99 146 to 257 ms: the box's own swings are as
+large as the difference, hence the interleaving. An earlier, noisier
+comparison (8 pairs at load average 3-6, before the JVMs were warmed up) had immediate lower in
+p50 7 times of 8 and in p99 5 times of 8. Either way the lag is bound by the refreshes' CPU:
+see `SharedRefresh`. The trade against throughput (`cqrs-bench saturate --scenario orders
+--slo p99=100ms`, which judges request latency only; one run each, before the warm-up existed):
+explicit 75 requests/s, immediate 81, wait_for 100 — whose lag p99 was 2.2-2.6 s at every
+rate, against 0.3-1.1 s.
 
 Outages: a batch that fails because Elasticsearch or Kafka is unavailable is applied again with
 capped backoff (0.1 s doubling to 5 s), as are the lag records; the projector never exits for

@@ -74,8 +74,9 @@ async def _intervals(store: ElasticsearchReadStore) -> dict[str, str | None]:
 async def test_a_batch_applied_again_after_a_failed_refresh_becomes_searchable(
     settings: Settings,
 ) -> None:
-    store = open_read_store(isolated(settings, "refresh"))
-    assert store.refresh_mode == "explicit"
+    store = open_read_store(
+        dataclasses.replace(isolated(settings, "refresh"), projection_refresh="explicit")
+    )
     try:
         await store.ensure([NAME])
         assert set((await _intervals(store)).values()) == {"-1"}
@@ -115,7 +116,7 @@ async def test_a_batch_applied_again_after_a_failed_refresh_becomes_searchable(
 async def test_wait_for_mode_gives_the_read_models_back_their_scheduled_refresh(
     settings: Settings,
 ) -> None:
-    explicit = isolated(settings, "waitfor")
+    explicit = dataclasses.replace(isolated(settings, "waitfor"), projection_refresh="explicit")
     store = open_read_store(explicit)
     waiting = open_read_store(dataclasses.replace(explicit, projection_refresh="wait_for"))
     try:
@@ -134,7 +135,7 @@ async def test_wait_for_mode_gives_the_read_models_back_their_scheduled_refresh(
 async def test_immediate_mode_bulks_searchable_and_refreshes_only_a_retry_of_duplicates(
     settings: Settings,
 ) -> None:
-    explicit = isolated(settings, "immediate")
+    explicit = dataclasses.replace(isolated(settings, "immediate"), projection_refresh="explicit")
     store = open_read_store(explicit)
     immediate = open_read_store(dataclasses.replace(explicit, projection_refresh="immediate"))
     try:
