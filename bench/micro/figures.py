@@ -3,7 +3,7 @@
 Every timed figure is the median over the measured rounds, with `low`/`high` its 95 % interval
 (bench/report/intervals.py); a ratio to a ceiling or a peer carries `ratio_low`/`ratio_high`,
 bootstrapped from the rounds of both sides. A benchmark whose rounds each ran right after a
-round of its ceiling (`Runner.measure(..., ceiling=...)`) is judged by those pairs instead: the
+round of its ceiling (`Runner.measure(..., ceilings=...)`) is judged by those pairs instead: the
 ratio of the two sides' median rounds, its interval a bootstrap that resamples whole pairs, so
 that the load other processes put on the machine, which moves between two benchmarks run
 minutes apart, cancels out instead of widening the interval. Such a ratio also carries
@@ -51,11 +51,14 @@ def rate(b: Bench) -> Interval:
 
 
 def paired_rounds(b: Bench, ceiling: Bench) -> list[float] | None:
-    """The seconds of the rounds of `ceiling`'s work that ran paired with `b`'s rounds, if any."""
-    paired = b["extra_info"].get("paired")
-    if paired is None or paired["kind"] != ceiling["extra_info"]["kind"]:
-        return None
-    return [float(t) for t in paired["seconds"]]
+    """The seconds of the rounds of `ceiling`'s work that ran paired with `b`'s rounds, if any
+    (`paired`: one `{kind, seconds}` per ceiling, or one alone as results before 2026-12)."""
+    paired = b["extra_info"].get("paired") or []
+    kind = ceiling["extra_info"]["kind"]
+    for entry in [paired] if isinstance(paired, dict) else paired:
+        if entry["kind"] == kind:
+            return [float(t) for t in entry["seconds"]]
+    return None
 
 
 def paired_ratio_interval(seconds: Sequence[float], ceiling: Sequence[float]) -> Interval:

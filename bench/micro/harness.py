@@ -192,21 +192,22 @@ class Runner:
         rounds: int,
         setup: Callable[[], Awaitable[Any]] | None = None,
         warmup_rounds: int = 0,
-        ceiling: tuple[str, Callable[[], Awaitable[Any]]] | None = None,
+        ceilings: Sequence[tuple[str, Callable[[], Awaitable[Any]]]] = (),
         **info: Any,
     ) -> Any:
         """Time `operation` for `rounds` rounds (one iteration each); `info` tags the result.
 
-        With `ceiling` (the kind of the ceiling benchmark, and one round of its work), a round
-        of the ceiling's work runs right before each round, after `setup`, and its seconds are
-        kept as `extra_info["paired"]`: the ratio is then judged per pair (`figures.ratio`).
+        With `ceilings` (each the kind of a ceiling benchmark, and one round of its work), a
+        round of each ceiling's work runs right before each round, after `setup`, in order, and
+        their seconds are kept as `extra_info["paired"]` (one `{kind, seconds}` per ceiling):
+        each ratio is then judged per pair (`figures.ratio`).
         The benchmark's pytest-benchmark group is its results section (unless a
         `@pytest.mark.benchmark(group=...)` named one), for `--benchmark-group-by=group`.
         """
         benchmark.extra_info.update(info)
         if benchmark.group is None:
             benchmark.group = section_of(str(benchmark.fullname))
-        paired: list[float] = []
+        paired: dict[str, list[float]] = {kind: [] for kind, _ in ceilings}
 
         def timed() -> Any:
             return self.run(operation())
@@ -214,19 +215,21 @@ class Runner:
         def prepare() -> None:
             if setup is not None:
                 self.run(setup())
-            if ceiling is not None:
+            for kind, work in ceilings:
                 started = time.perf_counter()
-                self.run(ceiling[1]())
-                paired.append(time.perf_counter() - started)
+                self.run(work())
+                paired[kind].append(time.perf_counter() - started)
 
         result = benchmark.pedantic(
             timed,
-            setup=prepare if setup is not None or ceiling is not None else None,
+            setup=prepare if setup is not None or ceilings else None,
             rounds=rounds,
             iterations=1,
             warmup_rounds=warmup_rounds,
         )
-        if ceiling is not None:
-            measured = paired[warmup_rounds : warmup_rounds + rounds]
-            benchmark.extra_info["paired"] = {"kind": ceiling[0], "seconds": measured}
+        if ceilings:
+            benchmark.extra_info["paired"] = [
+                {"kind": kind, "seconds": seconds[warmup_rounds : warmup_rounds + rounds]}
+                for kind, seconds in paired.items()
+            ]
         return result

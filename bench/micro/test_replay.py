@@ -209,7 +209,7 @@ def test_replay(
         rehydrate,
         rounds=suite.replay.rounds,
         warmup_rounds=1,
-        ceiling=ceiling,
+        ceilings=[ceiling],
         kind="replay",
         events=stream.events,
         snapshot_every=every,

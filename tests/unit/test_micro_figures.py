@@ -52,6 +52,22 @@ def test_pairs_with_another_ceiling_leave_the_ratio_to_the_rounds_of_both() -> N
     assert ratio_fields(ours, copy)["ceiling"] == pytest.approx(100 / 0.0022)
 
 
+def test_each_ceiling_paired_with_the_rounds_gives_its_own_paired_ratio() -> None:
+    copied = [t / 2 for t in PAIRED]
+    paired = [
+        {"kind": "append_raw", "seconds": PAIRED},
+        {"kind": "append_copy", "seconds": copied},
+    ]
+    ours = bench("append", ROUNDS, paired=paired)
+    raw = ratio(ours, bench("append_raw", [0.001] * 5))
+    copy = ratio(ours, bench("append_copy", [0.0022] * 5))
+    assert raw is not None and (raw.value, raw.low, raw.high) == pytest.approx((0.5, 0.5, 0.5))
+    assert copy is not None and (copy.value, copy.low, copy.high) == pytest.approx((0.25,) * 3)
+    assert ratio_fields(ours, bench("append_copy", [0.0022] * 5))["ceiling"] == pytest.approx(
+        100 / 0.00275
+    )
+
+
 def test_kafka_fields_rate_the_projector_against_the_raw_consume_of_its_topic() -> None:
     ours = bench("projection", ROUNDS, path="from_kafka")
     consume = bench("projection_consume", [0.0022] * 5)

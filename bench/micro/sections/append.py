@@ -2,7 +2,9 @@
 
 Each row's `ratio` is over the same-run raw INSERT of as many rows per statement; batches of
 several events also carry `copy_ratio` (with `copy_ratio_low`/`copy_ratio_high`) over the
-same-run binary COPY of those rows, the faster way PostgreSQL takes a batch.
+same-run binary COPY of those rows, the faster way PostgreSQL takes a batch; both ceilings' rounds
+ran paired with ours (`bench/micro/test_append.py`), and the `postgres_copy_*` ceiling rows are
+COPY's own benchmark, for reference.
 """
 
 from __future__ import annotations
