@@ -52,7 +52,7 @@ def rate(b: Bench) -> Interval:
 
 def paired_rounds(b: Bench, ceiling: Bench) -> list[float] | None:
     """The seconds of the rounds of `ceiling`'s work that ran paired with `b`'s rounds, if any
-    (`paired`: one `{kind, seconds}` per ceiling, or one alone as results before 2026-12)."""
+    (`paired`: one `{kind, seconds}` per ceiling, or one alone as before 9e89033)."""
     paired = b["extra_info"].get("paired") or []
     kind = ceiling["extra_info"]["kind"]
     for entry in [paired] if isinstance(paired, dict) else paired:

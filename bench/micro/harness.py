@@ -208,6 +208,7 @@ class Runner:
         if benchmark.group is None:
             benchmark.group = section_of(str(benchmark.fullname))
         paired: dict[str, list[float]] = {kind: [] for kind, _ in ceilings}
+        assert len(paired) == len(ceilings), f"ceiling kinds repeat: {[k for k, _ in ceilings]}"
 
         def timed() -> Any:
             return self.run(operation())

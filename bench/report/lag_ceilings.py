@@ -46,10 +46,14 @@ def _es_lines(lag: Sequence[Mapping[str, Any]], ceilings: Sequence[Mapping[str, 
             f"{bulk}; refresh p50 {_ms(ceiling.get('refresh_p50'))}, p99"
             f" {_ms(ceiling.get('refresh_p99'))}"
         )
-    else:  # the bulk made its writes searchable: the index stage holds the refresh
+    else:  # the bulk returned once its writes were searchable: the index stage holds that
         stages = (LagStage.INDEX,)
-        refresh = "true" if mode == "immediate" else "wait_for"
-        steps = f"{bulk} with refresh={refresh} (the bulk holds the refresh, as the projectors')"
+        how = (
+            "refresh=true (each bulk refreshes its shard"
+            if mode == "immediate"
+            else "refresh=wait_for (each bulk waits for the index's scheduled refresh"
+        )
+        steps = f"{bulk} with {how}, as the projectors' did)"
     lines = [
         "Index and refresh stages vs Elasticsearch's own bulk + refresh (same node, client,"
         f" mappings and doc size): ceiling {steps}"

@@ -101,10 +101,12 @@ async def private(settings: Settings) -> AsyncIterator[Settings]:
         es_index_prefix=tag,
         kafka_topic_prefix=f"{tag}-",
     )
-    yield own
-    await drop_read_side(own)
-    await admin.execute(f"DROP DATABASE {tag} WITH (FORCE)")
-    await admin.close()
+    try:
+        yield own
+        await drop_read_side(own, own_topics=True)
+    finally:
+        await admin.execute(f"DROP DATABASE {tag} WITH (FORCE)")
+        await admin.close()
 
 
 @pytest.fixture

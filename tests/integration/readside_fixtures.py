@@ -39,8 +39,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
 
 
-ISOLATED: list[Settings] = []
-"""Every prefix `isolated` handed out in this session, for `drop_isolated`."""
+ISOLATED: list[tuple[Settings, bool]] = []
+"""Every prefix `isolated` handed out in this session, and whether it has topics of its own,
+for `drop_isolated`."""
 
 
 def isolated(settings: Settings, label: str = "t", *, own_topics: bool = False) -> Settings:
@@ -49,7 +50,7 @@ def isolated(settings: Settings, label: str = "t", *, own_topics: bool = False) 
     own = dataclasses.replace(settings, es_index_prefix=f"{label}{uuid.uuid4().hex[:10]}")
     if own_topics:
         own = dataclasses.replace(own, kafka_topic_prefix=f"{own.es_index_prefix}-")
-    ISOLATED.append(own)
+    ISOLATED.append((own, own_topics))
     return own
 
 
@@ -97,17 +98,20 @@ async def delete_groups(
             await asyncio.sleep(1.0)
 
 
-async def drop_read_side(settings: Settings, within_s: float = GROUPS_GONE_S) -> None:
-    """Delete every index under `settings`' prefix, its projections' consumer groups and its
-    topics when it has its own (a prefix none of the stack's)."""
+async def drop_read_side(
+    settings: Settings, within_s: float = GROUPS_GONE_S, *, own_topics: bool = False
+) -> None:
+    """Delete `settings`' projections' consumer groups (once their members are gone, so that no
+    projector writes again), every index under its prefix and, with `own_topics`, its topics."""
+    await delete_groups(settings, [group_id(settings, name) for name in PROJECTIONS], within_s)
     store = open_read_store(settings)
     try:
         await store.client.indices.delete(index=f"{settings.es_index_prefix}-*")
     finally:
         await store.close()
-    await delete_groups(settings, [group_id(settings, name) for name in PROJECTIONS], within_s)
-    if settings.kafka_topic_prefix == Settings.from_env().kafka_topic_prefix:
+    if not own_topics:
         return
+    assert settings.kafka_topic_prefix, "an empty topic prefix names the stack's own topics"
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     names = topics(settings.kafka_topic_prefix)
     for future in admin.delete_topics(names).values():
@@ -122,8 +126,14 @@ async def drop_read_side(settings: Settings, within_s: float = GROUPS_GONE_S) ->
 async def drop_isolated() -> AsyncIterator[None]:
     """At the session's end, drop what every prefix `isolated` handed out left behind."""
     yield
+    failures: list[str] = []
     while ISOLATED:
-        await drop_read_side(ISOLATED.pop())
+        own, own_topics = ISOLATED.pop()
+        try:
+            await drop_read_side(own, own_topics=own_topics)
+        except Exception as exc:  # drop the others all the same, then say what was left
+            failures.append(f"{own.es_index_prefix}: {exc!r}")
+    assert not failures, "left behind: " + "; ".join(failures)
 
 
 @pytest.fixture(scope="session")

@@ -151,7 +151,7 @@ async def test_two_new_instances_past_a_deleted_head_rebuild_once_and_consume_th
     finally:
         for stop in stops:
             stop.set()
-        await drop_read_side(own, GROUP_GONE_S)
+        await drop_read_side(own, GROUP_GONE_S, own_topics=True)
 
 
 @pytest.mark.timeout(300)
@@ -201,4 +201,4 @@ async def test_a_waiter_on_a_partition_the_rebuilder_did_not_own_finds_the_cover
         for consumer in consumers:
             await consumer.stop()
         await store.close()
-        await drop_read_side(own, GROUP_GONE_S)
+        await drop_read_side(own, GROUP_GONE_S, own_topics=True)

@@ -71,7 +71,9 @@ def test_an_immediate_ceiling_sets_the_index_stage_beside_bulks_that_refresh_the
         {"projection": "revenue", "stage": "refresh", "p50": 0.0, "p99": 0.0},
     ]
     lines = lag_lines(lag, [row])
-    assert "ceiling bulk p50 30.0 ms, p99 40.0 ms with refresh=true" in lines[0]
+    assert "ceiling bulk p50 30.0 ms, p99 40.0 ms with refresh=true (each bulk" in lines[0]
+    waited = lag_lines(lag, [{**row, "refresh_mode": "wait_for"}])[0]
+    assert "with refresh=wait_for (each bulk waits for the index's scheduled refresh" in waited
     assert lines[1] == (
         "revenue: index p50 90.0 ms (3.0x the ceiling), p99 200.0 ms (5.0x the ceiling)"
     )

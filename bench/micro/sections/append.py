@@ -49,13 +49,17 @@ def add(results: Results, benchmarks: list[Bench]) -> None:
 
 
 def copy_fields(b: Bench, ceiling: Bench | None) -> dict[str, float]:
-    """`copy_ceiling`, `copy_ratio` and its interval, when the batch has a COPY ceiling."""
+    """`copy_ceiling`, `copy_ratio` and its interval, when the batch has a COPY ceiling, and
+    `copy_ratio_trend_z` when the ratio came from paired rounds."""
     if ceiling is None:
         return {}
     fields = ratio_fields(b, ceiling)
-    return {
+    copied = {
         "copy_ceiling": fields["ceiling"],
         "copy_ratio": fields["ratio"],
         "copy_ratio_low": fields["ratio_low"],
         "copy_ratio_high": fields["ratio_high"],
     }
+    if "ratio_trend_z" in fields:
+        copied["copy_ratio_trend_z"] = fields["ratio_trend_z"]
+    return copied
