@@ -20,7 +20,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient
 
 from bench.micro.streams import account_events
 from system.bus.envelope import (
@@ -183,6 +184,27 @@ async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
         await admin.delete_topics(list(names))
     finally:
         await admin.close()
+
+
+async def delete_groups(bootstrap: str, groups: Sequence[str]) -> None:
+    """Delete consumer groups (those already gone are fine): a group that committed offsets
+    outlives its consumers for the broker's offsets retention (7 days by default)."""
+    if not groups:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.delete_consumer_groups(list(groups)).values():
+        try:
+            await asyncio.to_thread(future.result, 30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
+                raise
+
+
+async def group_ids(bootstrap: str, prefix: str) -> set[str]:
+    """The consumer groups on the broker whose id starts with `prefix`."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    listed = await asyncio.to_thread(admin.list_consumer_groups().result, 30)
+    return {g.group_id for g in listed.valid if g.group_id.startswith(prefix)}
 
 
 async def topic_size(bootstrap: str, topic: str, partitions: Sequence[int]) -> int:

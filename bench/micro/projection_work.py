@@ -200,11 +200,14 @@ class KafkaProjection:
         self.index = Index(store)
         self.consumer: AIOKafkaConsumer | None = None
         self.last = 0
+        self.groups: list[str] = []
+        """Every consumer group made (`fresh_consumer`), for the caller to delete."""
 
     async def fresh_consumer(self) -> None:
         """A consumer of a group never used, from the earliest offsets, positions resolved."""
         await self.close()
         group = f"{self.topic}-{uuid.uuid4().hex[:8]}"
+        self.groups.append(group)
         self.consumer = await assigned_consumer(
             self.settings.kafka_bootstrap, group, self.topic, self.partitions
         )

@@ -36,7 +36,14 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from bench.micro.bus import EVENTS_PER_ACCOUNT, delete_topics, publish_as_relay, topic_size
+from bench.micro.bus import (
+    EVENTS_PER_ACCOUNT,
+    delete_groups,
+    delete_topics,
+    group_ids,
+    publish_as_relay,
+    topic_size,
+)
 from bench.micro.harness import RUN_TAG, Runner, drop_database, recreate_database
 from bench.micro.projection_work import (
     READ_MODEL,
@@ -149,7 +156,10 @@ def kafka(
     finally:
         if projection is not None:
             runner.run(projection.close())
+            runner.run(delete_groups(bootstrap, projection.groups))
         runner.run(delete_topics(bootstrap, [name]))
+    left = runner.run(group_ids(bootstrap, name))
+    assert not left, f"consumer groups of {name} left on the broker: {sorted(left)}"
 
 
 @pytest.fixture(scope="module")
