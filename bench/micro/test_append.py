@@ -213,17 +213,7 @@ def raw_inserts(
 def test_append_raw_insert(
     benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, batch: int
 ) -> None:
-    rng = random.Random(suite.seed)
-    pool = raw_pool(runner, micro_dsn, connections)
-    latencies = Latencies()
-    work = raw_inserts(pool, rng, batch, lambda w: f"raw-{connections}-{batch}-{w}", latencies)
-    before = {"raw_events": runner.run(count_rows(micro_dsn, "raw_events"))}
-    measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_raw",
-                    connections=connections, batch=batch)  # fmt: skip
-    expected = expected_streams(
-        suite, connections, batch, lambda w: f"raw-{connections}-{batch}-{w}"
-    )
-    assert_appended(runner, micro_dsn, "raw_events", expected, before)
+    measure_raw(benchmark, runner, micro_dsn, suite, connections, batch, raw_inserts, "raw")
 
 
 COPY_COLUMNS = ("aggregate_id", "aggregate_type", "version", "event_type", "schema_version", "data")
@@ -267,16 +257,37 @@ def raw_copies(
 def test_append_raw_copy(
     benchmark: Any, runner: Runner, micro_dsn: str, suite: Suite, connections: int, copy_batch: int
 ) -> None:
-    rng = random.Random(suite.seed)
-    pool = raw_pool(runner, micro_dsn, connections)
+    measure_raw(benchmark, runner, micro_dsn, suite, connections, copy_batch, raw_copies, "copy")
+
+
+Ceiling = Callable[
+    [asyncpg.Pool, random.Random, int, Callable[[int], str], Latencies],
+    Callable[[int, int], Awaitable[None]],
+]
+"""A ceiling's worker factory: `raw_inserts` or `raw_copies`."""
+
+
+def measure_raw(
+    benchmark: Any,
+    runner: Runner,
+    dsn: str,
+    suite: Suite,
+    connections: int,
+    batch: int,
+    ceiling: Ceiling,
+    label: str,
+) -> None:
+    """A ceiling benchmark alone (kind `append_<label>`, streams `<label>-<c>-<b>-<worker>`),
+    its rows read back after."""
+    pool = raw_pool(runner, dsn, connections)
     latencies = Latencies()
-    name = functools.partial("copy-{}-{}-{}".format, connections, copy_batch)
-    work = raw_copies(pool, rng, copy_batch, name, latencies)
-    before = {"raw_events": runner.run(count_rows(micro_dsn, "raw_events"))}
-    measure_appends(benchmark, runner, suite, work, latencies, pool.close, kind="append_copy",
-                    connections=connections, batch=copy_batch)  # fmt: skip
-    expected = expected_streams(suite, connections, copy_batch, name)
-    assert_appended(runner, micro_dsn, "raw_events", expected, before)
+    name = functools.partial(f"{label}-{{}}-{{}}-{{}}".format, connections, batch)
+    work = ceiling(pool, random.Random(suite.seed), batch, name, latencies)
+    before = {"raw_events": runner.run(count_rows(dsn, "raw_events"))}
+    measure_appends(benchmark, runner, suite, work, latencies, pool.close,
+                    kind=f"append_{label}", connections=connections, batch=batch)  # fmt: skip
+    expected = expected_streams(suite, connections, batch, name)
+    assert_appended(runner, dsn, "raw_events", expected, before)
 
 
 def test_append(
