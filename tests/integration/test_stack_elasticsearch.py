@@ -79,4 +79,5 @@ async def test_index_refresh_search_and_aggregate(settings: Settings) -> None:
         }
         assert buckets == {"books": (2, 2000.0), "games": (1, 5000.0), "music": (1, 300.0)}
     finally:
+        await es.indices.delete(index=index, ignore_unavailable=True)
         await es.close()

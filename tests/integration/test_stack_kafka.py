@@ -70,6 +70,12 @@ async def test_keyed_messages_come_back_in_per_key_order(settings: Settings) -> 
                         count += 1
     finally:
         await consumer.stop()
+        cleaner = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await cleaner.start()
+        try:
+            await cleaner.delete_topics([topic])
+        finally:
+            await cleaner.close()
 
     assert count == MESSAGES
     for k in range(KEYS):
