@@ -10,9 +10,8 @@ import msgspec
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="event_type", tag=True):
     """Base of every domain event; `schema_version` bumps when the payload shape changes.
 
-    Tagged with its type name so that a whole stream decodes as one union in one call
-    (`codec.decode_stream`); a stored payload carries no tag (`codec.encode_event` drops it:
-    the type travels beside it) and decodes as its own type all the same.
+    Tagged with its type name, which a stored payload carries too (`codec.encode_event`), so
+    that a whole stream decodes as one union in one call (`codec.decode_stream`).
     """
 
     aggregate_type: ClassVar[str]

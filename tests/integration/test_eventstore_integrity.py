@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 RAW_INSERT = """
 WITH ins AS (
     INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
-    VALUES ($1, 'BankAccount', 1, 'AccountOpened', 1, '{"owner_id":"o"}')
+    VALUES ($1, 'BankAccount', 1, 'AccountOpened', 1,
+            '{"event_type":"AccountOpened","owner_id":"o"}')
     RETURNING position, aggregate_id, aggregate_type
 ), outbox_row AS (
     INSERT INTO outbox (position, aggregate_type, aggregate_id)
@@ -68,6 +69,36 @@ async def test_events_cannot_be_updated_deleted_or_truncated_by_the_app_role(
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await event_store.pool.execute(statement, *args)
     assert len(await event_store.load(account)) == 1
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data"),
+    [
+        ("MoneyWithdrawn", '{"event_type":"MoneyDeposited","amount":5}'),
+        ("MoneyDeposited", '{"amount":5}'),
+        ("MoneyDeposited", '{"amount":5,"event_type":"MoneyDeposited"}'),
+    ],
+    ids=["another type", "untagged", "tag not first"],
+)
+async def test_a_payload_whose_tag_does_not_lead_with_its_rows_type_is_refused(
+    event_store: PostgresEventStore, event_type: str, data: str
+) -> None:
+    """Replay decodes a page by the tags its payloads carry: the database holds each to its
+    row's `event_type`, for every writer."""
+    account = new_id("tag")
+    conn = await connect()
+    try:
+        with pytest.raises(asyncpg.CheckViolationError, match="events_payload_tag"):
+            await conn.execute(
+                "INSERT INTO events (aggregate_id, aggregate_type, version, event_type,"
+                " schema_version, data) VALUES ($1, 'BankAccount', 1, $2, 1, $3)",
+                account,
+                event_type,
+                data,
+            )
+    finally:
+        await conn.close()
+    assert await event_store.load(account) == []
 
 
 async def test_a_connection_killed_mid_append_leaves_nothing_half_written(

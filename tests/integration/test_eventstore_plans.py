@@ -33,7 +33,8 @@ GUARD_ARGS = "'{s}', '{1}'"
 SNAPSHOT_ARGS = "'{s}', '{BankAccount}', '{2}', '{1}', '{\"{}\"}'"
 FILL = """
 INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
-SELECT 'fill-' || g / 100, 'BankAccount', g % 100 + 1, 'MoneyDeposited', 1, '{"amount": 1}'
+SELECT 'fill-' || g / 100, 'BankAccount', g % 100 + 1, 'MoneyDeposited', 1,
+       '{"event_type":"MoneyDeposited","amount":1}'
 FROM generate_series(0, 9999) AS g
 """
 JOIN_GUARD = """

@@ -97,7 +97,7 @@ async def test_the_app_role_can_do_its_work(app_conn: asyncpg.Connection) -> Non
         position = await app_conn.fetchval(
             "INSERT INTO events (aggregate_id, aggregate_type, version, event_type,"
             " schema_version, data) VALUES ('privilege-probe-' || gen_random_uuid(), 'probe', 1,"
-            " 'Probe', 1, '{}') RETURNING position"
+            " 'Probe', 1, '{\"event_type\":\"Probe\"}') RETURNING position"
         )
         await app_conn.execute(
             "INSERT INTO outbox (position, aggregate_type, aggregate_id) VALUES ($1, 'p', 'p')",

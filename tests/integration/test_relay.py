@@ -153,7 +153,7 @@ async def test_the_watermark_stays_below_a_position_whose_transaction_is_still_o
         held: int = await conn.fetchval(
             "INSERT INTO events (aggregate_id, aggregate_type, version, event_type,"
             " schema_version, data) VALUES ($1, 'BankAccount', 1, 'AccountOpened', 1,"
-            ' \'{"owner_id": "u"}\') RETURNING position',
+            ' \'{"event_type":"AccountOpened","owner_id":"u"}\') RETURNING position',
             new_id("relay-open"),
         )
         later = await event_store.append(

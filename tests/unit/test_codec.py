@@ -71,8 +71,24 @@ def test_every_event_type_round_trips(event: Event) -> None:
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
-def test_a_stored_payload_holds_the_fields_and_no_type_tag(event: Event) -> None:
-    assert list(msgspec.json.decode(encode_event(event))) == list(event.__struct_fields__)
+def test_a_stored_payload_leads_with_its_type_tag_then_holds_the_fields(event: Event) -> None:
+    data = encode_event(event)
+    assert data.startswith(b'{"event_type":"' + event.type_name().encode() + b'"')
+    assert list(msgspec.json.decode(data)) == ["event_type", *event.__struct_fields__]
+
+
+def test_a_payload_tagged_with_another_type_does_not_decode_as_this_one() -> None:
+    with pytest.raises(msgspec.ValidationError, match="MoneyDeposited"):
+        decode_event("MoneyWithdrawn", b'{"event_type":"MoneyDeposited","amount":5}')
+
+
+def test_an_untagged_payload_decodes_as_its_rows_type() -> None:
+    assert decode_event("MoneyDeposited", b'{"amount":5}') == MoneyDeposited(amount=5)
+
+
+def test_a_stream_of_stored_payloads_decodes_in_one_call() -> None:
+    stored = b"[" + b",".join(encode_event(e) for e in SAMPLES) + b"]"
+    assert decode_stream(stored) == SAMPLES
 
 
 def test_a_stream_of_tagged_payloads_decodes_in_one_call() -> None:
