@@ -136,6 +136,10 @@ class EventStore(Protocol):
     async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
         """The latest snapshot of a stream, if any."""
 
+    async def load_latest(self, aggregate_id: str) -> tuple[Snapshot | None, list[Event]]:
+        """The latest snapshot of a stream, if any, and every event after it (the whole
+        stream without one), read together."""
+
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         """Store a snapshot (newer versions replace older ones)."""
 

@@ -9,7 +9,8 @@ import asyncpg
 
 from bench.audit.reference import Fields
 from system.domain.recorded import RecordedEvent
-from system.eventstore.postgres import COLUMNS, recorded_from_row
+from system.eventstore.postgres import recorded_from_row
+from system.eventstore.stream_sql import COLUMNS
 from system.readstore.elasticsearch import ElasticsearchReadStore
 
 STREAM_BATCH = 500

@@ -34,7 +34,8 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from system.domain.recorded import RecordedEvent
-from system.eventstore.postgres import COLUMNS, recorded_from_row
+from system.eventstore.postgres import recorded_from_row
+from system.eventstore.stream_sql import COLUMNS
 
 RELAY_LOCK = 0x72656C61  # "rela": one outbox relay at a time
 CHANNEL = "cqrs_outbox"

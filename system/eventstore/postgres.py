@@ -28,6 +28,22 @@ from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.errors import translating_append_errors
 from system.eventstore.idempotency import append_keyed, lookup, prune
 from system.eventstore.pool import STORE_SERVER_SETTINGS, keep_session, translating_unavailable
+from system.eventstore.stream_sql import (
+    HEAD,
+    LOAD,
+    LOAD_EVENT,
+    LOAD_LATEST,
+    LOAD_PAYLOADS,
+    LOAD_SNAPSHOT,
+    MAX_VERSION,
+    NEXT_XID,
+    OLDEST_XID,
+    READ_ALL,
+    REPLAY,
+    REPLAY_PAGE,
+    REPLAY_UNTIL,
+    SAVE_SNAPSHOT,
+)
 from system.ports import (
     AppendResult,
     IdempotencyRecord,
@@ -36,74 +52,6 @@ from system.ports import (
     StreamAppend,
 )
 from system.resilience import DependencyUnavailable
-
-MAX_VERSION = 2**31 - 1
-
-COLUMNS = (
-    "event_id::text, aggregate_id, aggregate_type, version, position, event_type,"
-    " schema_version, data, metadata, recorded_at"
-)
-STREAM_FILTER = (
-    "aggregate_id = $1 AND version > $2 AND version <= $3"
-    " AND ($4::timestamptz IS NULL OR recorded_at <= $4)"
-)
-LOAD = f"SELECT {COLUMNS} FROM events WHERE {STREAM_FILTER} ORDER BY version"
-LOAD_PAYLOADS = f"SELECT event_type, data FROM events WHERE {STREAM_FILTER} ORDER BY version"
-REPLAY_PAGE = 10_000
-"""Versions a replay reads per statement: keeps a page's JSON far below PostgreSQL's 1 GB per
-value (10,000 account events are about 0.5 MB; 10,000 orders of 100 items would be 70 MB)."""
-PAGE = "aggregate_id = $1 AND version > $2 AND version <= $3"
-
-
-def _replay(rows: str) -> str:
-    """One page of a stream as a JSON array of its payloads (each tagged with its type by
-    `encode_event`) in version order, and the stream's last version.
-
-    The aggregate reads an ordered subquery, which PostgreSQL never flattens into the outer
-    query, so it takes the rows in version order without sorting them again (as `string_agg(...
-    ORDER BY version)` does: 4.0 ms per 10,000 events); ARRAY plus array_to_string took 3.5 ms,
-    this 2.9 ms, the raw fetch of the same rows 2.9 ms.
-    """
-    return f"""
-SELECT '[' || coalesce(string_agg(page.data::text, ','), '') || ']',
-       (SELECT max(version) FROM events WHERE aggregate_id = $1)
-FROM (SELECT data FROM events WHERE {rows} ORDER BY version) AS page
-"""
-
-
-REPLAY = _replay(PAGE)
-"""Rehydration's usual case (no time-travel bound): testing `recorded_at`, which lies beyond the
-variable-length `data` in each row, cost 40 % of a 10,000-event fetch."""
-REPLAY_UNTIL = _replay(PAGE + " AND recorded_at <= $4")
-LOAD_EVENT = f"SELECT {COLUMNS} FROM events WHERE aggregate_id = $1 AND version = $2"
-READ_ALL = f"""
-SELECT {COLUMNS} FROM events
-WHERE (tx_id, position) > (
-        COALESCE((SELECT tx_id FROM events WHERE position <= $1 ORDER BY position DESC LIMIT 1),
-                 '0'::xid8),
-        $1)
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx_id, position
-LIMIT $2
-"""
-HEAD = """
-SELECT position FROM events WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx_id DESC, position DESC LIMIT 1
-"""
-NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-OLDEST_XID = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-LOAD_SNAPSHOT = """
-SELECT aggregate_id, aggregate_type, version, schema_version, state, taken_at
-FROM snapshots WHERE aggregate_id = $1
-"""
-SAVE_SNAPSHOT = """
-INSERT INTO snapshots AS s (aggregate_id, aggregate_type, version, schema_version, state)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (aggregate_id) DO UPDATE
-SET aggregate_type = excluded.aggregate_type, version = excluded.version,
-    schema_version = excluded.schema_version, state = excluded.state, taken_at = excluded.taken_at
-WHERE s.version < excluded.version
-"""
 
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _metadata_encoder = msgspec.json.Encoder()
@@ -295,6 +243,28 @@ class PostgresEventStore:
             after_version = upto
         return events
 
+    async def load_latest(self, aggregate_id: str) -> tuple[Snapshot | None, list[Event]]:
+        """The stream's snapshot, if any, and every event after it (the whole stream without
+        one): the first page comes in the same statement as the snapshot (`LOAD_LATEST`)."""
+        row = await self._fetchrow(LOAD_LATEST, aggregate_id, REPLAY_PAGE)
+        aggregate_type, version, schema_version, state, taken_at, payloads, head = row
+        snapshot = None
+        if version is not None:
+            snapshot = Snapshot(
+                aggregate_id=aggregate_id,
+                aggregate_type=aggregate_type,
+                version=version,
+                schema_version=schema_version,
+                state=state.encode(),
+                taken_at=taken_at,
+            )
+        after = version or 0
+        upto = after + REPLAY_PAGE
+        events = list(await self._decoded_page(payloads, aggregate_id, after, upto, None))
+        if (head or 0) > upto:
+            events += await self.load_events(aggregate_id, after_version=upto, until_version=head)
+        return snapshot, events
+
     async def _replay_page(
         self, aggregate_id: str, after: int, upto: int, until_time: datetime | None
     ) -> tuple[Sequence[Event], int | None]:
@@ -302,14 +272,24 @@ class PostgresEventStore:
             row = await self._fetchrow(REPLAY, aggregate_id, after, upto)
         else:
             row = await self._fetchrow(REPLAY_UNTIL, aggregate_id, after, upto, until_time)
+        return await self._decoded_page(row[0], aggregate_id, after, upto, until_time), row[1]
+
+    async def _decoded_page(
+        self,
+        payloads: str,
+        aggregate_id: str,
+        after: int,
+        upto: int,
+        until_time: datetime | None,
+    ) -> Sequence[Event]:
         try:
-            return decode_stream(row[0]), row[1]
+            return decode_stream(payloads)
         except msgspec.DecodeError:
             # A payload stored without its tag (before encode_event wrote one) or with a
             # type no code knows: decoded row by row, which names an unknown type and checks
             # a tag against its row's type.
             rows = await self._fetch(LOAD_PAYLOADS, aggregate_id, after, upto, until_time)
-            return decode_events(rows), row[1]
+            return decode_events(rows)
 
     async def load_event(self, aggregate_id: str, version: int) -> RecordedEvent | None:
         row = await self._fetchrow(LOAD_EVENT, aggregate_id, version)

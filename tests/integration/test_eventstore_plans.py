@@ -19,7 +19,7 @@ from bench.micro.harness import drop_database, recreate_database
 from system.config import Settings
 from system.domain.account import BankAccount
 from system.domain.events import MoneyDeposited
-from system.eventstore import errors, idempotency, postgres
+from system.eventstore import errors, idempotency, postgres, stream_sql
 from system.eventstore.append_sql import APPEND, APPEND_EVENTS
 from system.eventstore.pool import STORE_SERVER_SETTINGS, store_pool_options
 from system.eventstore.schema import migrate
@@ -98,15 +98,16 @@ async def test_the_join_form_of_the_guard_scans_events(empty_store: asyncpg.Conn
 
 # Each statement with arguments of the right types; the store's reads and writes, per request.
 STATEMENTS = {
-    "load": (postgres.LOAD, "'s', 0, 10, NULL"),
-    "load_payloads": (postgres.LOAD_PAYLOADS, "'s', 0, 10, NULL"),
-    "replay": (postgres.REPLAY, "'s', 0, 10"),
-    "replay_until": (postgres.REPLAY_UNTIL, "'s', 0, 10, now()"),
-    "load_event": (postgres.LOAD_EVENT, "'s', 1"),
-    "read_all": (postgres.READ_ALL, "0, 100"),
-    "head": (postgres.HEAD, ""),
-    "load_snapshot": (postgres.LOAD_SNAPSHOT, "'s'"),
-    "save_snapshot": (postgres.SAVE_SNAPSHOT, "'s', 'BankAccount', 2, 1, '{}'"),
+    "load": (stream_sql.LOAD, "'s', 0, 10, NULL"),
+    "load_payloads": (stream_sql.LOAD_PAYLOADS, "'s', 0, 10, NULL"),
+    "replay": (stream_sql.REPLAY, "'s', 0, 10"),
+    "replay_until": (stream_sql.REPLAY_UNTIL, "'s', 0, 10, now()"),
+    "load_event": (stream_sql.LOAD_EVENT, "'s', 1"),
+    "read_all": (stream_sql.READ_ALL, "0, 100"),
+    "head": (stream_sql.HEAD, ""),
+    "load_snapshot": (stream_sql.LOAD_SNAPSHOT, "'s'"),
+    "load_latest": (stream_sql.LOAD_LATEST, "'s', 10"),
+    "save_snapshot": (stream_sql.SAVE_SNAPSHOT, "'s', 'BankAccount', 2, 1, '{}'"),
     "actual_versions": (errors._ACTUAL_VERSIONS, "'{s}'"),
     "lookup_key": (idempotency.LOOKUP, "'k'"),
     "store_key": (idempotency.STORE, "'k', 'h', 200, ''"),

@@ -15,9 +15,11 @@ import asyncpg
 import pytest
 
 from bench.micro.harness import drop_database, recreate_database
+from system.app.repository import Repository
 from system.bootstrap import migrate_event_store, open_event_store
 from system.config import Settings
-from system.domain.codec import UnknownEventType, decode_event
+from system.domain.account import AccountState, BankAccount
+from system.domain.codec import UnknownEventType, decode_event, decode_state
 from system.domain.events import (
     AccountClosed,
     AccountOpened,
@@ -26,7 +28,7 @@ from system.domain.events import (
     MoneyWithdrawn,
     WithdrawalReversed,
 )
-from system.eventstore import postgres
+from system.eventstore import postgres, stream_sql
 from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 from tests.integration.eventstore_fixtures import new_id
@@ -97,6 +99,31 @@ async def test_a_stream_longer_than_a_page_loads_whole_in_order_within_its_bound
     assert await store.load_events(new_id("none")) == []
 
 
+async def test_the_latest_snapshot_and_every_event_after_it_load_together(
+    scratch: tuple[PostgresEventStore, asyncpg.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, _ = scratch
+    monkeypatch.setattr(postgres, "REPLAY_PAGE", 3)
+    aggregate_id, events = new_id("latest"), account_history()
+    stream = StreamAppend(
+        aggregate_id=aggregate_id, aggregate_type="BankAccount", expected_version=0, events=events
+    )
+    await store.append([stream])
+    assert await store.load_latest(aggregate_id) == (None, events)
+    account = BankAccount(aggregate_id)
+    account.apply_all(events[:4])
+    await store.save_snapshot(Repository.snapshot(account))
+    snapshot, after = await store.load_latest(aggregate_id)
+    assert snapshot is not None and (snapshot.version, snapshot.aggregate_type) == (
+        4,
+        "BankAccount",
+    )
+    assert decode_state(AccountState, snapshot.state) == account.state
+    assert snapshot == await store.load_snapshot(aggregate_id)
+    assert after == events[4:]
+    assert await store.load_latest(new_id("none")) == (None, [])
+
+
 async def test_untagged_rows_in_any_json_layout_decode_one_by_one(
     scratch: tuple[PostgresEventStore, asyncpg.Connection],
 ) -> None:
@@ -158,8 +185,8 @@ async def test_the_replay_plans_built_on_an_empty_store_use_the_stream_index() -
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute("SET plan_cache_mode = force_generic_plan")
-            await conn.execute(f"PREPARE replay AS {postgres.REPLAY}")
-            await conn.execute(f"PREPARE replay_until AS {postgres.REPLAY_UNTIL}")
+            await conn.execute(f"PREPARE replay AS {stream_sql.REPLAY}")
+            await conn.execute(f"PREPARE replay_until AS {stream_sql.REPLAY_UNTIL}")
             for execute in ("replay('s', 0, 10)", "replay_until('s', 0, 10, now())"):
                 rows = await conn.fetch(f"EXPLAIN EXECUTE {execute}")
                 plan = "\n".join(row[0] for row in rows)

@@ -173,6 +173,11 @@ class MemoryEventStore:
     async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
         return self._snapshots.get(aggregate_id)
 
+    async def load_latest(self, aggregate_id: str) -> tuple[Snapshot | None, list[Event]]:
+        snapshot = self._snapshots.get(aggregate_id)
+        after = 0 if snapshot is None else snapshot.version
+        return snapshot, await self.load_events(aggregate_id, after_version=after)
+
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         self._keep_snapshot(snapshot)
 
