@@ -56,6 +56,24 @@ def references(root: Path = REFERENCE) -> list[Reference]:
     ]
 
 
+def limit_step(ref: Reference, root: Path = REFERENCE) -> tuple[dict[str, Any], Run] | None:
+    """A saturation reference's highest step that met its SLO (its recheck, if it had one),
+    with that step's own results (committed under `steps/rate-R[-xN]/`), or None when there is
+    no such step or file."""
+    met = [
+        row
+        for row in ref.data.get("saturation") or []
+        if row.get("kind") == "step" and row.get("met")
+    ]
+    if not met:
+        return None
+    row = max(met, key=lambda r: (r["rate"], bool(r.get("recheck"))))  # a recheck's verdict rules
+    stretch = ref.data["config"].get("recheck", 1) if row.get("recheck") else 1
+    name = f"rate-{row['rate']:g}" + (f"-x{stretch}" if stretch > 1 else "")
+    path = root / ref.name / "steps" / name / "results.json"
+    return (row, load(path).to_dict()) if path.exists() else None
+
+
 def num(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"

@@ -1,0 +1,46 @@
+"""The README's second capacity table: the model from the saturation search's highest met step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bench.report.reference_runs import REFERENCE, Reference, limit_step, references
+
+SATURATION = next(r for r in references() if "saturation" in r.data)
+
+
+def steps(ref: Reference) -> list[dict[str, object]]:
+    return [r for r in ref.data["saturation"] if r["kind"] == "step"]
+
+
+def with_rows(ref: Reference, rows: list[dict[str, object]]) -> Reference:
+    return Reference(ref.name, {**ref.data, "saturation": rows})
+
+
+def test_the_committed_search_names_its_highest_met_step_and_that_steps_own_run() -> None:
+    found = limit_step(SATURATION)
+    assert found is not None
+    row, step = found
+    met = [r["rate"] for r in steps(SATURATION) if r["met"]]
+    assert row["rate"] == max(met)  # type: ignore[type-var]
+    assert step["config"]["rate"] == row["rate"]
+    assert step["resources"], "the step's run must carry the CPU the model is built from"
+
+
+def test_a_met_recheck_is_read_from_its_stretched_directory(tmp_path: Path) -> None:
+    row, _ = limit_step(SATURATION) or ({}, {})
+    source = REFERENCE / SATURATION.name / "steps" / f"rate-{row['rate']:g}" / "results.json"
+    stretched = tmp_path / SATURATION.name / "steps" / f"rate-{row['rate']:g}-x3"
+    stretched.mkdir(parents=True)
+    shutil.copy(source, stretched / "results.json")
+    recheck = {**row, "step": 99, "recheck": True}
+    ref = with_rows(SATURATION, [*steps(SATURATION), recheck])
+    found = limit_step(ref, tmp_path)
+    assert found is not None and found[0]["step"] == 99
+
+
+def test_no_met_step_or_no_committed_step_run_gives_no_table(tmp_path: Path) -> None:
+    missed = [{**r, "met": False} for r in steps(SATURATION)]
+    assert limit_step(with_rows(SATURATION, missed)) is None
+    assert limit_step(SATURATION, tmp_path) is None
