@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal, get_args
 
 SCHEMA_ID = "cqrs-bench/results/1"
@@ -128,3 +129,9 @@ ROW_PARAMS: dict[str, tuple[str, ...]] = {
     "resources": ("process",),
 }
 """The parameters that identify a row of each section (what `compare` matches rows by)."""
+
+
+def step_dir(out: Path, rate: float, stretch: int = 1) -> Path:
+    """Where the step at `rate` writes its load run; a recheck `stretch` times as long writes
+    beside it, in rate-R-xN."""
+    return out / "steps" / (f"rate-{rate:g}" + (f"-x{stretch}" if stretch > 1 else ""))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.report.constants import step_dir
 from bench.report.results import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +70,7 @@ def limit_step(ref: Reference, root: Path = REFERENCE) -> tuple[dict[str, Any], 
         return None
     row = max(met, key=lambda r: (r["rate"], bool(r.get("recheck"))))  # a recheck's verdict rules
     stretch = ref.data["config"].get("recheck", 1) if row.get("recheck") else 1
-    name = f"rate-{row['rate']:g}" + (f"-x{stretch}" if stretch > 1 else "")
-    path = root / ref.name / "steps" / name / "results.json"
+    path = step_dir(root / ref.name, row["rate"], stretch) / "results.json"
     return (row, load(path).to_dict()) if path.exists() else None
 
 

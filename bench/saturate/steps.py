@@ -10,17 +10,11 @@ import msgspec
 
 from bench.load.config import LoadConfig
 from bench.load.jit_warmup import WarmupRound
-from bench.report.constants import PERCENTILES_TO_REPORT, LagStage
+from bench.report.constants import PERCENTILES_TO_REPORT, LagStage, step_dir
 from bench.report.cpu_probe import SPEED_CHANGE
 from bench.run.runner import LoadRun, run_load
 from bench.saturate.search import Search, Slo, StepResult, tossups
 from system.config import Settings
-
-
-def step_dir(out: Path, rate: float, stretch: int = 1) -> Path:
-    """Where the step at `rate` writes its load run; a recheck `stretch` times as long writes
-    beside it, in rate-R-xN."""
-    return out / "steps" / (f"rate-{rate:g}" + (f"-x{stretch}" if stretch > 1 else ""))
 
 
 def step_result(run: LoadRun, rate: float, slo: Slo, *, step_s: float, recheck: bool) -> StepResult:

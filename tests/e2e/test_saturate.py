@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bench.load.options import config_from_flags
+from bench.report.constants import step_dir
 from bench.report.results import load as load_results
 from bench.saturate.search import Slo, StepResult, saturate
-from bench.saturate.steps import run_step, saturation_rows, step_dir
+from bench.saturate.steps import run_step, saturation_rows
 from system.config import Settings
 
 pytestmark = pytest.mark.e2e

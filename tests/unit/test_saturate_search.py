@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.report.constants import step_dir
 from bench.report.plots.saturation import saturation_curve
 from bench.report.readme_saturation import saturation_block
 from bench.report.reference_runs import Reference
@@ -27,7 +28,6 @@ from bench.saturate.steps import (
     search_notes,
     soft_note,
     speed_note,
-    step_dir,
     steps_settings,
 )
 
