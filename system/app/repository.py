@@ -62,10 +62,9 @@ class Repository:
             snapshot, events = await self.store.load_latest(aggregate_id)
             if snapshot is None or _trusted(snapshot, cls, None, None):
                 aggregate = self._from(cls, aggregate_id, snapshot)
+                snapshot_version = aggregate.version
                 aggregate.apply_all(events)
-                return Rehydrated(
-                    aggregate, 0 if snapshot is None else snapshot.version, len(events)
-                )
+                return Rehydrated(aggregate, snapshot_version, len(events))
         aggregate = cls(aggregate_id)
         if self.snapshot_every is not None:
             snapshot = await self.store.load_snapshot(aggregate_id)

@@ -247,18 +247,9 @@ class PostgresEventStore:
         """The stream's snapshot, if any, and every event after it (the whole stream without
         one): the first page comes in the same statement as the snapshot (`LOAD_LATEST`)."""
         row = await self._fetchrow(LOAD_LATEST, aggregate_id, REPLAY_PAGE)
-        aggregate_type, version, schema_version, state, taken_at, payloads, head = row
-        snapshot = None
-        if version is not None:
-            snapshot = Snapshot(
-                aggregate_id=aggregate_id,
-                aggregate_type=aggregate_type,
-                version=version,
-                schema_version=schema_version,
-                state=state.encode(),
-                taken_at=taken_at,
-            )
-        after = version or 0
+        snapshot = None if row["aggregate_id"] is None else snapshot_from_row(row)
+        payloads, head = row["payloads"], row["head"]
+        after = 0 if snapshot is None else snapshot.version
         upto = after + REPLAY_PAGE
         events = list(await self._decoded_page(payloads, aggregate_id, after, upto, None))
         if (head or 0) > upto:
@@ -323,16 +314,7 @@ class PostgresEventStore:
 
     async def load_snapshot(self, aggregate_id: str) -> Snapshot | None:
         row = await self._fetchrow(LOAD_SNAPSHOT, aggregate_id)
-        if row is None:
-            return None
-        return Snapshot(
-            aggregate_id=row[0],
-            aggregate_type=row[1],
-            version=row[2],
-            schema_version=row[3],
-            state=row[4].encode(),
-            taken_at=row[5],
-        )
+        return None if row is None else snapshot_from_row(row)
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         async with self.connection() as conn:
@@ -365,4 +347,16 @@ def recorded_from_row(row: Any) -> RecordedEvent:
         data=row[7].encode(),
         metadata=_metadata_decoder.decode(row[8]),
         recorded_at=row[9],
+    )
+
+
+def snapshot_from_row(row: Any) -> Snapshot:
+    """A `Snapshot` from a row that starts with `SNAPSHOT_COLUMNS`."""
+    return Snapshot(
+        aggregate_id=row[0],
+        aggregate_type=row[1],
+        version=row[2],
+        schema_version=row[3],
+        state=row[4].encode(),
+        taken_at=row[5],
     )

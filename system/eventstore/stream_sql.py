@@ -13,6 +13,7 @@ COLUMNS = (
     "event_id::text, aggregate_id, aggregate_type, version, position, event_type,"
     " schema_version, data, metadata, recorded_at"
 )
+SNAPSHOT_COLUMNS = "aggregate_id, aggregate_type, version, schema_version, state, taken_at"
 STREAM_FILTER = (
     "aggregate_id = $1 AND version > $2 AND version <= $3"
     " AND ($4::timestamptz IS NULL OR recorded_at <= $4)"
@@ -50,10 +51,10 @@ AFTER_SNAPSHOT = (
     " AND version <= coalesce(s.version, 0) + $2"
 )
 LOAD_LATEST = f"""
-SELECT s.aggregate_type, s.version, s.schema_version, s.state, s.taken_at, tail.*
+SELECT {SNAPSHOT_COLUMNS}, tail.payloads, tail.head
 FROM (SELECT) AS one
 LEFT JOIN snapshots AS s ON s.aggregate_id = $1
-CROSS JOIN LATERAL ({_replay(AFTER_SNAPSHOT)}) AS tail
+CROSS JOIN LATERAL ({_replay(AFTER_SNAPSHOT)}) AS tail(payloads, head)
 """
 """A stream's snapshot (if any) and the first page of events after it (or from its start), in
 one statement at one instant: half the round trips of `LOAD_SNAPSHOT` then `REPLAY`."""
@@ -74,10 +75,7 @@ ORDER BY tx_id DESC, position DESC LIMIT 1
 """
 NEXT_XID = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
 OLDEST_XID = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-LOAD_SNAPSHOT = """
-SELECT aggregate_id, aggregate_type, version, schema_version, state, taken_at
-FROM snapshots WHERE aggregate_id = $1
-"""
+LOAD_SNAPSHOT = f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE aggregate_id = $1"
 SAVE_SNAPSHOT = """
 INSERT INTO snapshots AS s (aggregate_id, aggregate_type, version, schema_version, state)
 VALUES ($1, $2, $3, $4, $5)
