@@ -24,7 +24,12 @@ from system.bus.kafka import KafkaPublisher
 from system.config import Settings, dsn_user
 from system.eventstore import pool as postgres_pool
 from system.eventstore.outbox import PostgresOutbox
-from system.eventstore.pool import pool_options, store_pool_options, translating_unavailable
+from system.eventstore.pool import (
+    keep_session,
+    pool_options,
+    store_pool_options,
+    translating_unavailable,
+)
 from system.eventstore.postgres import PostgresEventStore
 from system.eventstore.schema import migrate
 from system.ports import EventStore, ReadModels
@@ -137,14 +142,15 @@ async def migrate_event_store(
 
 
 async def open_relay_outbox(settings: Settings) -> PostgresOutbox:
-    """The relay's outbox on a small pool of its own (bounded waits, asyncpg's reset kept),
-    with the crash-after-ack hook when configured; close its `pool`.
+    """The relay's outbox on a small pool of its own (bounded waits, no reset query: the lock
+    and the LISTEN live on the leader's own connection, see `PostgresOutbox.lead`), with the
+    crash-after-ack hook when configured; close its `pool`.
 
     Raises `DependencyUnavailable` while PostgreSQL cannot be reached.
     """
     with translating_unavailable():
         outbox_pool: asyncpg.Pool = await asyncpg.create_pool(
-            settings.pg_dsn, min_size=1, max_size=4, **pool_options(settings)
+            settings.pg_dsn, min_size=1, max_size=4, reset=keep_session, **pool_options(settings)
         )
     return relay_outbox(outbox_pool, settings.relay_crash_after_ack)
 

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+import uvloop
 from prometheus_client import start_http_server
 
 from bench.stack.registry import LOOPBACK, host_port
@@ -54,7 +55,12 @@ Host = Annotated[
 
 
 def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `main(stop_event)`; SIGTERM/SIGINT set the event so it can finish and clean up."""
+    """Run `main(stop_event)` on uvloop, as uvicorn runs the api; SIGTERM/SIGINT set the event
+    so it can finish and clean up.
+
+    At 150 orders/s (load runs of 60 s) the relay took 0.66-0.71 ms of CPU per request on
+    uvloop, with its pool's reset query gone, against 0.86 on asyncio's loop; the projector's
+    CPU could not be told apart (1.50 -> 1.77 and 1.91 -> 1.68 ms in two adjacent pairs)."""
 
     async def runner() -> None:
         stop = asyncio.Event()
@@ -63,7 +69,7 @@ def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> No
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
-    asyncio.run(runner())
+    uvloop.run(runner())
 
 
 @serve.command()

@@ -1,4 +1,11 @@
-"""Request-scoped inputs shared by the routes: the handlers, If-Match, read-your-writes."""
+"""Request-scoped inputs shared by the routes: the handlers, If-Match, read-your-writes.
+
+Every dependency is `async def` though none awaits: FastAPI runs a plain `def` dependency in
+its thread pool, and those hand-offs to a worker thread and back were about a tenth of the
+api's samples in py-spy at 150 orders/s, for work of a few microseconds. Made async, the api's
+CPU per request fell from 2.08 ms to 1.70-1.75 ms (three 60 s load runs at 150 orders/s after
+one before; tests/unit/test_api_async_handlers.py keeps it so).
+"""
 
 from __future__ import annotations
 
@@ -20,13 +27,13 @@ IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'
 _VERSION = re.compile(r"[0-9]+")
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     """The composition root opened by the lifespan."""
     built: Container = request.app.state.container
     return built
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
@@ -47,7 +54,7 @@ def expected_version(
     return int(found.group(0))
 
 
-def provenance(
+async def provenance(
     correlation_id: Annotated[
         str | None,
         Header(
@@ -64,7 +71,7 @@ def provenance(
     return Metadata(correlation_id=correlation_id or str(uuid.uuid4()))
 
 
-def consistency(
+async def consistency(
     min_position: Annotated[
         int | None,
         Query(

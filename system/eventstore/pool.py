@@ -53,8 +53,8 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     asyncpg's default reset sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
     RESET ALL` on every release, a second round trip per append. The event store's statements
     set nothing, listen to nothing and take only transaction-scoped locks; asyncpg still rolls
-    back a transaction left open before calling this. Not for the relay's pool (it LISTENs and
-    holds a session advisory lock).
+    back a transaction left open before calling this. The relay's pool uses it too: its LISTEN
+    and session advisory lock live on a connection of their own, outside the pool.
     """
 
 
