@@ -38,12 +38,39 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
-    """Store `render(result)` under `key` in the append's transaction: a second append with the
-    same key fails (`KeyTaken`) and commits nothing."""
+    """Store a command's answer under `key` with its events: a second append with the same key
+    fails (`KeyTaken`) and commits nothing.
+
+    The answer is `status` and the body `before + position + after` (the position in decimal):
+    only the append knows where its events land, and the store writes the key in the append's
+    own statement (`rendering` builds one from a render function).
+    """
 
     key: str
     request_hash: str
-    render: Callable[[AppendResult], tuple[int, bytes]]
+    status: int
+    before: bytes
+    after: bytes
+
+    def body(self, position: int) -> bytes:
+        """The answer's body for an append that landed at `position`."""
+        return self.before + str(position).encode() + self.after
+
+    @classmethod
+    def rendering(
+        cls, key: str, request_hash: str, render: Callable[[int], tuple[int, bytes]]
+    ) -> IdempotencyRecord:
+        """The record of `render(position)`, which must print the position once, in decimal.
+
+        Rendered at positions 1 and 22, the two bodies must differ in those digits only;
+        anything else raises ValueError."""
+        status, one = render(1)
+        _, other = render(22)
+        at = next((i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), -1)
+        before, after = one[:at], one[at + 1 :]
+        if at < 0 or one != before + b"1" + after or other != before + b"22" + after:
+            raise ValueError("an idempotent answer must print its position once, in decimal")
+        return cls(key=key, request_hash=request_hash, status=status, before=before, after=after)
 
 
 class KeyTaken(Exception):

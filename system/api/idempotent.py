@@ -1,6 +1,6 @@
 """Idempotent commands: `Idempotency-Key` on every POST.
 
-The first successful answer to a key is stored with the command's events (same transaction,
+The first successful answer to a key is stored with the command's events (same statement,
 `system/eventstore/idempotency.py`); a retry with the same key and the same request gets that
 answer byte for byte (status and body, `Idempotent-Replayed: true`) and appends nothing; the same
 key with another request (method, path or JSON body) is a 422 naming the header. A refused

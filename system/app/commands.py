@@ -94,7 +94,7 @@ class CommandHandlers:
     ) -> CommandResult:
         """Run one command; raises DomainError, NotFound or ConcurrencyError, writing nothing.
 
-        With `keyed`, its rendered answer is stored under its key in the append's transaction;
+        With `keyed`, its rendered answer is stored under its key by the append's own statement;
         KeyTaken (nothing written) when another request stored one first.
         """
         name = type(command).__name__
@@ -167,11 +167,12 @@ class CommandHandlers:
         if keyed is None:
             result = await self.store.append(streams, metadata, snapshots=snapshots)
         else:
-            record = IdempotencyRecord(
-                key=keyed.key,
-                request_hash=keyed.request_hash,
-                render=lambda r: keyed.render(
-                    CommandResult(aggregate_id=head, version=r.versions[head], position=r.position)
+            version = streams[0].expected_version + len(streams[0].events)
+            record = IdempotencyRecord.rendering(
+                keyed.key,
+                keyed.request_hash,
+                lambda position: keyed.render(
+                    CommandResult(aggregate_id=head, version=version, position=position)
                 ),
             )
             result = await self.store.append(

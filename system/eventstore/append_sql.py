@@ -2,8 +2,11 @@
 
 An append is one statement (one round trip, one implicit transaction): it checks that every
 stream's expected version exists, inserts all events from `unnest` arrays, writes one outbox
-row per event, upserts any due snapshot and, unless an unpublished outbox row younger than 20
-ms exists, fires `NOTIFY cqrs_outbox` (see below). UNIQUE(aggregate_id, version) turns a stale
+row per event, upserts any due snapshot, stores the command's idempotency key and answer if it
+has one and, unless an unpublished outbox row younger than 20 ms exists, fires `NOTIFY
+cqrs_outbox` (see below). The key used to be written in a transaction around the append (BEGIN,
+append, INSERT, COMMIT: four round trips where one does; every command of the load scenarios
+carries a key). UNIQUE(aggregate_id, version) turns a stale
 expected version into `ConcurrencyError`; the existence check (an InitPlan run before any row
 gets a position or a transaction id) rejects a version that is ahead, so streams stay gap-free,
 and a stream's versions get increasing positions and tx ids.
@@ -110,7 +113,25 @@ LEFT JOIN LATERAL (
       )
 ) AS n ON true
 """
+
+
+def _key_row(first: int) -> str:
+    """The idempotency key's row ($first: key, request hash, status, body before and after the
+    position), written only if the events were."""
+    key, request_hash, status, before, after = (f"${first + i}" for i in range(5))
+    return f""", key_row AS (
+    INSERT INTO idempotency_keys (key, request_hash, status, body)
+    SELECT {key}, {request_hash}, {status}::int2,
+           {before}::bytea || convert_to(max(position)::text, 'UTF8') || {after}::bytea
+    FROM ins HAVING count(*) > 0
+)"""
+
+
 APPEND = _APPEND_EVENTS + _APPEND_SNAPSHOTS + _APPEND_RESULT
 """An append with due snapshots ($11-$15)."""
 APPEND_EVENTS = _APPEND_EVENTS + _APPEND_RESULT
 """An append without snapshots (most commands): ten parameters, no empty `unnest` to plan."""
+APPEND_KEYED = _APPEND_EVENTS + _APPEND_SNAPSHOTS + _key_row(16) + _APPEND_RESULT
+"""`APPEND` storing an idempotency key and its answer ($16-$20)."""
+APPEND_EVENTS_KEYED = _APPEND_EVENTS + _key_row(11) + _APPEND_RESULT
+"""`APPEND_EVENTS` storing an idempotency key and its answer ($11-$15)."""

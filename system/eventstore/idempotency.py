@@ -1,58 +1,47 @@
 """Idempotency keys: the first answer to a keyed command, stored with its events.
 
-The key row is inserted in the append's transaction, after the events, so it exists exactly
-when they do. A concurrent retry with the same key blocks on the primary key until the first
-transaction ends, then fails with a unique violation (`KeyTaken`), rolls its own events back
-and reads the stored answer. Keys are kept at least `KEEP_ANSWERS_S` (24 h) and pruned after
-(`prune`, which the api runs periodically through `PostgresEventStore.prune_answers`).
+The key row is inserted by the append's own statement (`APPEND_EVENTS_KEYED` and
+`APPEND_KEYED` in append_sql.py), only if its events were, so it exists exactly when they do.
+A concurrent retry with the same key blocks on the primary key until the first statement's
+transaction ends, then fails with a unique violation (`KeyTaken`), which rolls its own events
+back, and reads the stored answer. Keys are kept at least `KEEP_ANSWERS_S` (24 h) and pruned
+after (`prune`, which the api runs periodically through `PostgresEventStore.prune_answers`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 
-from system.ports import (
-    KEEP_ANSWERS_S,
-    AppendResult,
-    IdempotencyRecord,
-    KeyTaken,
-    StoredAnswer,
-)
+from system.ports import KEEP_ANSWERS_S, IdempotencyRecord, KeyTaken, StoredAnswer
 
 KEY_CONSTRAINT = "idempotency_keys_pkey"
 
 LOOKUP = "SELECT request_hash, status, body FROM idempotency_keys WHERE key = $1"
-STORE = "INSERT INTO idempotency_keys (key, request_hash, status, body) VALUES ($1, $2, $3, $4)"
 PRUNE = (
     "DELETE FROM idempotency_keys"
     " WHERE created_at < clock_timestamp() - make_interval(secs => $1::float8)"
 )
 
 
-async def append_keyed(
-    conn: asyncpg.Connection,
-    record: IdempotencyRecord,
-    append: str,
-    args: tuple[Any, ...],
-    versions: dict[str, int],
-) -> int | None:
-    """Run the `append` statement and store the key in one transaction; the last position, or
-    None when the append wrote nothing (an expected version ahead of the stream)."""
+def key_arguments(record: IdempotencyRecord) -> tuple[str, str, int, bytes, bytes]:
+    """The keyed append statements' last five parameters."""
+    return record.key, record.request_hash, record.status, record.before, record.after
+
+
+@contextlib.contextmanager
+def translating_key_taken(record: IdempotencyRecord | None) -> Iterator[None]:
+    """Raise `KeyTaken` when the append failed on `record`'s key being stored already."""
     try:
-        async with conn.transaction():
-            position: int | None = await conn.fetchval(append, *args)
-            if position is None:
-                return None
-            status, body = record.render(AppendResult(versions=versions, position=position))
-            await conn.execute(STORE, record.key, record.request_hash, status, body)
+        yield
     except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name != KEY_CONSTRAINT:
+        if record is None or exc.constraint_name != KEY_CONSTRAINT:
             raise
         raise KeyTaken(record.key) from exc
-    return position
 
 
 class Connections(Protocol):

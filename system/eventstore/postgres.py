@@ -24,9 +24,14 @@ from system.domain.codec import decode_events, decode_stream, encode_event
 from system.domain.errors import VersionGapError
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
-from system.eventstore.append_sql import APPEND, APPEND_EVENTS
+from system.eventstore.append_sql import APPEND, APPEND_EVENTS, APPEND_EVENTS_KEYED, APPEND_KEYED
 from system.eventstore.errors import translating_append_errors
-from system.eventstore.idempotency import append_keyed, lookup, prune
+from system.eventstore.idempotency import (
+    key_arguments,
+    lookup,
+    prune,
+    translating_key_taken,
+)
 from system.eventstore.pool import STORE_SERVER_SETTINGS, keep_session, translating_unavailable
 from system.eventstore.stream_sql import (
     HEAD,
@@ -135,7 +140,7 @@ class PostgresEventStore:
 
         `snapshots` are written only if the events commit; `recorded_at` backfills history
         (imports, tests, benchmarks) and is never set by command handlers; `idempotency` stores
-        the answer under its key in the same transaction (`KeyTaken` if the key is used).
+        the answer under its key in the same statement (`KeyTaken` if the key is used).
         """
         args: tuple[Any, ...]
         ids: list[str] = []
@@ -186,15 +191,12 @@ class PostgresEventStore:
                 [s.schema_version for s in snapshots],
                 [s.state.decode() for s in snapshots],
             )
-        with translating_unavailable():
+        if idempotency is not None:
+            statement = APPEND_KEYED if snapshots else APPEND_EVENTS_KEYED
+            args += key_arguments(idempotency)
+        with translating_unavailable(), translating_key_taken(idempotency):
             async with translating_append_errors(self.pool, streams):
-                if idempotency is None:
-                    position = await self._fetchval(statement, *args)
-                else:
-                    async with self.connection() as conn:
-                        position = await append_keyed(
-                            conn, idempotency, statement, args, new_versions
-                        )
+                position = await self._fetchval(statement, *args)
                 if position is None:
                     raise VersionGapError("an expected version was not (yet) committed")
         return AppendResult(versions=new_versions, position=position)

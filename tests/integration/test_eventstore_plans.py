@@ -20,7 +20,7 @@ from system.config import Settings
 from system.domain.account import BankAccount
 from system.domain.events import MoneyDeposited
 from system.eventstore import errors, idempotency, postgres, stream_sql
-from system.eventstore.append_sql import APPEND, APPEND_EVENTS
+from system.eventstore.append_sql import APPEND, APPEND_EVENTS, APPEND_EVENTS_KEYED, APPEND_KEYED
 from system.eventstore.pool import STORE_SERVER_SETTINGS, store_pool_options
 from system.eventstore.schema import migrate
 from system.ports import StreamAppend
@@ -31,6 +31,7 @@ DATABASE = "cqrs_test_append_plans"
 EVENT_ARGS = "'{s}', '{BankAccount}', '{2}', '{MoneyDeposited}', '{1}', '{\"{}\"}', '{}', NULL"
 GUARD_ARGS = "'{s}', '{1}'"
 SNAPSHOT_ARGS = "'{s}', '{BankAccount}', '{2}', '{1}', '{\"{}\"}'"
+KEY_ARGS = "'k', 'h', 201, '\\x7b', '\\x7d'"
 FILL = """
 INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
 SELECT 'fill-' || g / 100, 'BankAccount', g % 100 + 1, 'MoneyDeposited', 1,
@@ -86,7 +87,16 @@ async def test_append_plans_built_on_an_empty_store_use_the_indexes(
     with_snapshots = await generic_plan(
         empty_store, "append", APPEND, f"{EVENT_ARGS}, {GUARD_ARGS}, {SNAPSHOT_ARGS}"
     )
-    for plan in (events_only, with_snapshots):
+    keyed = await generic_plan(
+        empty_store, "append_keyed", APPEND_EVENTS_KEYED, f"{EVENT_ARGS}, {GUARD_ARGS}, {KEY_ARGS}"
+    )
+    keyed_with_snapshots = await generic_plan(
+        empty_store,
+        "append_keyed_snapshots",
+        APPEND_KEYED,
+        f"{EVENT_ARGS}, {GUARD_ARGS}, {SNAPSHOT_ARGS}, {KEY_ARGS}",
+    )
+    for plan in (events_only, with_snapshots, keyed, keyed_with_snapshots):
         assert "events_stream_version" in plan, plan
         assert "Seq Scan on events" not in plan, plan
 
@@ -110,7 +120,6 @@ STATEMENTS = {
     "save_snapshot": (stream_sql.SAVE_SNAPSHOT, "'s', 'BankAccount', 2, 1, '{}'"),
     "actual_versions": (errors._ACTUAL_VERSIONS, "'{s}'"),
     "lookup_key": (idempotency.LOOKUP, "'k'"),
-    "store_key": (idempotency.STORE, "'k', 'h', 200, ''"),
 }
 
 

@@ -219,10 +219,10 @@ async def an_idempotency_key_stores_one_answer_and_refuses_a_second_append(
 ) -> None:
     aggregate_id, key = new_id("contract"), new_id("key")
 
-    def render(result: AppendResult) -> tuple[int, bytes]:
-        return 201, orjson.dumps({"position": result.position})
+    def render(position: int) -> tuple[int, bytes]:
+        return 201, orjson.dumps({"position": position, "id": aggregate_id})
 
-    record = IdempotencyRecord(key=key, request_hash="h-1", render=render)
+    record = IdempotencyRecord.rendering(key, "h-1", render)
     first = await store.append(
         [account(aggregate_id, 0, AccountOpened(owner_id="o"))], idempotency=record
     )
@@ -231,7 +231,7 @@ async def an_idempotency_key_stores_one_answer_and_refuses_a_second_append(
     answer = await store.stored_answer(key)
     assert answer is not None
     assert (answer.request_hash, answer.status) == ("h-1", 201)
-    assert orjson.loads(answer.body) == {"position": first.position}
+    assert answer.body == render(first.position)[1]
     assert [e.version for e in await store.load(aggregate_id)] == [1]
     await store.prune_answers(KEEP_ANSWERS_S)
     assert await store.stored_answer(key) == answer

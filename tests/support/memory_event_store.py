@@ -92,8 +92,11 @@ class MemoryEventStore:
         for snapshot in snapshots:
             self._keep_snapshot(snapshot)
         if idempotency is not None:
-            status, body = idempotency.render(result)
-            answer = StoredAnswer(request_hash=idempotency.request_hash, status=status, body=body)
+            answer = StoredAnswer(
+                request_hash=idempotency.request_hash,
+                status=idempotency.status,
+                body=idempotency.body(result.position),
+            )
             self._answers[idempotency.key] = KeptAnswer(answer, datetime.now(UTC))
         return result
 

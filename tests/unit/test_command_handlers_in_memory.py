@@ -4,7 +4,7 @@ snapshots — without PostgreSQL (`tests/integration/test_command_handlers.py` r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import orjson
@@ -581,7 +581,8 @@ async def test_an_if_matched_order_is_retried_when_the_race_is_on_a_product(
 
 def keyed(key: str, request_hash: str) -> KeyedCommand:
     def render(result: CommandResult) -> tuple[int, bytes]:
-        return 201, orjson.dumps({"id": result.aggregate_id, "version": result.version})
+        body = {"id": result.aggregate_id, "version": result.version, "position": result.position}
+        return 201, orjson.dumps(body)
 
     return KeyedCommand(key=key, request_hash=request_hash, render=render)
 
@@ -595,7 +596,7 @@ async def test_a_keyed_command_stores_its_answer_once_and_a_reused_key_appends_n
     answer = await store.stored_answer("k-1")
     assert answer is not None
     assert (answer.request_hash, answer.status) == ("h-1", 201)
-    assert orjson.loads(answer.body) == {"id": "a-1", "version": 3}
+    assert orjson.loads(answer.body) == {"id": "a-1", "version": 3, "position": 3}
     for command, request_hash in (
         (c.Deposit(account_id="a-1", amount=4), "h-1"),
         (c.Deposit(account_id="a-1", amount=9), "h-2"),
@@ -621,7 +622,11 @@ async def test_a_refused_keyed_command_leaves_its_key_free(
     )
     answer = await store.stored_answer("k-1")
     assert answer is not None and answer.request_hash == "h-2"
-    assert orjson.loads(answer.body) == {"id": "a-1", "version": result.version}
+    assert orjson.loads(answer.body) == {
+        "id": "a-1",
+        "version": result.version,
+        "position": result.position,
+    }
 
 
 async def test_a_keyed_command_that_lost_a_race_stores_only_its_retried_answer(
@@ -637,7 +642,7 @@ async def test_a_keyed_command_that_lost_a_race_stores_only_its_retried_answer(
     result = await on.handle(c.Deposit(account_id="a-1", amount=4), None, keyed("k-1", "h-1"))
     assert result.version == 5
     answer = await store.stored_answer("k-1")
-    assert answer is not None and orjson.loads(answer.body) == {"id": "a-1", "version": 5}
+    assert answer is not None and orjson.loads(answer.body)["version"] == 5
     assert [v for _, v, _ in await written(store, 2)] == [3, 4, 5]
 
 
@@ -647,7 +652,11 @@ async def test_a_keyed_order_answers_with_the_orders_version_not_a_products(
     await catalogue(handlers)
     result = await handlers.handle(place(), None, keyed("k-1", "h-1"))
     answer = await store.stored_answer("k-1")
-    assert answer is not None and orjson.loads(answer.body) == {"id": "o-1", "version": 1}
+    assert answer is not None and orjson.loads(answer.body) == {
+        "id": "o-1",
+        "version": 1,
+        "position": 6,
+    }
     assert (result.aggregate_id, result.version, result.position) == ("o-1", 1, 6)
 
 
@@ -729,3 +738,32 @@ async def test_no_snapshot_is_taken_when_snapshots_are_off(
     assert await store.load_snapshot("a-1") is None
     rehydrated = await handlers.repository.rehydrate(BankAccount, "a-1")
     assert (rehydrated.snapshot_version, rehydrated.replayed_events) == (0, 202)
+
+
+UNSPLITTABLE: dict[str, Callable[[int], bytes]] = {
+    "no position": lambda p: b'{"id":"a-1"}',
+    "twice": lambda p: b'{"from":%d,"to":%d}' % (p, p),
+    "padded": lambda p: b'{"position":"%05d"}' % p,
+}
+
+
+@pytest.mark.parametrize("body", UNSPLITTABLE.values(), ids=UNSPLITTABLE.keys())
+def test_an_answer_that_does_not_print_its_position_once_is_refused(
+    body: Callable[[int], bytes],
+) -> None:
+    with pytest.raises(ValueError, match="print its position once"):
+        IdempotencyRecord.rendering("k-1", "h-1", lambda p: (201, body(p)))
+
+
+def test_a_record_rebuilds_the_body_at_any_position() -> None:
+    def render(position: int) -> tuple[int, bytes]:
+        return 201, orjson.dumps({"order_id": "o-1", "version": 2, "position": position})
+
+    record = IdempotencyRecord.rendering("k-1", "h-1", render)
+    assert (record.status, record.before, record.after) == (
+        201,
+        b'{"order_id":"o-1","version":2,"position":',
+        b"}",
+    )
+    for position in (1, 9, 10, 123_456_789_012):
+        assert record.body(position) == render(position)[1]
