@@ -22,7 +22,7 @@ from system.api.errors import ApiError
 from system.app.commands import CommandResult, KeyedCommand
 from system.bootstrap import Container
 from system.domain import commands as c
-from system.domain.errors import ConcurrencyError
+from system.domain.errors import ConcurrencyError, DomainError
 from system.domain.recorded import Metadata
 from system.ports import KeyTaken, StoredAnswer
 
@@ -109,14 +109,13 @@ async def execute(
     commands = ctx.root.commands
     if ctx.key is None:
         return _answer(*rendered(await commands.handle(command, ctx.meta)))
-    stored = await ctx.root.events.stored_answer(ctx.key)
-    if stored is not None:
-        return _replay(ctx, stored)
     keyed = KeyedCommand(key=ctx.key, request_hash=ctx.request_hash, render=rendered)
     try:
         result = await commands.handle(command, ctx.meta, keyed)
-    except (KeyTaken, ConcurrencyError):
-        # a concurrent retry stored its answer first (or moved the stream by this very command)
+    except (KeyTaken, ConcurrencyError, DomainError):
+        # A retry, run again rather than looked up first (one round trip less for every
+        # first try): its append failed on the stored key, or the first try's events moved
+        # the stream or changed what the command may do. Either way, its answer is stored.
         stored = await ctx.root.events.stored_answer(ctx.key)
         if stored is None:
             raise

@@ -108,3 +108,25 @@ async def test_concurrent_retries_with_one_key_append_once(
         assert await _events(db, correlation) == 1
     state = await api.get(f"/accounts/{account}/history")
     assert state.json()["balance"] == 9
+
+
+async def test_a_retry_the_domain_would_now_refuse_replays_the_first_answer(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """A retry runs again before its key is looked up: the first try's withdrawal emptied the
+    account, so the retry's own withdrawal is refused, and the refusal finds the stored answer."""
+    account = await _account(api)
+    deposit = await api.post(
+        f"/accounts/{account}/deposits", json={"amount": 10}, headers={KEY: str(uuid.uuid4())}
+    )
+    assert deposit.status_code == 200, deposit.text
+    key, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    headers = {KEY: key, "X-Correlation-ID": correlation}
+    path = f"/accounts/{account}/withdrawals"
+    first = await api.post(path, json={"amount": 10}, headers=headers)
+    again = await api.post(path, json={"amount": 10}, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    assert again.content == first.content
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert await _events(db, correlation) == 1
+    assert (await api.get(f"/accounts/{account}/history")).json()["balance"] == 0
