@@ -32,6 +32,7 @@ from system.domain.errors import ConcurrencyError, DomainError
 from system.metrics import API_UNAVAILABLE
 from system.ports import KEEP_ANSWERS_S
 from system.resilience import DependencyUnavailable
+from system.runtime import freeze_startup_objects
 
 MAX_BODY_BYTES = 64 * 1024
 TEST_DELAY_ENV = "CQRS_API_TEST_DELAY_MS"
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, test_delay_ms: float = 0.0) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap(settings) as container:
             app.state.container = container
+            freeze_startup_objects()
             pruner = asyncio.create_task(_prune_keys(container))
             try:
                 yield
