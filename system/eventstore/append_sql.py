@@ -4,12 +4,12 @@ An append is one statement (one round trip, one implicit transaction): it checks
 stream's expected version exists, inserts all events from `unnest` arrays, writes one outbox
 row per event, upserts any due snapshot, stores the command's idempotency key and answer if it
 has one and, unless an unpublished outbox row younger than 20 ms exists, fires `NOTIFY
-cqrs_outbox` (see below). The key used to be written in a transaction around the append (BEGIN,
-append, INSERT, COMMIT: four round trips where one does; every command of the load scenarios
-carries a key). UNIQUE(aggregate_id, version) turns a stale
-expected version into `ConcurrencyError`; the existence check (an InitPlan run before any row
-gets a position or a transaction id) rejects a version that is ahead, so streams stay gap-free,
-and a stream's versions get increasing positions and tx ids.
+cqrs_outbox` (see below). The key used to be written in a transaction around the append
+(BEGIN, append, INSERT, COMMIT: four round trips where one does; every command of the load
+scenarios carries a key). UNIQUE(aggregate_id, version) turns a stale expected version into
+`ConcurrencyError`; the existence check (an InitPlan run before any row gets a position or a
+transaction id) rejects a version that is ahead, so streams stay gap-free, and a stream's
+versions get increasing positions and tx ids.
 
 Followers read in (tx_id, position) order, only below the oldest running transaction
 (`pg_snapshot_xmin`): a transaction that commits late always has a tx id above everything
