@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter as Tally
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 COMMANDS = Counter(
@@ -130,3 +134,25 @@ PROJECTOR_SETTINGS = Info(
     "The settings this projector process runs with that change its figures: how it makes writes"
     " searchable, the least gap between refreshes, whether it writes lag stamps.",
 )
+
+
+def observe_all(histogram: Histogram, amounts: Iterable[float]) -> None:
+    """`histogram.observe(a)` for each amount, one locked increment per bucket touched.
+
+    The projector observes four lag stages per event: at 3,000 events a batch, calling
+    `observe` 12,000 times (two locked increments and a linear bucket scan each) took 15 ms,
+    a fifth of the batch's time in the projection micro-benchmark (issue 14). This uses the
+    histogram's own buckets and counters (private in prometheus_client, which has no batch
+    call); tests/unit/test_metrics_observe_all.py holds it to `observe`'s exposition.
+    """
+    bounds = histogram._upper_bounds
+    total = 0.0
+    tally: Tally[int] = Tally()
+    for amount in amounts:
+        total += amount
+        tally[bisect.bisect_left(bounds, amount)] += 1
+    if not tally:
+        return
+    histogram._sum.inc(total)
+    for index, count in tally.items():
+        histogram._buckets[index].inc(count)

@@ -12,7 +12,9 @@ def freeze_startup_objects() -> None:
     whole life, yet every full collection walks all of it again: the api's took 95-108 ms at
     175 orders/s, every 25-30 s, and each stalled every request in flight (`gc.callbacks`
     timings beside the load run's per-request latencies). Frozen, those objects are never
-    scanned again; objects allocated later are collected as before.
+    scanned again; objects allocated later are collected as before. The relay and the projector
+    freeze theirs too, once set up: in the projection micro-benchmark a full collection during a
+    3,000-event batch doubled its decoding time (16 ms against 9 ms frozen).
     """
     gc.collect()
     gc.freeze()

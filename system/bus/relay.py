@@ -63,6 +63,7 @@ from system.resilience import (
     retry_unavailable,
     sleep_or_stop,
 )
+from system.runtime import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ async def run_relay(
             health=health,
         )
         stopper = asyncio.create_task(_wake_on(stop_event, relay.wake))
+        freeze_startup_objects()
         try:
             while not stop_event.is_set():
                 leader = await retry_unavailable(

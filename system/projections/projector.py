@@ -58,6 +58,7 @@ from system.metrics import (
     PROJECTION_POSITION,
     PROJECTOR_DEPENDENCY_UP,
     PROJECTOR_RETRIES,
+    observe_all,
 )
 from system.ports import Doc, ProjectionStore
 from system.projections.arrivals import decode_received
@@ -297,13 +298,12 @@ class Projector:
         lag = self._lag
         by_receipt: dict[float, list[Arrival]] = {}
         for arrival_ in events:
-            consumed = arrival_.consumed_at
-            by_receipt.setdefault(consumed, []).append(arrival_)
-            lag["index"].observe(indexed - consumed)
-            lag["refresh"].observe(searchable - indexed)
-            if arrival_.origin is not None:
-                lag["delivery"].observe(consumed - arrival_.origin)
-                lag["end_to_end"].observe(searchable - arrival_.origin)
+            by_receipt.setdefault(arrival_.consumed_at, []).append(arrival_)
+        timed = [(a.consumed_at, a.origin) for a in events if a.origin is not None]
+        observe_all(lag["index"], [indexed - a.consumed_at for a in events])
+        observe_all(lag["refresh"], [searchable - indexed] * len(events))
+        observe_all(lag["delivery"], [consumed - origin for consumed, origin in timed])
+        observe_all(lag["end_to_end"], [searchable - origin for _, origin in timed])
         self._events.inc(len(events))
         if self.stamps is None:
             return

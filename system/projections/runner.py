@@ -37,6 +37,7 @@ from system.projections.rebalance import Handover
 from system.projections.retention import resume_or_rebuild
 from system.projections.stamps import StampWriter
 from system.resilience import retry_unavailable
+from system.runtime import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class ProjectorRunner:
                 )
                 subscribe(consumer, topic, handover)
             stamps_stop = asyncio.Event()
+            freeze_startup_objects()
             log.info("projecting %s as %s", ", ".join(self.names), self.instance_id or "a member")
             async with asyncio.TaskGroup() as group:
                 stamp_task = (
