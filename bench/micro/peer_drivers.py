@@ -63,7 +63,7 @@ from system.config import Settings
 from system.domain.codec import encode_event
 from system.domain.commands import Deposit, OpenAccount
 from system.domain.events import MoneyDeposited
-from system.eventstore.append_sql import APPEND, APPEND_EVENTS
+from system.eventstore.append_sql import APPEND, APPEND_EVENTS, APPEND_ONE
 from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 
@@ -100,7 +100,7 @@ async def append_plans(pool: asyncpg.Pool) -> PlanCounts:
     """The plans our append statement ran on, over every connection of `pool` (all idle)."""
     held = [await pool.acquire() for _ in range(pool.get_size())]
     try:
-        counts = [await c.fetchrow(APPEND_PLANS, [APPEND, APPEND_EVENTS]) for c in held]
+        counts = [await c.fetchrow(APPEND_PLANS, [APPEND, APPEND_EVENTS, APPEND_ONE]) for c in held]
     finally:
         for conn in held:
             await pool.release(conn)

@@ -1,7 +1,7 @@
 """Idempotency keys: the first answer to a keyed command, stored with its events.
 
-The key row is inserted by the append's own statement (`APPEND_EVENTS_KEYED` and
-`APPEND_KEYED` in append_sql.py), only if its events were, so it exists exactly when they do.
+The key row is inserted by the append's own statement (`APPEND_ONE_KEYED`, `APPEND_EVENTS_KEYED`
+and `APPEND_KEYED` in append_sql.py), only if its events were, so it exists exactly when they do.
 A concurrent retry with the same key blocks on the primary key until the first statement's
 transaction ends, then fails with a unique violation (`KeyTaken`), which rolls its own events
 back, and reads the stored answer. Keys are kept at least `KEEP_ANSWERS_S` (24 h) and pruned

@@ -1,7 +1,7 @@
 """PostgresEventStore: the EventStore port on asyncpg.
 
-An append is one statement (one round trip, one implicit transaction), `append_sql.APPEND`:
-its docstring says what it guarantees and why it is built so, with figures. Followers read in
+An append is one statement (one round trip, one implicit transaction) of `append_sql`, whose
+docstring says what it guarantees and why it is built so, with figures. Followers read in
 (tx_id, position) order below the oldest running transaction (`READ_ALL`), so a transaction
 that commits late is never skipped.
 
@@ -24,7 +24,14 @@ from system.domain.codec import decode_events, decode_stream, encode_event
 from system.domain.errors import VersionGapError
 from system.domain.events import Event
 from system.domain.recorded import Metadata, RecordedEvent
-from system.eventstore.append_sql import APPEND, APPEND_EVENTS, APPEND_EVENTS_KEYED, APPEND_KEYED
+from system.eventstore.append_sql import (
+    APPEND,
+    APPEND_EVENTS,
+    APPEND_EVENTS_KEYED,
+    APPEND_KEYED,
+    APPEND_ONE,
+    APPEND_ONE_KEYED,
+)
 from system.eventstore.errors import translating_append_errors
 from system.eventstore.idempotency import (
     key_arguments,
@@ -167,8 +174,16 @@ class PostgresEventStore:
             new_versions[stream.aggregate_id] = version
         if not ids:
             raise ValueError("an append needs at least one event")
-        guarded = [s for s in streams if s.expected_version > 0]
         meta = _metadata_encoder.encode(metadata or Metadata()).decode()
+        if len(streams) == 1 and len(ids) == 1 and not snapshots:
+            statement = APPEND_ONE
+            args = (ids[0], types[0], versions[0], event_types[0], schemas[0], payloads[0])
+            args += (meta, recorded_at)
+            if idempotency is not None:
+                statement = APPEND_ONE_KEYED
+                args += key_arguments(idempotency)
+            return await self._append(statement, args, streams, idempotency, new_versions)
+        guarded = [s for s in streams if s.expected_version > 0]
         args = (
             ids,
             types,
@@ -194,6 +209,16 @@ class PostgresEventStore:
         if idempotency is not None:
             statement = APPEND_KEYED if snapshots else APPEND_EVENTS_KEYED
             args += key_arguments(idempotency)
+        return await self._append(statement, args, streams, idempotency, new_versions)
+
+    async def _append(
+        self,
+        statement: str,
+        args: tuple[Any, ...],
+        streams: Sequence[StreamAppend],
+        idempotency: IdempotencyRecord | None,
+        new_versions: dict[str, int],
+    ) -> AppendResult:
         with translating_unavailable(), translating_key_taken(idempotency):
             async with translating_append_errors(self.pool, streams):
                 position = await self._fetchval(statement, *args)

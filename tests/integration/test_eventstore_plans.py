@@ -20,7 +20,14 @@ from system.config import Settings
 from system.domain.account import BankAccount
 from system.domain.events import MoneyDeposited
 from system.eventstore import errors, idempotency, postgres, stream_sql
-from system.eventstore.append_sql import APPEND, APPEND_EVENTS, APPEND_EVENTS_KEYED, APPEND_KEYED
+from system.eventstore.append_sql import (
+    APPEND,
+    APPEND_EVENTS,
+    APPEND_EVENTS_KEYED,
+    APPEND_KEYED,
+    APPEND_ONE,
+    APPEND_ONE_KEYED,
+)
 from system.eventstore.pool import STORE_SERVER_SETTINGS, store_pool_options
 from system.eventstore.schema import migrate
 from system.ports import StreamAppend
@@ -32,6 +39,7 @@ EVENT_ARGS = "'{s}', '{BankAccount}', '{2}', '{MoneyDeposited}', '{1}', '{\"{}\"
 GUARD_ARGS = "'{s}', '{1}'"
 SNAPSHOT_ARGS = "'{s}', '{BankAccount}', '{2}', '{1}', '{\"{}\"}'"
 KEY_ARGS = "'k', 'h', 201, '\\x7b', '\\x7d'"
+ONE_ARGS = "'s', 'BankAccount', 2, 'MoneyDeposited', 1, '{}', '{}', NULL"
 FILL = """
 INSERT INTO events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
 SELECT 'fill-' || g / 100, 'BankAccount', g % 100 + 1, 'MoneyDeposited', 1,
@@ -96,9 +104,13 @@ async def test_append_plans_built_on_an_empty_store_use_the_indexes(
         APPEND_KEYED,
         f"{EVENT_ARGS}, {GUARD_ARGS}, {SNAPSHOT_ARGS}, {KEY_ARGS}",
     )
-    for plan in (events_only, with_snapshots, keyed, keyed_with_snapshots):
+    one = await generic_plan(empty_store, "append_one", APPEND_ONE, ONE_ARGS)
+    one_keyed = await generic_plan(
+        empty_store, "append_one_keyed", APPEND_ONE_KEYED, f"{ONE_ARGS}, {KEY_ARGS}"
+    )
+    for plan in (events_only, with_snapshots, keyed, keyed_with_snapshots, one, one_keyed):
         assert "events_stream_version" in plan, plan
-        assert "Seq Scan on events" not in plan, plan
+        assert "Seq Scan" not in plan, plan
 
 
 async def test_the_join_form_of_the_guard_scans_events(empty_store: asyncpg.Connection) -> None:
@@ -162,7 +174,7 @@ async def test_a_store_connection_plans_each_append_once(empty_dsn: str) -> None
             plans = await conn.fetchrow(
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
                 " WHERE statement = $1",
-                APPEND_EVENTS,
+                APPEND_ONE,
             )
     finally:
         await store.close()
