@@ -68,9 +68,10 @@ class Settings:
     """How a projector makes its writes searchable: `immediate` (bulk with refresh=true, the
     default), `explicit` refresh after each bulk, or `wait_for` (bulk with refresh=wait_for,
     riding the index's periodic refresh); see `system/projections/projector.py`."""
-    projection_refresh_gap_ms: int = 0
-    """Least time between the starts of two `explicit` refreshes (0: back to back); see
-    `SharedRefresh` in `system/projections/pipeline.py`."""
+    projection_refresh_gap_ms: int = 50
+    """Least time between the starts of two refreshes (0: back to back): in `immediate` mode
+    between two bulks of one projector (`Receiver`), in `explicit` mode between two shared
+    refreshes (`SharedRefresh`), both in `system/projections/pipeline.py`."""
     lag_stamps: bool = True
     """Whether projectors write per-event lag stamps (one record per batch) to Elasticsearch;
     off, the lag report falls back to the projectors' Prometheus histograms."""

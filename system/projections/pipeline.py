@@ -66,11 +66,16 @@ class Receiver:
         max_records: int,
         failed: Failed,
         epoch: Callable[[], int] = lambda: 0,
+        *,
+        gap_s: float = 0.0,
     ) -> None:
+        """`gap_s`: least time between two `take`s handing batches over (0: none)."""
         self.consumer = consumer
         self.max_records = max_records
         self.failed = failed
         self.epoch = epoch
+        self.gap_s = gap_s
+        self._handed_at = -gap_s
         self.queue: asyncio.Queue[Received] = asyncio.Queue(QUEUE_BATCHES)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -95,15 +100,19 @@ class Receiver:
                 await self.queue.put(Received(batch, time.time(), self.epoch()))
 
     async def take(self, timeout_s: float) -> list[Received]:
-        """Every batch waiting, after waiting up to `timeout_s` for the first (else [])."""
+        """Every batch waiting, after waiting up to `timeout_s` for the first (else []), and
+        no sooner than `gap_s` after the last batches were handed over."""
         try:
             async with asyncio.timeout(timeout_s):
                 first = await self.queue.get()
         except TimeoutError:
             return []
+        if (early := self._handed_at + self.gap_s - time.monotonic()) > 0:
+            await asyncio.sleep(early)
         taken = [first]
         while not self.queue.empty():
             taken.append(self.queue.get_nowait())
+        self._handed_at = time.monotonic()
         return taken
 
 
@@ -210,8 +219,10 @@ class SharedRefresh:
     9.1, 7.6 / 7.4, 7.1 ms, but the end-to-end lag p99 492, 530 / 639, 635 / 623, 579 ms and the
     corrected request p99 95, 129 / 163, 161 / 130, 230 ms; saturation searches (`--slo
     p99=100ms`) found 20.4 (the first after start), 21.9 and 23.4 req/s without a gap, 34.4 and
-    11.7 with 200 ms. The CPU it saves did not reliably buy rate, and it costs lag, so it is
-    off by default.
+    11.7 with 200 ms. The CPU it saves did not reliably buy rate here, and it cost lag. The
+    default mode is `immediate` now, where the same setting spaces each projector's bulks
+    (`Receiver`) and cost no lag (see `system/projections/projector.py`); its default, 50 ms,
+    applies here too.
     """
 
     def __init__(self, refresh: Callable[[str], Awaitable[None]], gap_s: float = 0.0) -> None:

@@ -87,7 +87,10 @@ class ProjectorRunner:
             if await retry_unavailable(lambda: self._ensure(store), health, stop=stop) is None:
                 return
             stamps = StampWriter(store, health) if settings.lag_stamps else None
-            refresh = SharedRefresh(store.refresh, settings.projection_refresh_gap_ms / 1000)
+            gap_s = settings.projection_refresh_gap_ms / 1000
+            # An `immediate` bulk refreshes itself, so its gap spaces the bulks.
+            bulk_gap_s = gap_s if settings.projection_refresh == "immediate" else 0.0
+            refresh = SharedRefresh(store.refresh, 0.0 if bulk_gap_s else gap_s)
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
@@ -120,6 +123,7 @@ class ProjectorRunner:
                         refresh=refresh,
                         handover=handover,
                         partitions=partitions[topic],
+                        bulk_gap_s=bulk_gap_s,
                     )
                 )
                 subscribe(consumer, topic, handover)

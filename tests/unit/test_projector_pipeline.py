@@ -46,6 +46,43 @@ async def test_receiver_stamps_batches_as_they_arrive_and_take_drains_them() -> 
     assert await receiver.take(0.01) == []
 
 
+class Trickle:
+    """Hands out one prepared batch every `every_s`, then nothing."""
+
+    def __init__(self, batches: list[dict[str, list[int]]], every_s: float) -> None:
+        self.batches = batches
+        self.every_s = every_s
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
+        await asyncio.sleep(self.every_s)
+        return self.batches.pop(0) if self.batches else {}
+
+
+async def test_a_gap_spaces_the_hand_overs_and_the_next_takes_what_arrived_in_it() -> None:
+    receiver = Receiver(Trickle([{"p0": [n]} for n in range(6)], 0.01), 100, _never, gap_s=0.3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(receiver.run(stop))
+    first = await receiver.take(1.0)
+    handed = time.monotonic()
+    second = await receiver.take(1.0)
+    waited = time.monotonic() - handed
+    stop.set()
+    await task
+    assert [r.batch for r in first] == [{"p0": [0]}]
+    assert waited >= 0.3
+    assert [r.batch for r in second] == [{"p0": [n]} for n in range(1, 6)]
+
+
+async def test_without_a_gap_each_batch_is_handed_over_as_it_arrives() -> None:
+    receiver = Receiver(Trickle([{"p0": [n]} for n in range(3)], 0.02), 100, _never)
+    stop = asyncio.Event()
+    task = asyncio.create_task(receiver.run(stop))
+    taken = [await receiver.take(1.0) for _ in range(3)]
+    stop.set()
+    await task
+    assert [[r.batch for r in t] for t in taken] == [[{"p0": [n]}] for n in range(3)]
+
+
 async def test_checkpoints_write_the_latest_offsets_and_position_and_retry_outages() -> None:
     commits: list[dict[Any, int]] = []
     saves: list[dict[Any, int]] = []
