@@ -78,6 +78,10 @@ and the ratio stays 0.56-0.61 (it read 0.57-0.63 with both on arrays).
 
 from __future__ import annotations
 
+_OUTBOX_ROWS = """, outbox_rows AS (
+    INSERT INTO outbox (position, aggregate_type, aggregate_id)
+    SELECT position, aggregate_type, aggregate_id FROM ins
+)"""
 _APPEND_EVENTS = """
 WITH expected AS (
     SELECT NOT EXISTS (
@@ -93,9 +97,6 @@ WITH expected AS (
     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], $6::json[]) AS n
     WHERE (SELECT present FROM expected)
     RETURNING position, aggregate_id, aggregate_type
-), outbox_rows AS (
-    INSERT INTO outbox (position, aggregate_type, aggregate_id)
-    SELECT position, aggregate_type, aggregate_id FROM ins
 )"""
 _APPEND_ONE = """
 WITH ins AS (
@@ -107,9 +108,6 @@ WITH ins AS (
         SELECT FROM events e WHERE e.aggregate_id = $1::text AND e.version = $3::int - 1
     )
     RETURNING position, aggregate_id, aggregate_type
-), outbox_rows AS (
-    INSERT INTO outbox (position, aggregate_type, aggregate_id)
-    SELECT position, aggregate_type, aggregate_id FROM ins
 )"""
 _APPEND_SNAPSHOTS = """, snapshot_rows AS (
     INSERT INTO snapshots AS s (aggregate_id, aggregate_type, version, schema_version, state)
@@ -150,16 +148,16 @@ def _key_row(first: int) -> str:
 )"""
 
 
-APPEND = _APPEND_EVENTS + _APPEND_SNAPSHOTS + _APPEND_RESULT
+APPEND = _APPEND_EVENTS + _OUTBOX_ROWS + _APPEND_SNAPSHOTS + _APPEND_RESULT
 """An append with due snapshots ($11-$15)."""
-APPEND_EVENTS = _APPEND_EVENTS + _APPEND_RESULT
+APPEND_EVENTS = _APPEND_EVENTS + _OUTBOX_ROWS + _APPEND_RESULT
 """An append without snapshots (most commands): ten parameters, no empty `unnest` to plan."""
-APPEND_KEYED = _APPEND_EVENTS + _APPEND_SNAPSHOTS + _key_row(16) + _APPEND_RESULT
+APPEND_KEYED = _APPEND_EVENTS + _OUTBOX_ROWS + _APPEND_SNAPSHOTS + _key_row(16) + _APPEND_RESULT
 """`APPEND` storing an idempotency key and its answer ($16-$20)."""
-APPEND_EVENTS_KEYED = _APPEND_EVENTS + _key_row(11) + _APPEND_RESULT
+APPEND_EVENTS_KEYED = _APPEND_EVENTS + _OUTBOX_ROWS + _key_row(11) + _APPEND_RESULT
 """`APPEND_EVENTS` storing an idempotency key and its answer ($11-$15)."""
-APPEND_ONE = _APPEND_ONE + _APPEND_RESULT
+APPEND_ONE = _APPEND_ONE + _OUTBOX_ROWS + _APPEND_RESULT
 """One event to one stream, without snapshots (most commands): eight scalar parameters, the
 version guard an index probe of the preceding version (none for version 1)."""
-APPEND_ONE_KEYED = _APPEND_ONE + _key_row(9) + _APPEND_RESULT
+APPEND_ONE_KEYED = _APPEND_ONE + _OUTBOX_ROWS + _key_row(9) + _APPEND_RESULT
 """`APPEND_ONE` storing an idempotency key and its answer ($9-$13)."""
