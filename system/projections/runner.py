@@ -88,9 +88,11 @@ class ProjectorRunner:
                 return
             stamps = StampWriter(store, health) if settings.lag_stamps else None
             gap_s = settings.projection_refresh_gap_ms / 1000
-            # An `immediate` bulk refreshes itself, so its gap spaces the bulks.
-            bulk_gap_s = gap_s if settings.projection_refresh == "immediate" else 0.0
-            refresh = SharedRefresh(store.refresh, 0.0 if bulk_gap_s else gap_s)
+            # An `immediate` bulk refreshes itself, so there the gap spaces the bulks; in the
+            # other modes it spaces the shared refreshes.
+            immediate = settings.projection_refresh == "immediate"
+            bulk_gap_s, refresh_gap_s = (gap_s, 0.0) if immediate else (0.0, gap_s)
+            refresh = SharedRefresh(store.refresh, refresh_gap_s)
             projectors = []
             for name in self.names:
                 projection = PROJECTIONS[name]
