@@ -12,6 +12,9 @@ BOOLEAN = {"type": "boolean"}
 TEXT = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
 
 FRESHNESS = {"version": INTEGER, "position": LONG}
+"""On every read model, indexed: visibility searches filter on `version`
+(`system/readstore/queries.py`), the index-stage ceiling sorts on `position`
+(`bench/lag/es_ceiling.py`)."""
 
 READ_MODELS: dict[str, dict[str, Any]] = {
     "order_status": {
@@ -71,6 +74,29 @@ READ_MODELS: dict[str, dict[str, Any]] = {
 }
 """Read model name -> field mappings (each also gets `version` and `position`)."""
 
+SEARCHED: dict[str, frozenset[str]] = {
+    "order_status": frozenset(),
+    "customer_orders": frozenset({"customer_id", "placed_at", "order_id"}),
+    "inventory": frozenset(),
+    "revenue": frozenset({"counted", "day", "total"}),
+    "account_balance": frozenset(),
+}
+"""The fields a read model's queries filter, sort or aggregate on (`ElasticsearchReadStore`);
+the others are kept in `_source` only (`source_only`), still type-checked by the strict mapping.
+GETs by id need nothing indexed.
+
+Why (issue 14): a projector refreshes its index after every bulk, and Elasticsearch's write
+threads spent most of their CPU in those refreshes (per-thread CPU at 175 orders/s: write
+threads 62 % of Elasticsearch's, merges 9 %; 3.5 s indexing against 41 s refreshing in its
+node stats). Each refresh writes a segment with postings and doc values for every indexed
+field: a bulk of 10 docs with `refresh=true` cost 3.8-4.9 ms of Elasticsearch CPU with only
+these indexed, 5.2-7.3 ms with every field (400 bulks each, alternated twice per read model).
+In `cqrs-bench load --scenario orders --rate 175 --duration 40 --warmup 5`, two alternated
+pairs on rebuilt indices: Elasticsearch 0.51 and 0.53 cores against 0.57 and 0.55 (3.20-3.34
+against 3.49-3.62 ms per request); the machine's total did not fall (1.68-1.74 cores both
+ways), the other services used what Elasticsearch left. Indices created before this keep
+their mapping until `cqrs-bench projections rebuild NAME`."""
+
 POSITIONS: dict[str, Any] = {
     "projection": KEYWORD,
     "position": LONG,
@@ -102,15 +128,28 @@ here); measured at 50 orders/s (issue 14), a scheduled refresh took 45-95 ms of 
 once a second, on top of the projectors' own."""
 
 
+def source_only(mapping: dict[str, Any]) -> dict[str, Any]:
+    """`mapping` kept in `_source` only: neither indexed nor in doc values (nor a `.keyword`)."""
+    if "properties" in mapping:
+        return {"properties": {k: source_only(v) for k, v in mapping["properties"].items()}}
+    if mapping["type"] == "text":
+        return {"type": "text", "index": False}
+    return {**mapping, "index": False, "doc_values": False}
+
+
 def read_model_body(name: str, refresh_interval: str | None = None) -> dict[str, Any]:
     """Settings and mappings for a concrete read-model index (`refresh_interval` None: the
-    default, 1 s, as `refresh=wait_for` needs)."""
+    default, 1 s, as `refresh=wait_for` needs); only `SEARCHED` fields and `FRESHNESS` indexed."""
     settings: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
     if refresh_interval is not None:
         settings["refresh_interval"] = refresh_interval
+    properties = {
+        field: mapping if field in SEARCHED[name] else source_only(mapping)
+        for field, mapping in READ_MODELS[name].items()
+    }
     return {
         "settings": settings,
-        "mappings": {"dynamic": "strict", "properties": {**READ_MODELS[name], **FRESHNESS}},
+        "mappings": {"dynamic": "strict", "properties": {**properties, **FRESHNESS}},
     }
 
 
