@@ -89,8 +89,11 @@ Why (issue 14): a projector refreshes its index after every bulk, and Elasticsea
 threads spent most of their CPU in those refreshes (per-thread CPU at 175 orders/s: write
 threads 62 % of Elasticsearch's, merges 9 %; 3.5 s indexing against 41 s refreshing in its
 node stats). Each refresh writes a segment with postings and doc values for every indexed
-field: a bulk of 10 docs with `refresh=true` cost 3.8-4.9 ms of Elasticsearch CPU with only
-these indexed, 5.2-7.3 ms with every field (400 bulks each, alternated twice per read model).
+field. `python -m bench.load.mapping_cost 400 3` (`bench/load/mapping_cost.py`: 400 bulks of 10
+docs with `refresh=true` per index, the two mappings alternated three times) put Elasticsearch's
+CPU per bulk with only these indexed at 0.65-0.75 of every field indexed for order_status,
+0.66-0.92 for customer_orders, 0.68-0.75 for inventory, and 0.85-1.06 for revenue, whose
+fields are nearly all queried (order_status 4.9-6.6 ms against 7.5-8.8 ms).
 In `cqrs-bench load --scenario orders --rate 175 --duration 40 --warmup 5`, two alternated
 pairs on rebuilt indices: Elasticsearch 0.51 and 0.53 cores against 0.57 and 0.55 (3.20-3.34
 against 3.49-3.62 ms per request); the machine's total did not fall (1.68-1.74 cores both

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.load.mapping_cost import full_body, lean_body
 from system.readstore.mappings import FRESHNESS, READ_MODELS, SEARCHED, read_model_body
 
 
@@ -36,3 +37,13 @@ def test_a_source_only_field_keeps_its_type_and_subfields() -> None:
     assert properties["customer_name"] == {"type": "text", "index": False}
     assert properties["items"]["properties"]["quantity"]["type"] == "integer"
     assert read_model_body("order_status")["mappings"]["dynamic"] == "strict"
+
+
+def test_the_mapping_cost_tool_compares_every_field_against_searched_only() -> None:
+    for name in READ_MODELS:
+        full = full_body(name)["mappings"]["properties"]
+        lean = lean_body(name)["mappings"]["properties"]
+        assert set(full) == set(lean) == set(READ_MODELS[name]) | set(FRESHNESS)
+        assert all(_indexed(mapping) for mapping in full.values()), name
+        assert full_body(name)["settings"] == lean_body(name)["settings"]
+    assert lean_body("order_status") == read_model_body("order_status", "-1")
