@@ -22,9 +22,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.lag.es_ceiling import sample_docs
+from bench.lag.es_ceiling import SCENARIO_AGGREGATES, sample_docs
 from bench.load.resources import stack_roots, take_snapshot
 from system.config import Settings
+from system.projections import PROJECTIONS
 from system.readstore.elasticsearch import Doc, ElasticsearchReadStore
 from system.readstore.mappings import (
     FRESHNESS,
@@ -33,7 +34,12 @@ from system.readstore.mappings import (
     read_model_body,
 )
 
-READ_MODELS_OF_ORDERS = ("order_status", "customer_orders", "inventory", "revenue")
+READ_MODELS_OF_ORDERS = tuple(
+    name
+    for name, projection in PROJECTIONS.items()
+    if projection.aggregate_type in SCENARIO_AGGREGATES["orders"]
+)
+"""The read models an `orders` run writes to, as the Elasticsearch ceiling picks them."""
 DOCS = 10
 """Docs per bulk, about what a projector writes per bulk at 50 orders/s."""
 ELASTICSEARCH = "elasticsearch"
@@ -91,9 +97,9 @@ async def measure(bulks: int, pairs: int, console: Console) -> Table:
                 raise SystemExit(f"{name} holds no docs: run a load first (cqrs-bench load)")
             full: list[float] = []
             lean: list[float] = []
+            index = f"{settings.es_index_prefix}-mapping-cost-{name}"
             for pair in range(pairs):
                 with console.status(f"{name}: pair {pair + 1} of {pairs}"):
-                    index = f"{settings.es_index_prefix}-mapping-cost-{name}"
                     full.append(
                         await cpu_per_bulk(store, settings, index, full_body(name), docs, bulks)
                     )
