@@ -23,9 +23,14 @@ FROM unnest($1::text[]) AS s(aggregate_id)
 async def translating_append_errors(
     pool: asyncpg.Pool, streams: Sequence[StreamAppend]
 ) -> AsyncIterator[None]:
-    """Turn a duplicate (aggregate_id, version) or a version gap into `ConcurrencyError`."""
+    """Turn a duplicate (aggregate_id, version), a version gap or a deadlock into
+    `ConcurrencyError`: each means another append to one of these streams won the race."""
     try:
         yield
+    except asyncpg.DeadlockDetectedError as exc:
+        # Appends lock their rows in aggregate-id order, so this should not happen; if it
+        # does, PostgreSQL has rolled this append back and a retry is safe.
+        raise await conflict(pool, streams) from exc
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != STREAM_VERSION_CONSTRAINT:
             raise

@@ -69,6 +69,14 @@ _metadata_decoder = msgspec.json.Decoder(Metadata)
 _metadata_encoder = msgspec.json.Encoder()
 
 
+def _stream_key(stream: StreamAppend) -> str:
+    return stream.aggregate_id
+
+
+def _snapshot_key(snapshot: Snapshot) -> str:
+    return snapshot.aggregate_id
+
+
 class PostgresEventStore:
     """The event store on one asyncpg pool (the caller owns the pool unless built by `open`)."""
 
@@ -157,7 +165,9 @@ class PostgresEventStore:
         schemas: list[int] = []
         payloads: list[str] = []
         new_versions: dict[str, int] = {}
-        for stream in streams:
+        # Rows go in aggregate-id order: two appends that share streams then take their row
+        # locks in the same order, so they queue instead of deadlocking.
+        for stream in sorted(streams, key=_stream_key):
             if stream.aggregate_id in new_versions:
                 raise ValueError(f"stream {stream.aggregate_id!r} appears twice in one append")
             if stream.expected_version < 0:
@@ -199,6 +209,7 @@ class PostgresEventStore:
         statement = APPEND_EVENTS
         if snapshots:
             statement = APPEND
+            snapshots = sorted(snapshots, key=_snapshot_key)
             args += (
                 [s.aggregate_id for s in snapshots],
                 [s.aggregate_type for s in snapshots],
