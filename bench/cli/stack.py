@@ -25,6 +25,7 @@ from bench.stack import projectors
 from bench.stack.lifecycle import (
     bring_down,
     bring_up,
+    check_priority_setting,
     load_services,
     restart_services,
     stack_status,
@@ -67,11 +68,16 @@ def up(
     As root, Elasticsearch's data found on ext4 without a journal is moved onto a journaled,
     loop-mounted image (its refreshes cost several times more without one); CQRS_ES_VOLUME=plain
     keeps it where it is, =image always uses the image.
+
+    Elasticsearch, Kafka, the relay, the projectors, Prometheus and the Pushgateway run at nice
+    CQRS_BACKGROUND_NICE (default 10, 0-19; 0 shares the CPU evenly), behind the api and
+    PostgreSQL: on a machine with few cores, requests then wait less for the CPU.
     """
     load_services()
     settings = _settings()
     started = time.monotonic()
     try:
+        check_priority_setting()
         if projector_instances is not None:
             for outcome in projectors.scale(settings, projector_instances, stop_service):
                 console.print(f"stopped {outcome}")

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 
 from bench.report.cpu_probe import CpuProbeSummary
+from bench.stack.priority import effective_nice
 from bench.stack.process import rss_bytes
 from bench.stack.registry import service_paths
 from bench.stack.volume import data_filesystems
@@ -32,6 +33,7 @@ class Environment(TypedDict):
     git_dirty: bool | None
     services: dict[str, str | None]
     services_rss: NotRequired[dict[str, int]]
+    services_nice: NotRequired[dict[str, int]]
     data_filesystems: NotRequired[dict[str, str]]
     cpu_probe: NotRequired[CpuProbeSummary]
 
@@ -143,13 +145,23 @@ async def service_versions(
     return {**versions, "postgres": pg, "elasticsearch": es}
 
 
-def service_rss(stack: list[dict[str, Any]]) -> dict[str, int]:
-    """Resident memory (process and children, bytes) of each native service now."""
+def _service_pids(stack: list[dict[str, Any]]) -> dict[str, int]:
     return {
-        str(r["name"]): rss_bytes(int(r["pid"]))
+        str(r["name"]): int(r["pid"])
         for r in stack
         if isinstance(r.get("pid"), int) and r["pid"] > 0
     }
+
+
+def service_rss(stack: list[dict[str, Any]]) -> dict[str, int]:
+    """Resident memory (process and children, bytes) of each native service now."""
+    return {name: rss_bytes(pid) for name, pid in _service_pids(stack).items()}
+
+
+def service_nice(stack: list[dict[str, Any]]) -> dict[str, int]:
+    """The CPU priority (`bench.stack.priority.effective_nice`) of each native service now."""
+    found = {name: effective_nice(pid) for name, pid in _service_pids(stack).items()}
+    return {name: nice for name, nice in found.items() if nice is not None}
 
 
 def local_data_dirs(settings: Settings) -> dict[str, Path]:
@@ -174,6 +186,7 @@ async def gather_environment(settings: Settings | None = None) -> Environment:
         git_dirty=dirty,
         services=await service_versions(settings, stack),
         services_rss=service_rss(stack),
+        services_nice=service_nice(stack),
         data_filesystems=data_filesystems(local_data_dirs(settings)),
     )
 

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from bench.report.environment_table import run_environment_table
 from bench.report.generator import INVALID, generator_table, invalid_line
 from bench.report.load_tables import requests_table
-from bench.report.tables import TITLES, Table, run_environment_table, tables
+from bench.report.tables import TITLES, Table, tables
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}

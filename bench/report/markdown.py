@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bench.report.environment_table import run_environment_table
 from bench.report.generator import generator_table, invalid_line
 from bench.report.load_tables import requests_table
-from bench.report.tables import TITLES, Table, run_environment_table, tables
+from bench.report.tables import TITLES, Table, tables
 
 
 def _table(table: Table) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from bench.report.capacity import DEFAULT_LAYOUTS, NO_RESOURCES, run_lines
 from bench.report.cpu_probe import describe
+from bench.report.environment_table import nice_text
 from bench.report.readme_saturation import saturation_block
 from bench.report.reference_runs import (
     REFERENCE,
@@ -60,9 +61,13 @@ def _environment(refs: Sequence[Reference]) -> str:
         else "revisions " + ", ".join(f"`{r}`" for r in revisions) + " (each run's below)"
     )
     on = machines[0] if len(machines) == 1 else "different machines (each run's below)"
+    priorities = sorted(
+        {nice_text(n) for r in refs if (n := r.data["environment"].get("services_nice"))}
+    )
+    priority = f"; CPU priority {' / '.join(priorities)}" if priorities else ""
     return (
         f"Reference runs at {at} ({', '.join(r.name for r in refs)} in"
-        f" [reports/reference/](reports/reference/)): {on}; fsync on, a shared and noisy"
+        f" [reports/reference/](reports/reference/)): {on}{priority}; fsync on, a shared and noisy"
         " machine. Every figure is the median of its rounds with its 95% interval in brackets;"
         " ratios are to ceilings or peers measured in the same run."
     )

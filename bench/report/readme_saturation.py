@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.report.environment_table import settings_text
 from bench.report.rechecks import RECHECK_NOTE, step_label, verdict
 from bench.report.reference_runs import Reference, Run, interval, ms, table
-from bench.report.tables import settings_text
 
 STEP_COLUMNS = (
     "search",

@@ -8,7 +8,6 @@ from typing import Any
 
 from bench.report.analysis import break_even, fitted_break_even, tail_cost
 from bench.report.constants import LATENCY_KEYS, SECTIONS
-from bench.report.cpu_probe import describe
 from bench.report.lag_ceilings import lag_lines
 from bench.report.rechecks import marked_steps, recheck_lines
 from bench.report.targets import figure_interval
@@ -366,33 +365,3 @@ def tables(data: Mapping[str, Any]) -> list[Table]:
             table.notes.extend(lag_lines(rows, data.get("ceilings") or []))
         out.append(table)
     return out
-
-
-def environment_table(env: Mapping[str, Any], projector: Sequence[Mapping[str, str]] = ()) -> Table:
-    """Where the run happened; `projector`: the settings the projectors reported during it."""
-    rows = [
-        ["cpu", f"{env['cpu']} ({env['cores']} cores)"],
-        ["memory", f"{env['memory'] / 2**30:.1f} GiB"],
-        ["os", env["os"]],
-        ["python", env["python"]],
-        [
-            "git",
-            f"{env['git_revision'] or 'unknown'}" + (" (dirty)" if env.get("git_dirty") else ""),
-        ],
-    ]
-    rows += [[name, version or "not reachable"] for name, version in env["services"].items()]
-    rows += [[f"{name} data", fs] for name, fs in env.get("data_filesystems", {}).items()]
-    if projector:
-        rows.append(["projector settings", settings_text(projector)])
-    probe = [describe(env["cpu_probe"])] if env.get("cpu_probe") else []
-    return Table("Environment", ["", ""], rows, probe)
-
-
-def settings_text(projector: Sequence[Mapping[str, str]]) -> str:
-    """Recorded projector settings on one line: `k=v, …` per set, sets apart by `; `."""
-    return "; ".join(", ".join(f"{k}={v}" for k, v in one.items()) for one in projector)
-
-
-def run_environment_table(data: Mapping[str, Any]) -> Table:
-    """The environment of a run's results, with the projector settings it recorded."""
-    return environment_table(data["environment"], data["config"].get("projector_settings", ()))

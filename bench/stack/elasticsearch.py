@@ -252,5 +252,6 @@ register_service(
         ports=lambda _s: [DEFAULT_ES_PORT, TRANSPORT_PORT],
         start_timeout=180.0,
         stop_timeout=45.0,
+        background=True,
     )
 )

@@ -173,5 +173,6 @@ register_service(
         ports=lambda _s: [DEFAULT_KAFKA_PORT, DEFAULT_KAFKA_CONTROLLER_PORT],
         start_timeout=120.0,
         stop_timeout=45.0,
+        background=True,
     )
 )

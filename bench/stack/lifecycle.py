@@ -19,8 +19,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bench.stack import projectors
+from bench.stack.priority import background_nice
 from bench.stack.process import StackError, pid_alive, stop_pid, tail, wait_until
-from bench.stack.registry import SERVICES, Service, service_paths, start_order
+from bench.stack.registry import SERVICES, Service, apply_priority, service_paths, start_order
 from bench.stack.status_view import describe_exit
 from bench.stack.supervisor import read_state
 from system.config import Settings
@@ -105,6 +106,7 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
         start = service.start
         # Starting may block (downloads, initdb, mvn): keep this loop free for the others.
         pid = await asyncio.to_thread(asyncio.run, start(settings))
+        apply_priority(service, pid)
     else:
         say(f"waiting for pid {pid}")
     say(f"waiting for health (pid {pid})")
@@ -127,12 +129,14 @@ async def _bring_up(service: Service, settings: Settings, say: Callable[[str], N
         )
     child = paths.read_pid()
     if child is not None and child != pid:
+        apply_priority(service, child)  # a supervisor may have spawned it before it was lowered
         return f"started (pid {child}, supervisor {pid})"
     return f"started (pid {pid})"
 
 
 async def bring_up(settings: Settings, names: list[str] | None = None) -> dict[str, str]:
     """Start the requested services (and their dependencies); concurrently where independent."""
+    check_priority_setting()
     services = start_order(projectors.expand(names) if names else None)
     outcomes: dict[str, str] = {}
     with Progress(
@@ -175,6 +179,14 @@ async def bring_up(settings: Settings, names: list[str] | None = None) -> dict[s
             raise others[0]
         raise StackError("\n\n".join(messages))
     return outcomes
+
+
+def check_priority_setting() -> None:
+    """Refuse a bad `CQRS_BACKGROUND_NICE` before any service is touched."""
+    try:
+        background_nice()
+    except ValueError as exc:
+        raise StackError(str(exc)) from exc
 
 
 def with_dependents(names: list[str]) -> list[str]:
@@ -240,6 +252,7 @@ async def restart_services(settings: Settings, names: list[str]) -> list[str]:
     """
     names = projectors.expand(names)
     start_order(names)  # validates the names
+    check_priority_setting()
     stopped = [
         outcome
         for name in names

@@ -17,6 +17,7 @@ still running above it). In those commands,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -94,16 +95,7 @@ def _instance(k: int) -> Service:
     name, port = instance_name(k), instance_port(k)
     base = _metrics_service(GROUP, port, *DEPENDS_ON)
     argv = [GROUP, "--instance-id", name, "--metrics-port", str(port)]
-    return Service(
-        name=name,
-        url=base.url,
-        health=base.health,
-        version=base.version,
-        start=_starter(argv, name, port),
-        ports=base.ports,
-        depends_on=tuple(d for d in DEPENDS_ON if d in SERVICES),
-        start_timeout=base.start_timeout,
-    )
+    return dataclasses.replace(base, name=name, start=_starter(argv, name, port))
 
 
 def register_instances(n: int) -> None:

@@ -116,6 +116,7 @@ register_service(
         managed=lambda s: is_local_default(s.pushgateway_url, DEFAULT_PUSHGATEWAY_PORT),
         ports=lambda _s: [DEFAULT_PUSHGATEWAY_PORT],
         start_timeout=30.0,
+        background=True,
     )
 )
 register_service(
@@ -129,5 +130,6 @@ register_service(
         ports=lambda _s: [DEFAULT_PROMETHEUS_PORT],
         depends_on=("pushgateway",),
         start_timeout=60.0,
+        background=True,
     )
 )

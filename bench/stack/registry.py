@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bench.stack.priority import background_nice, lower
 from bench.stack.process import ServicePaths
 from system.config import Settings
 
@@ -90,6 +91,8 @@ class Service:
       (recorded in `<stack_dir>/<name>/pid`); None if the service cannot run natively.
     - `managed`: whether `up`/`down` own the native process for these settings.
     - `ports`: ports that must be free before starting.
+    - `background`: runs at the background CPU priority (`bench.stack.priority`), behind the
+      api and PostgreSQL, which serve the requests a client waits on.
     """
 
     name: str
@@ -103,6 +106,13 @@ class Service:
     start_timeout: float = 120.0
     stop_signal: int = signal.SIGTERM
     stop_timeout: float = 30.0
+    background: bool = False
+
+
+def apply_priority(service: Service, pid: int) -> None:
+    """Run the process `pid` started for `service` at the priority the service runs at."""
+    if service.background:
+        lower(pid, background_nice())
 
 
 SERVICES: dict[str, Service] = {}

@@ -9,7 +9,9 @@ forwards SIGTERM to the child's process group, waits up to `--stop-timeout` (the
 and exits without restarting. The child gets SIGTERM should the supervisor die first
 (PR_SET_PDEATHSIG), so it is never left orphaned. `--first-env KEY=VALUE` (repeatable) is set
 in the first child's environment only: how the fault matrix arms a fault-injection hook that
-must fire once (restarts run without it).
+must fire once (restarts run without it). Every child runs at the supervisor's own nice value,
+its session's autogroup included, so `nice -n 10 python -m bench.stack.supervisor ...` runs its
+service (and every restart) at 10.
 
 Standard library only, so it starts fast and shares nothing with what it supervises.
 """
@@ -29,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from bench.stack.priority import lower
 
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
@@ -148,6 +152,11 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,  # the supervisor runs no threads
             )
+        # The child inherits the supervisor's nice but runs in a session (autogroup) of its
+        # own, which starts at 0: give the autogroup the same priority (`bench.stack.priority`).
+        nice = os.getpriority(os.PRIO_PROCESS, 0)
+        if nice:
+            lower(child.pid, nice)
         (self.root / "pid").write_text(f"{child.pid}\n")
         return child
 

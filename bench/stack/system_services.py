@@ -21,6 +21,7 @@ from bench.stack.process import ensure_port_free, start_supervised
 from bench.stack.registry import (
     SERVICES,
     Service,
+    apply_priority,
     host_port,
     http_ok,
     is_local_default,
@@ -82,7 +83,9 @@ def _starter(
 async def start_relay_armed(settings: Settings, env: Mapping[str, str]) -> int:
     """Start the (stopped) relay under its supervisor with `env` in its first process only:
     a fault-injection hook (`system/bus/fault_injection.py`) its restarts run without."""
-    return await _starter(["relay"], "relay", DEFAULT_RELAY_METRICS_PORT, env)(settings)
+    pid = await _starter(["relay"], "relay", DEFAULT_RELAY_METRICS_PORT, env)(settings)
+    apply_priority(SERVICES["relay"], pid)
+    return pid
 
 
 def _api_port(settings: Settings) -> int:
@@ -128,6 +131,7 @@ def _metrics_service(name: str, port: int, *depends_on: str) -> Service:
         ports=lambda _s: [port],
         depends_on=_depends(*depends_on),
         start_timeout=60.0,
+        background=True,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.stack.priority import effective_nice
 from bench.stack.process import pid_alive
 from bench.stack.supervisor import read_state
 
@@ -141,3 +142,23 @@ def test_down_stops_the_supervisor_and_the_service_and_up_supervises_again() -> 
     assert again["healthy"] is True
     assert again["restarts"] == 0
     assert again["supervisor_pid"] not in (None, before["supervisor_pid"])
+
+
+def test_children_and_their_restarts_run_at_the_supervisors_nice(tmp_path: Path) -> None:
+    # Without the supervisor's own `lower`, the child would inherit nice 7 for its threads but
+    # start a new session whose autogroup runs at 0, which is what the scheduler weighs.
+    options = ["--dir", str(tmp_path), "--stop-timeout", "2", "--", "sleep", "300"]
+    supervisor = subprocess.Popen(
+        ["nice", "-n", "7", sys.executable, "-m", "bench.stack.supervisor", *options],
+        start_new_session=True,
+    )
+    try:
+        first = _wait(lambda: _child(tmp_path))
+        assert _wait(lambda: effective_nice(first) == 7)
+        assert os.getsid(first) != os.getsid(supervisor.pid)
+        os.kill(first, signal.SIGKILL)
+        second = _wait(lambda: (p := _child(tmp_path)) and p != first and p)
+        assert _wait(lambda: effective_nice(second) == 7)
+    finally:
+        supervisor.terminate()
+        supervisor.wait(10)

@@ -21,7 +21,7 @@ from bench.report.cpu_probe import (
     summarize,
 )
 from bench.report.environment import Environment
-from bench.report.tables import environment_table
+from bench.report.environment_table import environment_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
