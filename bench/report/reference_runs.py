@@ -58,17 +58,17 @@ def references(root: Path = REFERENCE) -> list[Reference]:
 
 
 def limit_step(ref: Reference, root: Path = REFERENCE) -> tuple[dict[str, Any], Run] | None:
-    """A saturation reference's highest step that met its SLO (its recheck, if it had one),
-    with that step's own results (committed under `steps/rate-R[-xN]/`), or None when there is
-    no such step or file."""
-    met = [
-        row
-        for row in ref.data.get("saturation") or []
-        if row.get("kind") == "step" and row.get("met")
-    ]
+    """A saturation reference's highest rate that met its SLO, by the verdict the search went on
+    (a rate's recheck's, if it had one: a step its recheck overturned is not the limit), with
+    that run's own results (committed under `steps/rate-R[-xN]/`), or None when there is no
+    such rate or file."""
+    steps = [row for row in ref.data.get("saturation") or [] if row.get("kind") == "step"]
+    # Rechecks sort last, so each rate keeps the row whose verdict counts.
+    deciding = {row["rate"]: row for row in sorted(steps, key=lambda r: bool(r.get("recheck")))}
+    met = [row for row in deciding.values() if row.get("met")]
     if not met:
         return None
-    row = max(met, key=lambda r: (r["rate"], bool(r.get("recheck"))))  # a recheck's verdict rules
+    row = max(met, key=lambda r: r["rate"])
     stretch = ref.data["config"].get("recheck", 1) if row.get("recheck") else 1
     path = step_dir(root / ref.name, row["rate"], stretch) / "results.json"
     return (row, load(path).to_dict()) if path.exists() else None
