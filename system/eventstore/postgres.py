@@ -13,6 +13,7 @@ other wait), so an outage leaves the adapter as `DependencyUnavailable`.
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -69,12 +70,7 @@ _metadata_decoder = msgspec.json.Decoder(Metadata)
 _metadata_encoder = msgspec.json.Encoder()
 
 
-def _stream_key(stream: StreamAppend) -> str:
-    return stream.aggregate_id
-
-
-def _snapshot_key(snapshot: Snapshot) -> str:
-    return snapshot.aggregate_id
+_by_aggregate_id = operator.attrgetter("aggregate_id")
 
 
 class PostgresEventStore:
@@ -167,7 +163,7 @@ class PostgresEventStore:
         new_versions: dict[str, int] = {}
         # Rows go in aggregate-id order: two appends that share streams then take their row
         # locks in the same order, so they queue instead of deadlocking.
-        for stream in sorted(streams, key=_stream_key):
+        for stream in sorted(streams, key=_by_aggregate_id):
             if stream.aggregate_id in new_versions:
                 raise ValueError(f"stream {stream.aggregate_id!r} appears twice in one append")
             if stream.expected_version < 0:
@@ -209,7 +205,7 @@ class PostgresEventStore:
         statement = APPEND_EVENTS
         if snapshots:
             statement = APPEND
-            snapshots = sorted(snapshots, key=_snapshot_key)
+            snapshots = sorted(snapshots, key=_by_aggregate_id)
             args += (
                 [s.aggregate_id for s in snapshots],
                 [s.aggregate_type for s in snapshots],

@@ -15,32 +15,13 @@ from system.domain.errors import ConcurrencyError, InsufficientFunds
 from system.domain.events import AccountOpened, MoneyDeposited, MoneyWithdrawn
 from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
-from tests.integration.eventstore_fixtures import new_id
+from tests.integration.eventstore_fixtures import deposit, new_id, open_accounts
 
 pytestmark = pytest.mark.integration
 
 
-def deposit(aggregate_id: str, expected: int, amount: int = 1) -> StreamAppend:
-    return StreamAppend(
-        aggregate_id=aggregate_id,
-        aggregate_type="BankAccount",
-        expected_version=expected,
-        events=[MoneyDeposited(amount=amount)],
-    )
-
-
 async def open_account(store: PostgresEventStore) -> str:
-    account = new_id("acc")
-    await store.append(
-        [
-            StreamAppend(
-                aggregate_id=account,
-                aggregate_type="BankAccount",
-                expected_version=0,
-                events=[AccountOpened(owner_id="o")],
-            )
-        ]
-    )
+    (account,) = await open_accounts(store)
     return account
 
 

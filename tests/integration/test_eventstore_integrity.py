@@ -11,7 +11,7 @@ from system.domain.recorded import RecordedEvent
 from system.eventstore.postgres import PostgresEventStore
 from system.ports import StreamAppend
 from system.resilience import DependencyUnavailable
-from tests.integration.eventstore_fixtures import new_id
+from tests.integration.eventstore_fixtures import new_id, open_accounts
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -54,17 +54,7 @@ async def read_mine(store: PostgresEventStore, after: int, ids: set[str]) -> lis
 async def test_events_cannot_be_updated_deleted_or_truncated_by_the_app_role(
     event_store: PostgresEventStore, statement: str
 ) -> None:
-    account = new_id("acc")
-    await event_store.append(
-        [
-            StreamAppend(
-                aggregate_id=account,
-                aggregate_type="BankAccount",
-                expected_version=0,
-                events=[AccountOpened(owner_id="o")],
-            )
-        ]
-    )
+    (account,) = await open_accounts(event_store)
     args = [account] if "$1" in statement else []
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await event_store.pool.execute(statement, *args)
@@ -228,17 +218,7 @@ async def test_a_follower_never_skips_a_lower_position_that_commits_after_a_high
 
 async def test_head_position_is_where_a_follower_stops(event_store: PostgresEventStore) -> None:
     start = await event_store.head_position()
-    account = new_id("acc")
-    await event_store.append(
-        [
-            StreamAppend(
-                aggregate_id=account,
-                aggregate_type="BankAccount",
-                expected_version=0,
-                events=[AccountOpened(owner_id="o")],
-            )
-        ]
-    )
+    (account,) = await open_accounts(event_store)
 
     async def followed() -> bool:
         return bool(await read_mine(event_store, start, {account}))
