@@ -6,7 +6,7 @@ round runs each variant below once, `--appends` single-event appends spread over
 `--connections` workers (a fresh stream each), in this order:
 
 - `raw`: the micro suite's ceiling, `INSERT … VALUES` of the same row into a table with the same
-  columns and only a primary key (`bench/micro/test_append.py`);
+  columns and only a primary key (`bench/micro/raw_events.py`);
 - `bare`: the same `INSERT … VALUES` into `events` (its indexes and constraints, no guard);
 - `guarded`: `APPEND_ONE`'s insert with its version guard, no outbox row, no NOTIFY check;
 - `outbox`: that plus the outbox row;
@@ -34,7 +34,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.micro.harness import drop_database, recreate_database
-from bench.micro.test_append import RAW_INSERT_ONE, RAW_TABLE
+from bench.micro.raw_events import RAW_INSERT_ONE, RAW_TABLE
 from system.bootstrap import migrate_event_store, open_event_store
 from system.config import Settings
 from system.domain.account import BankAccount

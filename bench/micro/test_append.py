@@ -38,6 +38,7 @@ from bench.micro.harness import (
     stream_faults,
     stream_rows,
 )
+from bench.micro.raw_events import RAW_INSERT, RAW_INSERT_ONE, RAW_TABLE
 from bench.micro.suite import Suite, load_suite
 from system.app.repository import Repository
 from system.bootstrap import open_event_store
@@ -51,28 +52,6 @@ from system.ports import StreamAppend
 
 SNAPSHOT_EVERY = 100
 WARMUP_ROUNDS = 1
-RAW_TABLE = """
-CREATE TABLE IF NOT EXISTS raw_events (
-    position       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id       UUID NOT NULL DEFAULT gen_random_uuid(),
-    aggregate_id   TEXT NOT NULL,
-    aggregate_type TEXT NOT NULL,
-    version        INT NOT NULL,
-    event_type     TEXT NOT NULL,
-    schema_version SMALLINT NOT NULL,
-    data           JSON NOT NULL,
-    metadata       JSONB NOT NULL DEFAULT '{}',
-    recorded_at    TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
-)
-"""
-RAW_INSERT = """
-INSERT INTO raw_events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
-SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], $6::json[])
-"""
-RAW_INSERT_ONE = """
-INSERT INTO raw_events (aggregate_id, aggregate_type, version, event_type, schema_version, data)
-VALUES ($1, $2, $3, $4, $5, $6)
-"""
 _streams = itertools.count()
 
 
