@@ -14,8 +14,12 @@ round runs each variant below once, `--appends` single-event appends spread over
 - `store`: `PostgresEventStore.append`, what the micro suite's `append` measures.
 
 Printed per variant: the median round's wall time, the median of the per-round ratios
-raw / variant (the micro suite's pairing) with its interquartile range, and the client's CPU per
-append (this process: the workers' event loop). Each step's cost is the drop from the row above.
+raw / variant (the micro suite's pairing) with its interquartile range, the CPU per append of
+the client (this process: the workers' event loop) and of PostgreSQL (all its processes, when
+it runs on this machine: `bench/micro/server_cpu.py`), and raw's CPU over the variant's, both
+summed. Each step's cost is the drop from the row above. On a machine that the rounds keep busy
+(the shared 2-core one: 10-15 % idle), the wall ratio follows the CPU ratio, and the CPU
+figures are the steadier of the two: they do not move with what else the machine runs.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from rich.table import Table
 
 from bench.micro.harness import drop_database, recreate_database
 from bench.micro.raw_events import RAW_INSERT_ONE, RAW_TABLE
+from bench.micro.server_cpu import cpu_seconds, server_pids, spent
 from system.bootstrap import migrate_event_store, open_event_store
 from system.config import Settings
 from system.domain.account import BankAccount
@@ -63,10 +68,11 @@ Work = Callable[[str, int], Awaitable[object]]
 
 @dataclass
 class Timings:
-    """One variant's rounds: wall seconds and this process's CPU seconds."""
+    """One variant's rounds: wall seconds, this process's and PostgreSQL's CPU seconds."""
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    server_cpu: list[float] = field(default_factory=list)
 
 
 def ratios(raw: list[float], variant: list[float]) -> list[float]:
@@ -139,39 +145,47 @@ async def measure(rounds: int, connections: int, appends: int, console: Console)
         owner = await asyncpg.connect(dsn)
         try:
             await owner.execute(RAW_TABLE)
+            store = await open_event_store(
+                settings, dsn=dsn, min_size=connections, max_size=connections
+            )
+            # As the micro suite's ceiling pool (`raw_pool`): released without a reset query,
+            # and none of the store's own server settings.
+            raw = await asyncpg.create_pool(
+                dsn, min_size=connections, max_size=connections, reset=keep_session
+            )
+            try:
+                work = variants(store, raw)
+                timings = await _rounds(work, owner, rounds, connections, appends, console)
+            finally:
+                await raw.close()
+                await store.close()
         finally:
             await owner.close()
-        store = await open_event_store(
-            settings, dsn=dsn, min_size=connections, max_size=connections
-        )
-        # As the micro suite's ceiling pool (`raw_pool`): released without a reset query, and
-        # none of the store's own server settings.
-        raw = await asyncpg.create_pool(
-            dsn, min_size=connections, max_size=connections, reset=keep_session
-        )
-        try:
-            timings = await _rounds(variants(store, raw), rounds, connections, appends, console)
-        finally:
-            await raw.close()
-            await store.close()
     finally:
         await drop_database(settings.pg_owner_dsn, DATABASE)
     return _table(timings, rounds, connections, appends)
 
 
 async def _rounds(
-    work: dict[str, Work], rounds: int, connections: int, appends: int, console: Console
+    work: dict[str, Work],
+    owner: asyncpg.Connection,
+    rounds: int,
+    connections: int,
+    appends: int,
+    console: Console,
 ) -> dict[str, Timings]:
     timings = {name: Timings() for name in work}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("rounds (one warm-up)", total=rounds + 1)
         for round_ in range(rounds + 1):
             for name, one in work.items():
-                wall, cpu = time.perf_counter(), time.process_time()
+                pids = await server_pids(owner)
+                server, wall, cpu = cpu_seconds(pids), time.perf_counter(), time.process_time()
                 await spread(connections, appends, one)
                 if round_:  # the first round warms plans, pools and caches
                     timings[name].wall.append(time.perf_counter() - wall)
                     timings[name].cpu.append(time.process_time() - cpu)
+                    timings[name].server_cpu.append(spent(server, cpu_seconds(pids)))
             progress.advance(task)
     return timings
 
@@ -181,18 +195,39 @@ def _table(timings: dict[str, Timings], rounds: int, connections: int, appends: 
         title=f"Single-event appends, {appends} per round at {connections} connections, "
         f"{rounds} rounds (scratch database)"
     )
-    for column in ("variant", "median round", "raw / variant (IQR)", "client CPU / append"):
+    columns = (
+        "variant",
+        "median round",
+        "raw / variant (IQR)",
+        "client CPU / append",
+        "PostgreSQL CPU / append",
+        "CPU raw / variant",
+    )
+    for column in columns:
         table.add_column(column, justify="right" if column != "variant" else "left")
-    raw = timings["raw"].wall
+    raw = timings["raw"]
+    local = any(raw.server_cpu)  # no server process here: PostgreSQL runs elsewhere
     for name, found in timings.items():
-        q1, median, q3 = quartiles(ratios(raw, found.wall))
+        q1, median, q3 = quartiles(ratios(raw.wall, found.wall))
+        client, server = (statistics.median(c) / appends for c in (found.cpu, found.server_cpu))
         table.add_row(
             name,
             f"{statistics.median(found.wall) * 1e3:.1f} ms",
             f"{median:.2f} ({q1:.2f}-{q3:.2f})",
-            f"{statistics.median(found.cpu) / appends * 1e6:.0f} µs",
+            f"{client * 1e6:.0f} µs",
+            f"{server * 1e6:.0f} µs" if local else "-",
+            f"{cpu_ratio(raw, found):.2f}" if local else "-",
         )
     return table
+
+
+def cpu_ratio(raw: Timings, variant: Timings) -> float:
+    """raw's CPU per round over the variant's, client and PostgreSQL summed (medians)."""
+    totals = [
+        statistics.median(c + s for c, s in zip(t.cpu, t.server_cpu, strict=True))
+        for t in (raw, variant)
+    ]
+    return totals[0] / totals[1]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,16 +1,19 @@
-"""The one place where driver errors from an append become our errors."""
+"""The one place where a failed append's driver errors become our errors."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 import asyncpg
 
 from system.domain.errors import ConcurrencyError, VersionGapError
-from system.ports import StreamAppend
+from system.eventstore.idempotency import KEY_CONSTRAINT
+from system.ports import IdempotencyRecord, KeyTaken, StreamAppend
 
 STREAM_VERSION_CONSTRAINT = "events_stream_version"
+
+APPEND_FAILURES = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError, VersionGapError)
+"""What an append's statement can fail with that `translated` may turn into ours."""
 
 _ACTUAL_VERSIONS = """
 SELECT s.aggregate_id,
@@ -19,24 +22,26 @@ FROM unnest($1::text[]) AS s(aggregate_id)
 """
 
 
-@asynccontextmanager
-async def translating_append_errors(
-    pool: asyncpg.Pool, streams: Sequence[StreamAppend]
-) -> AsyncIterator[None]:
-    """Turn a duplicate (aggregate_id, version), a version gap or a deadlock into
-    `ConcurrencyError`: each means another append to one of these streams won the race."""
-    try:
-        yield
-    except asyncpg.DeadlockDetectedError as exc:
-        # Appends lock their rows in aggregate-id order, so this should not happen; if it
-        # does, PostgreSQL has rolled this append back and a retry is safe.
-        raise await conflict(pool, streams) from exc
-    except asyncpg.UniqueViolationError as exc:
+async def translated(
+    exc: BaseException,
+    pool: asyncpg.Pool,
+    streams: Sequence[StreamAppend],
+    idempotency: IdempotencyRecord | None,
+) -> Exception | None:
+    """Our error for one of `APPEND_FAILURES`, or None when it is none of ours to translate.
+
+    A duplicate (aggregate_id, version), a version gap or a deadlock means that another append
+    to one of these streams won the race (`ConcurrencyError`); a duplicate idempotency key, that
+    the command was answered already (`KeyTaken`). Appends lock their rows in aggregate-id
+    order, so a deadlock should not happen; if it does, PostgreSQL has rolled this append back
+    and a retry is safe.
+    """
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        if idempotency is not None and exc.constraint_name == KEY_CONSTRAINT:
+            return KeyTaken(idempotency.key)
         if exc.constraint_name != STREAM_VERSION_CONSTRAINT:
-            raise
-        raise await conflict(pool, streams) from exc
-    except VersionGapError as exc:
-        raise await conflict(pool, streams) from exc
+            return None
+    return await conflict(pool, streams)
 
 
 async def conflict(pool: asyncpg.Pool, streams: Sequence[StreamAppend]) -> ConcurrencyError:

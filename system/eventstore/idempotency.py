@@ -10,14 +10,12 @@ after (`prune`, which the api runs periodically through `PostgresEventStore.prun
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import asyncpg
 
-from system.ports import KEEP_ANSWERS_S, IdempotencyRecord, KeyTaken, StoredAnswer
+from system.ports import KEEP_ANSWERS_S, IdempotencyRecord, StoredAnswer
 
 KEY_CONSTRAINT = "idempotency_keys_pkey"
 
@@ -31,17 +29,6 @@ PRUNE = (
 def key_arguments(record: IdempotencyRecord) -> tuple[str, str, int, bytes, bytes]:
     """The keyed append statements' last five parameters."""
     return record.key, record.request_hash, record.status, record.before, record.after
-
-
-@contextlib.contextmanager
-def translating_key_taken(record: IdempotencyRecord | None) -> Iterator[None]:
-    """Raise `KeyTaken` when the append failed on `record`'s key being stored already."""
-    try:
-        yield
-    except asyncpg.UniqueViolationError as exc:
-        if record is None or exc.constraint_name != KEY_CONSTRAINT:
-            raise
-        raise KeyTaken(record.key) from exc
 
 
 class Connections(Protocol):

@@ -4,6 +4,8 @@ its scratch database afterwards."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import subprocess
 import sys
 
@@ -35,9 +37,23 @@ def test_a_short_run_prints_every_variant_and_leaves_no_database(settings: Setti
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, "COLUMNS": "160"},  # one line per row
     )
     assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
-    assert [row.split("│")[1].strip() for row in rows] == list(VARIANTS)
-    assert "1.00 (1.00-1.00)" in rows[0]  # raw against itself
+    rows = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in done.stdout.splitlines()
+        if line.startswith("│")
+    ]
+    assert [row[0] for row in rows] == list(VARIANTS)
+    assert rows[0][2] == "1.00 (1.00-1.00)"  # raw against itself
+    assert rows[0][5] == "1.00"
+    for row in rows:  # PostgreSQL runs on this machine here: its CPU is found, and the client's
+        assert micros(row[3]) > 0 and micros(row[4]) > 0, row
     assert asyncio.run(databases_named(settings.pg_owner_dsn, DATABASE)) == 0
+
+
+def micros(cell: str) -> int:
+    found = re.fullmatch(r"(\d+) µs", cell)
+    assert found, f"not a CPU time: {cell!r}"
+    return int(found[1])
