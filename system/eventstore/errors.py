@@ -8,12 +8,13 @@ import asyncpg
 
 from system.domain.errors import ConcurrencyError, VersionGapError
 from system.eventstore.idempotency import KEY_CONSTRAINT
+from system.eventstore.pool import translating_unavailable
 from system.ports import IdempotencyRecord, KeyTaken, StreamAppend
 
 STREAM_VERSION_CONSTRAINT = "events_stream_version"
 
 APPEND_FAILURES = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError, VersionGapError)
-"""What an append's statement can fail with that `translated` may turn into ours."""
+"""What an append's statement can fail with that `raise_translated` may turn into ours."""
 
 _ACTUAL_VERSIONS = """
 SELECT s.aggregate_id,
@@ -22,13 +23,14 @@ FROM unnest($1::text[]) AS s(aggregate_id)
 """
 
 
-async def translated(
+async def raise_translated(
     exc: BaseException,
     pool: asyncpg.Pool,
     streams: Sequence[StreamAppend],
     idempotency: IdempotencyRecord | None,
-) -> Exception | None:
-    """Our error for one of `APPEND_FAILURES`, or None when it is none of ours to translate.
+) -> None:
+    """Raise our error for one of `APPEND_FAILURES`; return if it is none of ours to translate
+    (the caller re-raises it). An outage while reading the streams' versions raises ours too.
 
     A duplicate (aggregate_id, version), a version gap or a deadlock means that another append
     to one of these streams won the race (`ConcurrencyError`); a duplicate idempotency key, that
@@ -38,10 +40,11 @@ async def translated(
     """
     if isinstance(exc, asyncpg.UniqueViolationError):
         if idempotency is not None and exc.constraint_name == KEY_CONSTRAINT:
-            return KeyTaken(idempotency.key)
+            raise KeyTaken(idempotency.key) from exc
         if exc.constraint_name != STREAM_VERSION_CONSTRAINT:
-            return None
-    return await conflict(pool, streams)
+            return
+    with translating_unavailable():
+        raise await conflict(pool, streams) from exc
 
 
 async def conflict(pool: asyncpg.Pool, streams: Sequence[StreamAppend]) -> ConcurrencyError:
