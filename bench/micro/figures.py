@@ -50,15 +50,39 @@ def rate(b: Bench) -> Interval:
     return rate_interval(b["extra_info"]["events"], rounds(b))
 
 
-def paired_rounds(b: Bench, ceiling: Bench) -> list[float] | None:
-    """The seconds of the rounds of `ceiling`'s work that ran paired with `b`'s rounds, if any
-    (`paired`: one `{kind, seconds}` per ceiling, or one alone as before 9e89033)."""
+def paired_entry(b: Bench, ceiling: Bench) -> dict[str, Any] | None:
+    """The rounds of `ceiling`'s work that ran paired with `b`'s rounds, if any (`paired`: one
+    `{kind, seconds[, cpu_seconds]}` per ceiling, or one alone as before 9e89033)."""
     paired = b["extra_info"].get("paired") or []
     kind = ceiling["extra_info"]["kind"]
     for entry in [paired] if isinstance(paired, dict) else paired:
         if entry["kind"] == kind:
-            return [float(t) for t in entry["seconds"]]
+            found: dict[str, Any] = entry
+            return found
     return None
+
+
+def paired_rounds(b: Bench, ceiling: Bench) -> list[float] | None:
+    """The seconds of the rounds of `ceiling`'s work that ran paired with `b`'s rounds."""
+    entry = paired_entry(b, ceiling)
+    return None if entry is None else [float(t) for t in entry["seconds"]]
+
+
+def cpu_fields(b: Bench, ceiling: Bench | None) -> dict[str, float]:
+    """When the rounds were metered (`Runner.measure`'s `cpu`): the median CPU seconds per
+    event of ours and of the paired ceiling (`cpu_seconds_per_event`,
+    `ceiling_cpu_seconds_per_event`), and the ceiling's over ours (`cpu_ratio`)."""
+    entry = None if ceiling is None else paired_entry(b, ceiling)
+    ours = b["extra_info"].get("cpu_seconds")
+    if not ours or entry is None or not entry.get("cpu_seconds"):
+        return {}
+    events = b["extra_info"]["events"]
+    mine, theirs = statistics.median(ours), statistics.median(entry["cpu_seconds"])
+    return {
+        "cpu_seconds_per_event": mine / events,
+        "ceiling_cpu_seconds_per_event": theirs / events,
+        "cpu_ratio": theirs / mine,
+    }
 
 
 def paired_ratio_interval(seconds: Sequence[float], ceiling: Sequence[float]) -> Interval:

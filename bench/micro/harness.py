@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.micro.server_cpu import spent
+
 RUN_TAG = f"p{os.getpid()}"
 """Names this run's databases and indices, so concurrent runs never share (or drop) them."""
 MICRO_DATABASE = f"cqrs_bench_micro_{RUN_TAG}"
@@ -194,6 +196,7 @@ class Runner:
         setup: Callable[[], Awaitable[Any]] | None = None,
         warmup_rounds: int = 0,
         ceilings: Sequence[tuple[str, Callable[[], Awaitable[Any]]]] = (),
+        cpu: Callable[[], Mapping[int, float]] | None = None,
         **info: Any,
     ) -> Any:
         """Time `operation` for `rounds` rounds (one iteration each); `info` tags the result.
@@ -202,6 +205,9 @@ class Runner:
         round of each ceiling's work runs right before each round, after `setup`, in order, and
         their seconds are kept as `extra_info["paired"]` (one `{kind, seconds}` per ceiling):
         each ratio is then judged per pair (`figures.ratio`).
+        With `cpu` (a reading of the CPU seconds that each process doing the work has spent,
+        `server_cpu.cpu_seconds`), each round's CPU is kept too, read outside the timed
+        operation: `extra_info["cpu_seconds"]` for ours, `cpu_seconds` in each paired entry.
         The benchmark's pytest-benchmark group is its results section (unless a
         `@pytest.mark.benchmark(group=...)` named one), for `--benchmark-group-by=group`.
 
@@ -216,33 +222,48 @@ class Runner:
             benchmark.group = section_of(str(benchmark.fullname))
         paired: dict[str, list[float]] = {kind: [] for kind, _ in ceilings}
         assert len(paired) == len(ceilings), f"ceiling kinds repeat: {[k for k, _ in ceilings]}"
+        paired_cpu: dict[str, list[float]] = {kind: [] for kind, _ in ceilings}
+        ours_cpu: list[float] = []
+        mark: list[Mapping[int, float]] = []  # the CPU reading as the last round started
 
         def timed() -> Any:
             return self.run(operation())
 
         def prepare() -> None:
+            if cpu is not None and mark:
+                ours_cpu.append(spent(mark.pop(), cpu()))
             if setup is not None:
                 self.run(setup())
             for kind, work in ceilings:
+                before = cpu() if cpu is not None else {}
                 started = time.perf_counter()
                 self.run(work())
                 paired[kind].append(time.perf_counter() - started)
+                if cpu is not None:
+                    paired_cpu[kind].append(spent(before, cpu()))
+            if cpu is not None:
+                mark.append(cpu())
 
         gc.collect()
         gc.freeze()
         try:
             result = benchmark.pedantic(
                 timed,
-                setup=prepare if setup is not None or ceilings else None,
+                setup=prepare if setup is not None or ceilings or cpu is not None else None,
                 rounds=rounds,
                 iterations=1,
                 warmup_rounds=warmup_rounds,
             )
         finally:
             gc.unfreeze()
+        measured = slice(warmup_rounds, warmup_rounds + rounds)
+        if cpu is not None:
+            ours_cpu.append(spent(mark.pop(), cpu()))
+            benchmark.extra_info["cpu_seconds"] = ours_cpu[measured]
         if ceilings:
             benchmark.extra_info["paired"] = [
-                {"kind": kind, "seconds": seconds[warmup_rounds : warmup_rounds + rounds]}
+                {"kind": kind, "seconds": seconds[measured]}
+                | ({"cpu_seconds": paired_cpu[kind][measured]} if cpu is not None else {})
                 for kind, seconds in paired.items()
             ]
         return result

@@ -10,6 +10,7 @@ another machine (or in another PID namespace) has no processes here: then nothin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import asyncpg
@@ -21,6 +22,15 @@ async def server_pids(conn: asyncpg.Connection) -> list[int]:
     """PIDs of every process of the server behind `conn` that runs on this machine."""
     pids = [row[0] for row in await conn.fetch("SELECT pid FROM pg_stat_activity")]
     return [pid for pid in pids if _command(pid) == "postgres"]
+
+
+async def server_pids_at(dsn: str) -> list[int]:
+    """`server_pids` of the server at `dsn`, over a connection of its own."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await server_pids(conn)
+    finally:
+        await conn.close()
 
 
 def _command(pid: int) -> str | None:
@@ -42,6 +52,6 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return found
 
 
-def spent(before: dict[int, float], after: dict[int, float]) -> float:
+def spent(before: Mapping[int, float], after: Mapping[int, float]) -> float:
     """CPU seconds spent between two `cpu_seconds` readings by the processes seen in both."""
     return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())

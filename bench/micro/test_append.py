@@ -12,6 +12,10 @@ ratio was not paired at first: in two quick suites run back to back its ceiling 
 47,000-50,000 events/s while ours at 16 connections moved from 17,720 to 31,695 events/s with the
 machine, and the ratio read 0.375 (MISSED), then 0.633 (MET).
 
+When PostgreSQL runs on this machine, each round of ours and of the paired ceilings is metered:
+the CPU that this process and PostgreSQL's processes spent in it (`bench/micro/server_cpu.py`),
+read between rounds. On a machine the rounds keep busy, that explains the ratio.
+
 After its rounds, each benchmark reads back what it wrote, with SQL of its own: the table grew by
 exactly the events of every round (warm-up included), outbox rows beside them for ours, and each
 worker's stream holds versions 1..n once each (n its events), with ours' last snapshot where the
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -39,6 +44,7 @@ from bench.micro.harness import (
     stream_rows,
 )
 from bench.micro.raw_events import RAW_INSERT, RAW_INSERT_ONE, RAW_TABLE
+from bench.micro.server_cpu import cpu_seconds, server_pids_at
 from bench.micro.suite import Suite, load_suite
 from system.app.repository import Repository
 from system.bootstrap import open_event_store
@@ -135,11 +141,12 @@ def measure_appends(
     connections: int,
     batch: int,
     ceilings: Sequence[tuple[str, Callable[[], Awaitable[Any]]]] = (),
+    cpu: Callable[[], Mapping[int, float]] | None = None,
     **info: Any,
 ) -> None:
     """Time rounds of `appends_per_round` calls of `work` spread over `connections` workers
-    (each after a round of each of `ceilings`' work), close what they used, and record the
-    p99 of one append."""
+    (each after a round of each of `ceilings`' work, CPU metered by `cpu` if given), close
+    what they used, and record the p99 of one append."""
 
     async def round_() -> None:
         await spread_over(connections, suite.append.appends_per_round, work)
@@ -151,6 +158,7 @@ def measure_appends(
             rounds=suite.append.rounds,
             warmup_rounds=WARMUP_ROUNDS,
             ceilings=ceilings,
+            cpu=cpu,
             kind=kind,
             connections=connections,
             batch=batch,
@@ -338,11 +346,14 @@ def test_append(
         await store.close()
         await pool.close()
 
+    # This process and PostgreSQL's, if it runs here: the CPU that ours and the ceilings spend.
+    server = runner.run(server_pids_at(micro_dsn))
+    cpu = functools.partial(cpu_seconds, [os.getpid(), *server]) if server else None
     tables = ("events", "outbox", "raw_events")
     before = {t: runner.run(count_rows(micro_dsn, t)) for t in tables}
     measure_appends(benchmark, runner, suite, work, latencies, close, kind="append",
                     connections=connections, batch=batch, snapshots=snapshots,
-                    ceilings=ceilings)  # fmt: skip
+                    ceilings=ceilings, cpu=cpu)  # fmt: skip
     expected = expected_streams(suite, connections, batch, lambda w: f"append-{run}-{w}", 1)
     assert_appended(runner, micro_dsn, "events", expected, {t: before[t] for t in tables[:2]})
     paired = expected_streams(suite, connections, batch, paired_name)

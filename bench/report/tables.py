@@ -108,6 +108,9 @@ COLUMNS: dict[str, list[Column]] = {
         ("p99_seconds", "p99", seconds),
         ("ceiling", "raw insert events/s", rate),
         ("ratio", "of ceiling", ratio),
+        ("cpu_seconds_per_event", "CPU/event", seconds),
+        ("ceiling_cpu_seconds_per_event", "raw CPU/event", seconds),
+        ("cpu_ratio", "CPU raw / ours", ratio),
     ],
     "conflicts": [
         ("writers", "writers", plain),

@@ -72,6 +72,14 @@ def test_every_figure_is_positive_and_every_ratio_is_value_over_ceiling(tiny_run
             assert row["conflicts"] == 0
 
 
+def test_append_rounds_are_metered_for_cpu_when_postgresql_runs_here(tiny_run: Path) -> None:
+    for row in load(tiny_run).to_dict()["append"]:
+        ours, raw = row["cpu_seconds_per_event"], row["ceiling_cpu_seconds_per_event"]
+        # an append or an INSERT costs PostgreSQL and the client at least 1 µs and at most 10 ms
+        assert 1e-6 / row["batch"] < raw < 0.01 and 1e-6 / row["batch"] < ours < 0.01, row
+        assert row["cpu_ratio"] == pytest.approx(raw / ours)
+
+
 def test_the_projector_reading_kafka_is_rated_against_a_raw_consume_of_its_topic(
     tiny_run: Path,
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench.micro.figures import rate, ratio, ratio_fields
+from bench.micro.figures import cpu_fields, rate, ratio, ratio_fields
 from bench.micro.sections.projection import kafka_fields
 from bench.report.intervals import rates_ratio_interval
 
@@ -82,3 +82,25 @@ def test_kafka_fields_rate_the_projector_against_the_raw_consume_of_its_topic() 
 
 def test_no_raw_consume_gives_no_kafka_fields() -> None:
     assert kafka_fields(bench("projection", ROUNDS, path="from_kafka"), None) == {}
+
+
+def test_cpu_fields_give_each_side_s_median_cpu_per_event_and_their_ratio() -> None:
+    paired = {"kind": "append_raw", "seconds": PAIRED, "cpu_seconds": [0.02, 0.03, 0.01, 0.5, 0.02]}
+    ours = bench("append", ROUNDS, paired=paired, cpu_seconds=[0.04, 0.05, 0.9, 0.04, 0.03])
+    fields = cpu_fields(ours, bench("append_raw", [0.001] * 5))
+    assert fields == pytest.approx(
+        {
+            "cpu_seconds_per_event": 0.04 / 100,
+            "ceiling_cpu_seconds_per_event": 0.02 / 100,
+            "cpu_ratio": 0.5,
+        }
+    )
+
+
+def test_rounds_not_metered_give_no_cpu_fields() -> None:
+    metered = {"kind": "append_raw", "seconds": PAIRED, "cpu_seconds": [0.01] * 5}
+    unmetered = {"kind": "append_raw", "seconds": PAIRED}
+    raw = bench("append_raw", [0.001] * 5)
+    assert cpu_fields(bench("append", ROUNDS, paired=unmetered), raw) == {}
+    assert cpu_fields(bench("append", ROUNDS, paired=metered), raw) == {}  # ours not metered
+    assert cpu_fields(bench("append", ROUNDS, paired=metered, cpu_seconds=[0.01] * 5), None) == {}

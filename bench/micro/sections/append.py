@@ -4,12 +4,20 @@ Each row's `ratio` is over the same-run raw INSERT of as many rows per statement
 several events also carry `copy_ratio` (with `copy_ratio_low`/`copy_ratio_high`) over the
 same-run binary COPY of those rows, the faster way PostgreSQL takes a batch; both ceilings' rounds
 ran paired with ours (`bench/micro/test_append.py`), and the `postgres_copy_*` ceiling rows are
-COPY's own benchmark, for reference.
+COPY's own benchmark, for reference. Rounds metered for CPU (PostgreSQL on this machine) give
+each row the CPU per event of ours and of the raw INSERT, and the latter over the former.
 """
 
 from __future__ import annotations
 
-from bench.micro.figures import Bench, by_kind, ceiling_row, rate_fields, ratio_fields
+from bench.micro.figures import (
+    Bench,
+    by_kind,
+    ceiling_row,
+    cpu_fields,
+    rate_fields,
+    ratio_fields,
+)
 from bench.report.results import Results
 
 
@@ -43,6 +51,7 @@ def add(results: Results, benchmarks: list[Bench]) -> None:
                 **rate_fields(b),
                 "p99_seconds": info["p99_seconds"],
                 **ratio_fields(b, raw.get((info["connections"], info["batch"]))),
+                **cpu_fields(b, raw.get((info["connections"], info["batch"]))),
                 **copy_fields(b, copy.get((info["connections"], info["batch"]))),
             },
         )
