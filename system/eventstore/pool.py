@@ -10,8 +10,10 @@ say PostgreSQL cannot be reached, is restarting, is out of connections or timed 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
 import asyncpg
@@ -26,7 +28,7 @@ PG_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # 57: statement timeout, shutdown, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # 53: too many connections, disk full
     # A pooled connection the server dropped (shutdown) before asyncpg noticed: its protocol is
-    # stuck mid-operation and refuses the next query. `connection()` terminates it.
+    # stuck mid-operation and refuses the next query. `Lease` terminates it.
     asyncpg.exceptions.InternalClientError,
 )
 """Driver errors that mean "PostgreSQL is unavailable right now", not "this request is wrong"."""
@@ -82,16 +84,78 @@ def store_pool_options(settings: Settings) -> dict[str, Any]:
     return {**options, "server_settings": server_settings, "reset": keep_session}
 
 
+def unavailable(exc: BaseException) -> DependencyUnavailable | None:
+    """`DependencyUnavailable("postgres")` for a driver error that means PostgreSQL is
+    unavailable (`PG_UNAVAILABLE`), None for any other."""
+    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, PG_UNAVAILABLE):
+        # A transaction's exit on a connection the server just closed raises InterfaceError
+        # over the outage itself (seen as a 500 when PostgreSQL restarted under an append).
+        if not isinstance(exc.__context__, PG_UNAVAILABLE):
+            return None
+    elif not isinstance(exc, PG_UNAVAILABLE):
+        return None
+    return DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}")
+
+
 @contextlib.contextmanager
 def translating_unavailable() -> Iterator[None]:
     """Raise `DependencyUnavailable("postgres")` for any of `PG_UNAVAILABLE`."""
     try:
         yield
-    except PG_UNAVAILABLE as exc:
-        raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
-    except asyncpg.InterfaceError as exc:
-        # A transaction's exit on a connection the server just closed raises InterfaceError
-        # over the outage itself (seen as a 500 when PostgreSQL restarted under an append).
-        if not isinstance(exc.__context__, PG_UNAVAILABLE):
+    except (*PG_UNAVAILABLE, asyncpg.InterfaceError) as exc:
+        ours = unavailable(exc)
+        if ours is None:
             raise
-        raise DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}") from exc
+        raise ours from exc
+
+
+class Lease:
+    """A pooled connection for one `async with`, awaited at most `timeout_s`; outages raise
+    `DependencyUnavailable`.
+
+    A class, not an `asynccontextmanager`: every statement of the event store runs in one, and
+    an async generator's machinery cost about 6 µs of the client's CPU per append.
+    """
+
+    __slots__ = ("_conn", "_pool", "_timeout_s")
+
+    def __init__(self, pool: asyncpg.Pool, timeout_s: float | None) -> None:
+        self._pool = pool
+        self._timeout_s = timeout_s
+        self._conn: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        try:
+            # Not acquire(timeout=): its asyncio.wait_for costs a task, ~8 µs per append.
+            async with asyncio.timeout(self._timeout_s):
+                conn: asyncpg.Connection = await self._pool.acquire()
+        except TimeoutError as exc:
+            raise DependencyUnavailable(
+                "postgres", f"no pooled connection free within {self._timeout_s}s"
+            ) from exc
+        except (*PG_UNAVAILABLE, asyncpg.InterfaceError) as exc:
+            ours = unavailable(exc)
+            if ours is None:
+                raise
+            raise ours from exc
+        self._conn = conn
+        return conn
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        assert conn is not None
+        if isinstance(exc, asyncpg.exceptions.InternalClientError):
+            conn.terminate()  # never hand this connection out again
+        # A connection broken mid-statement (server shutdown) can fail its reset here; asyncpg
+        # then terminates it. The body's outcome stands: an append that committed stays
+        # acknowledged, an outage stays DependencyUnavailable.
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
+        ours = None if exc is None else unavailable(exc)
+        if ours is not None:
+            raise ours from exc

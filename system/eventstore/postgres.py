@@ -5,15 +5,13 @@ docstring says what it guarantees and why it is built so, with figures. Follower
 (tx_id, position) order below the oldest running transaction (`READ_ALL`), so a transaction
 that commits late is never skipped.
 
-Outages: a connection is awaited at most `acquire_timeout_s`; every statement runs under
-`translating_unavailable` (`system/eventstore/pool.py`, with the pool options that bound every
-other wait), so an outage leaves the adapter as `DependencyUnavailable`.
+Outages: every statement runs on a `Lease` of a pooled connection, awaited at most
+`acquire_timeout_s` (`system/eventstore/pool.py`, with the pool options that bound every other
+wait), so an outage leaves the adapter as `DependencyUnavailable`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import operator
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -40,7 +38,11 @@ from system.eventstore.idempotency import (
     lookup,
     prune,
 )
-from system.eventstore.pool import STORE_SERVER_SETTINGS, keep_session, translating_unavailable
+from system.eventstore.pool import (
+    STORE_SERVER_SETTINGS,
+    Lease,
+    keep_session,
+)
 from system.eventstore.stream_sql import (
     HEAD,
     LOAD,
@@ -64,7 +66,6 @@ from system.ports import (
     StoredAnswer,
     StreamAppend,
 )
-from system.resilience import DependencyUnavailable
 
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _metadata_encoder = msgspec.json.Encoder()
@@ -98,29 +99,9 @@ class PostgresEventStore:
         )
         return cls(pool, owns_pool=True)
 
-    @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    def connection(self) -> Lease:
         """A pooled connection, awaited at most `acquire_timeout_s`; outages raise ours."""
-        with translating_unavailable():
-            try:
-                # Not acquire(timeout=): its asyncio.wait_for costs a task, ~8 µs per append.
-                async with asyncio.timeout(self.acquire_timeout_s):
-                    conn = await self.pool.acquire()
-            except TimeoutError as exc:
-                raise DependencyUnavailable(
-                    "postgres", f"no pooled connection free within {self.acquire_timeout_s}s"
-                ) from exc
-            try:
-                yield conn
-            except asyncpg.exceptions.InternalClientError:
-                conn.terminate()  # never hand this connection out again
-                raise
-            finally:
-                # A connection broken mid-statement (server shutdown) can fail its reset here;
-                # asyncpg then terminates it. The body's outcome stands: an append that
-                # committed stays acknowledged, an outage stays DependencyUnavailable.
-                with contextlib.suppress(Exception):
-                    await self.pool.release(conn)
+        return Lease(self.pool, self.acquire_timeout_s)
 
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         async with self.connection() as conn:
