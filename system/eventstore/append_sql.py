@@ -77,13 +77,31 @@ and the ratio stays 0.56-0.61 (it read 0.57-0.63 with both on arrays).
 
 Where the rest goes, step by step (`python -m bench.micro.append_cost`: 12 rounds of 240
 single-event appends at 16 connections in a scratch database, each variant right after the
-last; median of raw / variant per round, interquartile range in brackets; two runs on 5
-December): a bare `INSERT … VALUES` into `events` 0.82 (0.67-0.88) and 0.91 (0.85-0.96), with
-the version guard 0.77 and 0.77, with the outbox row 0.70 and 0.78, `APPEND_ONE` whole (the
-NOTIFY check too) 0.71 and 0.72, and through `PostgresEventStore.append` 0.66 (0.53-0.76) and
-0.70 (0.66-0.72), whose Python costs the client 16-17 µs more per append (88-94 against 72-77
-µs). No single step holds the gap to 0.7 of the raw INSERT: each costs about 0.05-0.1 of it, no
-more than a run's interquartile range.
+last; two runs on 5 December at 0ada51a). The rounds keep the 2-core machine 85-90 % busy, so
+a round's wall time follows the CPU that the client and PostgreSQL spend on it, and the CPU
+ratio (raw's over the variant's, both summed; the server's CPU read from the scheduler's
+statistics of its own processes) is the steadier figure. Per append:
+
+| step                                   | PostgreSQL CPU | client CPU  | raw / variant: wall, CPU |
+|----------------------------------------|----------------|-------------|--------------------------|
+| raw INSERT … VALUES (the ceiling)      | 104-105 µs     | 78-82 µs    | 1.00, 1.00               |
+| + `events`' 3 indexes and 2 CHECKs     | +29-37 µs      | +2-3 µs     | 0.76-0.81, 0.81-0.85     |
+| + the version guard (one index probe)  | +24-32 µs      | +4-5 µs     | 0.74-0.75, 0.72          |
+| + the outbox row                       | +13-16 µs      | -1 to +4 µs | 0.68-0.69, 0.68-0.70     |
+| + the debounced NOTIFY check           | +16-31 µs      | -2 to +2 µs | 0.59-0.65, 0.62-0.66     |
+| + `PostgresEventStore.append`'s Python | -1 to +2 µs    | +6-15 µs    | 0.54-0.64, 0.60-0.63     |
+
+A one-off run of the same method on copies of `events` (24 rounds; not a committed command) put
+the two CHECK constraints at 13 µs of PostgreSQL's CPU an append and the three extra indexes
+together at 9 µs: PostgreSQL compiles a table's CHECK expressions again at every statement,
+which for single rows costs more than their indexes. The
+store's Python was +22-28 µs before its pooled connection became a plain class (`Lease`; an
+asynccontextmanager's async generator was most of it). What the guarantees cost is what keeps
+single-event appends under 0.7 of the raw INSERT: for 0.7 ours may spend 260-267 µs of CPU an
+append, and spends 291-315. The version guard and `events`' constraints are the guarantees
+themselves; the outbox row and the NOTIFY check together are 29-47 µs, so even following
+`events` by (tx_id, position) instead of an outbox, with the relay and its publish stamps
+rebuilt around that, would by this arithmetic bring the ratio only to 0.65-0.75.
 """
 
 from __future__ import annotations
