@@ -87,12 +87,12 @@ def store_pool_options(settings: Settings) -> dict[str, Any]:
 def unavailable(exc: BaseException) -> DependencyUnavailable | None:
     """`DependencyUnavailable("postgres")` for a driver error that means PostgreSQL is
     unavailable (`PG_UNAVAILABLE`), None for any other."""
-    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, PG_UNAVAILABLE):
-        # A transaction's exit on a connection the server just closed raises InterfaceError
-        # over the outage itself (seen as a 500 when PostgreSQL restarted under an append).
-        if not isinstance(exc.__context__, PG_UNAVAILABLE):
-            return None
-    elif not isinstance(exc, PG_UNAVAILABLE):
+    # A transaction's exit on a connection the server just closed raises InterfaceError over
+    # the outage itself (seen as a 500 when PostgreSQL restarted under an append).
+    over_an_outage = isinstance(exc, asyncpg.InterfaceError) and isinstance(
+        exc.__context__, PG_UNAVAILABLE
+    )
+    if not (isinstance(exc, PG_UNAVAILABLE) or over_an_outage):
         return None
     return DependencyUnavailable("postgres", f"{type(exc).__name__}: {exc}")
 
@@ -125,19 +125,15 @@ class Lease:
         self._conn: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> asyncpg.Connection:
-        try:
-            # Not acquire(timeout=): its asyncio.wait_for costs a task, ~8 µs per append.
-            async with asyncio.timeout(self._timeout_s):
-                conn: asyncpg.Connection = await self._pool.acquire()
-        except TimeoutError as exc:
-            raise DependencyUnavailable(
-                "postgres", f"no pooled connection free within {self._timeout_s}s"
-            ) from exc
-        except (*PG_UNAVAILABLE, asyncpg.InterfaceError) as exc:
-            ours = unavailable(exc)
-            if ours is None:
-                raise
-            raise ours from exc
+        with translating_unavailable():
+            try:
+                # Not acquire(timeout=): its asyncio.wait_for costs a task, ~8 µs per append.
+                async with asyncio.timeout(self._timeout_s):
+                    conn: asyncpg.Connection = await self._pool.acquire()
+            except TimeoutError as exc:
+                raise DependencyUnavailable(
+                    "postgres", f"no pooled connection free within {self._timeout_s}s"
+                ) from exc
         self._conn = conn
         return conn
 
