@@ -145,22 +145,24 @@ async def measure(rounds: int, connections: int, appends: int, console: Console)
         owner = await asyncpg.connect(dsn)
         try:
             await owner.execute(RAW_TABLE)
-            store = await open_event_store(
-                settings, dsn=dsn, min_size=connections, max_size=connections
-            )
-            # As the micro suite's ceiling pool (`raw_pool`): released without a reset query,
-            # and none of the store's own server settings.
-            raw = await asyncpg.create_pool(
-                dsn, min_size=connections, max_size=connections, reset=keep_session
-            )
-            try:
-                work = variants(store, raw)
-                timings = await _rounds(work, owner, rounds, connections, appends, console)
-            finally:
-                await raw.close()
-                await store.close()
         finally:
             await owner.close()
+        store = await open_event_store(
+            settings, dsn=dsn, min_size=connections, max_size=connections
+        )
+        # As the micro suite's ceiling pool (`raw_pool`): released without a reset query, and
+        # none of the store's own server settings.
+        raw = await asyncpg.create_pool(
+            dsn, min_size=connections, max_size=connections, reset=keep_session
+        )
+        try:
+            pids = await server_pids(dsn)  # both pools' backends are open by now
+            timings = await _rounds(
+                variants(store, raw), pids, rounds, connections, appends, console
+            )
+        finally:
+            await raw.close()
+            await store.close()
     finally:
         await drop_database(settings.pg_owner_dsn, DATABASE)
     return _table(timings, rounds, connections, appends)
@@ -168,7 +170,7 @@ async def measure(rounds: int, connections: int, appends: int, console: Console)
 
 async def _rounds(
     work: dict[str, Work],
-    owner: asyncpg.Connection,
+    pids: list[int],
     rounds: int,
     connections: int,
     appends: int,
@@ -179,7 +181,6 @@ async def _rounds(
         task = progress.add_task("rounds (one warm-up)", total=rounds + 1)
         for round_ in range(rounds + 1):
             for name, one in work.items():
-                pids = await server_pids(owner)
                 server, wall, cpu = cpu_seconds(pids), time.perf_counter(), time.process_time()
                 await spread(connections, appends, one)
                 if round_:  # the first round warms plans, pools and caches

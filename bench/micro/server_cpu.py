@@ -18,19 +18,14 @@ import asyncpg
 PROC = Path("/proc")
 
 
-async def server_pids(conn: asyncpg.Connection) -> list[int]:
-    """PIDs of every process of the server behind `conn` that runs on this machine."""
-    pids = [row[0] for row in await conn.fetch("SELECT pid FROM pg_stat_activity")]
-    return [pid for pid in pids if _command(pid) == "postgres"]
-
-
-async def server_pids_at(dsn: str) -> list[int]:
-    """`server_pids` of the server at `dsn`, over a connection of its own."""
+async def server_pids(dsn: str) -> list[int]:
+    """PIDs of every process of the server at `dsn` that runs on this machine."""
     conn = await asyncpg.connect(dsn)
     try:
-        return await server_pids(conn)
+        pids = [row[0] for row in await conn.fetch("SELECT pid FROM pg_stat_activity")]
     finally:
         await conn.close()
+    return [pid for pid in pids if _command(pid) == "postgres"]
 
 
 def _command(pid: int) -> str | None:

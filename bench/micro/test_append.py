@@ -44,7 +44,7 @@ from bench.micro.harness import (
     stream_rows,
 )
 from bench.micro.raw_events import RAW_INSERT, RAW_INSERT_ONE, RAW_TABLE
-from bench.micro.server_cpu import cpu_seconds, server_pids_at
+from bench.micro.server_cpu import cpu_seconds, server_pids
 from bench.micro.suite import Suite, load_suite
 from system.app.repository import Repository
 from system.bootstrap import open_event_store
@@ -347,7 +347,7 @@ def test_append(
         await pool.close()
 
     # This process and PostgreSQL's, if it runs here: the CPU that ours and the ceilings spend.
-    server = runner.run(server_pids_at(micro_dsn))
+    server = runner.run(server_pids(micro_dsn))
     cpu = functools.partial(cpu_seconds, [os.getpid(), *server]) if server else None
     tables = ("events", "outbox", "raw_events")
     before = {t: runner.run(count_rows(micro_dsn, t)) for t in tables}
